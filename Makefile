@@ -1,0 +1,113 @@
+# Formwork: build, run and test.
+#
+# A plain Makefile rather than `kodev build`: kodev names the app after the
+# directory it runs in (a clone elsewhere would not build), cannot embed
+# templates/, and cannot produce the sanitizer build. We pass Kore's feature
+# flags ourselves so struct layouts match the installed kore binary.
+
+APP		= formwork
+KORE_FEATURES	!= cat /usr/share/kore/features 2>/dev/null
+KORE_SRC	= /usr/share/kore/src
+
+CC		?= cc
+WARN		= -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes \
+		  -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare \
+		  -Wno-unused-parameter -Werror
+CFLAGS_APP	= -std=gnu11 -D_GNU_SOURCE -fPIC -O2 -g $(WARN) $(KORE_FEATURES) -Isrc
+LDLIBS_APP	= -lsodium -lsqlite3 -lcurl
+SAN		= -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		  -fno-sanitize-recover=all
+
+# Sources of the Kore module; tools and tests reuse the pure ones.
+SRC		= $(wildcard src/*.c)
+OBJ		= $(SRC:src/%.c=.objs/%.o)
+OBJ_SAN		= $(SRC:src/%.c=.objs-san/%.o)
+HDR		= $(wildcard src/*.h)
+
+# Debian packages the build, the run and the tests need.
+DEB_PKGS	= kore libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
+		  libcriterion-dev curl sqlite3 python3 wrk coreutils
+
+.PHONY: all build run test unit integ unit-san integ-san load deps clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: $(APP).so
+
+$(APP).so: $(OBJ)
+	$(CC) -shared -o $@ $(OBJ) $(LDLIBS_APP)
+
+.objs/%.o: src/%.c $(HDR)
+	@mkdir -p .objs
+	$(CC) $(CFLAGS_APP) -c $< -o $@
+
+# The AddressSanitizer + UBSan build of the module, loaded with libasan
+# preloaded into kore (see tests/integ/run.sh).
+$(APP)-san.so: $(OBJ_SAN)
+	$(CC) -shared -fsanitize=address,undefined -o $@ $(OBJ_SAN) $(LDLIBS_APP)
+
+.objs-san/%.o: src/%.c $(HDR)
+	@mkdir -p .objs-san
+	$(CC) $(CFLAGS_APP) $(SAN) -c $< -o $@
+
+run: deps build
+	@mkdir -p var
+	exec stdbuf -oL kore -fnrc conf/$(APP).conf
+
+# ---- tests ----------------------------------------------------------------
+# Unit tests link the pure sources directly, plus Kore's own buffer, memory,
+# pool, utils and JSON code and a small stubs file.
+UNIT_SRC	= src/tmpl.c src/body.c src/utf8.c src/forms.c src/validate.c \
+		  src/json_out.c \
+		  src/token.c src/util.c
+KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
+		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c tests/unit/kore_stubs.c
+UNIT_TESTS	= $(wildcard tests/unit/test_*.c)
+UNIT_CFLAGS	= -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-unused-parameter \
+		  -Wno-sign-compare -Wno-missing-field-initializers \
+		  $(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc
+UNIT_LIBS	= -lcriterion -lsodium -lcrypto -lssl
+
+tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) tests/unit/kore_stubs.c
+	$(CC) $(UNIT_CFLAGS) -O1 -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
+		$(KORE_UNIT_SRC) $(UNIT_LIBS)
+
+tests/unit/run-san: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) tests/unit/kore_stubs.c
+	$(CC) $(UNIT_CFLAGS) $(SAN) -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
+		$(KORE_UNIT_SRC) $(UNIT_LIBS)
+
+unit: tests/unit/run
+	cd tests/unit && ./run
+
+unit-san: tests/unit/run-san
+	cd tests/unit && ./run-san
+
+integ: build
+	bash tests/integ/run.sh ./$(APP).so
+
+integ-san: $(APP)-san.so
+	FORMWORK_SAN=1 bash tests/integ/run.sh ./$(APP)-san.so
+
+load: build
+	bash tests/integ/load.sh ./$(APP).so
+
+test: deps build
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) integ
+	$(MAKE) integ-san
+	$(MAKE) load
+
+clean:
+	rm -rf .objs .objs-san $(APP).so $(APP)-san.so tests/unit/run \
+		tests/unit/run-san

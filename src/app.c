@@ -1,0 +1,162 @@
+/*
+ * app.c: Kore's hooks. The parent reads the settings, the forms, the
+ * templates and the assets once, prepares the database and the signing
+ * secret, and stops start-up with a clear message if any of it is wrong;
+ * the workers inherit all of it across fork and open their own database
+ * connection on first use. Also the single seccomp hook.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/hooks.h>
+#include <kore/seccomp.h>
+#include <sodium.h>
+
+#include "app.h"
+#include "assets.h"
+#include "config.h"
+#include "page.h"
+#include "store.h"
+#include "token.h"
+
+struct form_list	app_forms;
+char			app_build_id[17];
+
+/* SQLite in WAL mode (KORE-NOTES section 2, checked with tracing). */
+static struct sock_filter filter_store[] = {
+	KORE_SYSCALL_ALLOW(newfstatat),		/* sqlite: stat, fstat */
+	KORE_SYSCALL_ALLOW(pread64),		/* sqlite: page reads */
+	KORE_SYSCALL_ALLOW(pwrite64),		/* sqlite: WAL writes */
+	KORE_SYSCALL_ALLOW(fdatasync),		/* sqlite: commit */
+	KORE_SYSCALL_ALLOW(fsync),		/* sqlite: directory sync */
+	KORE_SYSCALL_ALLOW(ftruncate),		/* sqlite: WAL reset */
+	KORE_SYSCALL_ALLOW(fchown),		/* sqlite: -wal, -shm as root */
+	KORE_SYSCALL_ALLOW(unlink),		/* sqlite: last close of WAL */
+};
+
+static void	app_fail(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+static void	app_secret_load(void);
+static void	app_build_id_make(void);
+
+void
+kore_seccomp_hook(void)
+{
+	kore_seccomp_filter("store", filter_store,
+	    KORE_FILTER_LEN(filter_store));
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	char		err[1024];
+
+	if (sodium_init() == -1)
+		app_fail("libsodium failed to initialise");
+	if (config_load(err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (forms_load_dir(config.forms_dir, &app_forms, err,
+	    sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (page_templates_load(config.templates_dir, err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (assets_load(config.assets_dir, err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (store_init(config.db_path, err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	app_secret_load();
+	app_build_id_make();
+	store_configure(config.db_path);
+
+	kore_log(LOG_NOTICE, "formwork: database %s, forms from %s, "
+	    "serving on %s", config.db_path, config.forms_dir,
+	    config.base_url);
+}
+
+void
+kore_worker_teardown(void)
+{
+	store_close();
+}
+
+/* Start-up failures print one line naming the problem and exit. */
+static void
+app_fail(const char *fmt, ...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "formwork: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+/*
+ * The secret that signs form tokens: FORMWORK_SECRET when set (several
+ * nodes must share it), otherwise a random one kept in the secret file
+ * and created on first start, readable by its owner only.
+ */
+static void
+app_secret_load(void)
+{
+	const char	*env;
+	u_int8_t	 key[32];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((env = getenv("FORMWORK_SECRET")) != NULL && *env != '\0') {
+		if (strlen(env) < 32)
+			app_fail("FORMWORK_SECRET must be at least 32 "
+			    "characters long");
+		token_secret_set((const u_int8_t *)env, strlen(env));
+		return;
+	}
+
+	if ((fd = open(config.secret_file, O_RDONLY)) != -1) {
+		n = read(fd, key, sizeof(key));
+		(void)close(fd);
+		if (n != (ssize_t)sizeof(key))
+			app_fail("%s: must hold %zu bytes; delete it to make "
+			    "a new one", config.secret_file, sizeof(key));
+	} else if (errno == ENOENT) {
+		randombytes_buf(key, sizeof(key));
+		fd = open(config.secret_file, O_WRONLY | O_CREAT | O_EXCL,
+		    0600);
+		if (fd == -1 || write(fd, key, sizeof(key)) !=
+		    (ssize_t)sizeof(key) || fsync(fd) == -1)
+			app_fail("%s: cannot create: %s", config.secret_file,
+			    strerror(errno));
+		(void)close(fd);
+	} else {
+		app_fail("%s: %s", config.secret_file, strerror(errno));
+	}
+	token_secret_set(key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+}
+
+/*
+ * A random id for this start-up, part of every ETag: it changes whenever
+ * Formwork restarts, so a changed template or form definition never
+ * leaves a stale page in a cache.
+ */
+static void
+app_build_id_make(void)
+{
+	u_int8_t	raw[8];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(app_build_id, sizeof(app_build_id), raw, sizeof(raw));
+}

@@ -1,0 +1,32 @@
+/*
+ * config.h: Formwork's settings, read from the environment once by the
+ * parent at start-up. A bad value stops start-up with a clear message.
+ */
+
+#ifndef FORMWORK_CONFIG_H
+#define FORMWORK_CONFIG_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+struct config {
+	const char	*db_path;	/* FORMWORK_DB */
+	const char	*forms_dir;	/* FORMWORK_FORMS */
+	const char	*templates_dir;	/* FORMWORK_TEMPLATES */
+	const char	*assets_dir;	/* FORMWORK_ASSETS */
+	const char	*secret_file;	/* FORMWORK_SECRET_FILE */
+	const char	*base_url;	/* FORMWORK_BASE_URL */
+	u_int64_t	 min_fill_ms;	/* FORMWORK_MIN_FILL_MS */
+	u_int64_t	 form_ttl_ms;	/* FORMWORK_FORM_TTL (seconds) */
+	u_int64_t	 rate_limit;	/* FORMWORK_RATE_LIMIT per minute */
+	u_int64_t	 body_max;	/* FORMWORK_BODY_MAX (bytes) */
+	int		 trust_proxy;	/* FORMWORK_TRUST_PROXY */
+};
+
+extern struct config	config;
+
+/* Reads the environment; on a bad value returns -1 with err set. */
+int	config_load(char *err, size_t errlen);
+
+#endif

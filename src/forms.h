@@ -1,0 +1,103 @@
+/*
+ * forms.h: form definitions declared in conf/forms/<slug>.json.
+ *
+ * Loaded once by the parent at start-up (workers inherit them across
+ * fork) and read-only afterwards. A bad file stops start-up with a
+ * message naming the file, the field and the problem.
+ */
+
+#ifndef FORMWORK_FORMS_H
+#define FORMWORK_FORMS_H
+
+#include <sys/queue.h>
+
+#include <regex.h>
+#include <stddef.h>
+
+enum field_type {
+	FIELD_TEXT, FIELD_EMAIL, FIELD_TEXTAREA, FIELD_NUMBER, FIELD_INTEGER,
+	FIELD_URL, FIELD_TEL, FIELD_DATE, FIELD_SELECT, FIELD_RADIO,
+	FIELD_CHECKBOX, FIELD_HIDDEN,
+};
+
+struct form_option {
+	char			*value;
+	char			*label;
+};
+
+struct form_field {
+	char			*name;
+	char			*label;
+	char			*help;		/* may be NULL */
+	char			*placeholder;	/* may be NULL */
+	char			*autocomplete;	/* may be NULL */
+	char			*value;		/* hidden value / checkbox value */
+	enum field_type		 type;
+	int			 required;
+	int			 unique;
+	int			 multiple;	/* checkbox with options */
+	long			 min_length;	/* -1 when unset */
+	long			 max_length;	/* -1 when unset */
+	int			 has_min;
+	int			 has_max;
+	double			 min;		/* number, integer */
+	double			 max;
+	char			*min_date;	/* date: YYYY-MM-DD or NULL */
+	char			*max_date;
+	char			*pattern;	/* POSIX ERE, whole value */
+	char			*pattern_message;
+	regex_t			 pattern_re;
+	struct form_option	*options;
+	size_t			 noptions;
+};
+
+struct form_action {
+	char			*type;		/* "email" or "webhook" */
+	char			*to;		/* email */
+	char			*subject;	/* email, may be NULL */
+	char			*url;		/* webhook */
+	int			 max_attempts;
+};
+
+struct form {
+	char			*slug;
+	char			*title;
+	char			*description;	/* may be NULL */
+	char			*success_message;
+	char			*path;		/* the file it came from */
+	struct form_field	*fields;
+	size_t			 nfields;
+	struct form_action	*actions;
+	size_t			 nactions;
+	TAILQ_ENTRY(form)	 list;
+};
+
+TAILQ_HEAD(form_list, form);
+
+/*
+ * Parses one definition. path names the file in messages and its basename
+ * must equal the slug. On error returns NULL with "path: problem" in err.
+ * Free the result with form_free().
+ */
+struct form	*form_parse(const char *path, const char *json, size_t len,
+		    char *err, size_t errlen);
+void		 form_free(struct form *);
+
+/*
+ * Loads every *.json in dir, sorted by file name, into list. Returns -1
+ * with a message in err on the first bad file (or an empty directory).
+ */
+int		 forms_load_dir(const char *dir, struct form_list *list,
+		    char *err, size_t errlen);
+void		 forms_free(struct form_list *);
+
+struct form		*forms_find(struct form_list *, const char *slug);
+struct form_field	*form_field_find(struct form *, const char *name);
+const char		*form_field_type_name(enum field_type);
+
+/* Field names starting with '_' belong to Formwork itself. */
+#define FORM_KEY_FIELD		"_key"
+#define FORM_CSRF_FIELD		"_csrf"
+#define FORM_HONEYPOT_FIELD	"_homepage"
+
+#endif

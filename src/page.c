@@ -1,0 +1,168 @@
+/*
+ * page.c: renders templates into the layout and sends HTML responses
+ * with the security headers. It owns the compiled template set, built by
+ * the parent before fork and only read afterwards.
+ */
+
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "page.h"
+#include "tmpl.h"
+
+#define PAGE_TEMPLATE_MAX	(512 * 1024)
+
+static struct tmpl_set	*page_set = NULL;
+
+static int	page_template_read(const char *, const char *, char *,
+		    size_t);
+
+int
+page_templates_load(const char *dir, char *err, size_t errlen)
+{
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 len;
+	int		 rc;
+
+	if ((d = opendir(dir)) == NULL) {
+		(void)snprintf(err, errlen, "%s: cannot open: %s", dir,
+		    strerror(errno));
+		return (-1);
+	}
+	page_set = tmpl_set_new();
+	rc = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".html") != 0)
+			continue;
+		rc = page_template_read(dir, de->d_name, err, errlen);
+	}
+	(void)closedir(d);
+
+	if (rc == 0 && (!tmpl_set_has(page_set, "layout") ||
+	    !tmpl_set_has(page_set, "error"))) {
+		(void)snprintf(err, errlen, "%s: layout.html and error.html "
+		    "are required", dir);
+		rc = -1;
+	}
+	return (rc);
+}
+
+static int
+page_template_read(const char *dir, const char *file, char *err,
+    size_t errlen)
+{
+	char		 path[512], name[128], *buf;
+	ssize_t		 n;
+	int		 fd, rc;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, file);
+	(void)snprintf(name, sizeof(name), "%.*s", (int)(strlen(file) - 5),
+	    file);
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	buf = kore_malloc(PAGE_TEMPLATE_MAX);
+	n = read(fd, buf, PAGE_TEMPLATE_MAX);
+	(void)close(fd);
+	if (n < 0 || n == PAGE_TEMPLATE_MAX) {
+		(void)snprintf(err, errlen, "%s: unreadable or larger than "
+		    "%d bytes", path, PAGE_TEMPLATE_MAX);
+		kore_free(buf);
+		return (-1);
+	}
+	rc = tmpl_set_add(page_set, name, buf, (size_t)n, err, errlen);
+	kore_free(buf);
+	return (rc);
+}
+
+struct kore_json_item *
+page_ctx_new(void)
+{
+	return (kore_json_create_object(NULL, NULL));
+}
+
+void
+page_security_headers(struct http_request *req)
+{
+	/* No inline script or style anywhere: the CSP can be strict. */
+	http_response_header(req, "content-security-policy",
+	    "default-src 'none'; style-src 'self'; img-src 'self'; "
+	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	http_response_header(req, "x-content-type-options", "nosniff");
+	/* Result URLs are capabilities: never leak them in a Referer. */
+	http_response_header(req, "referrer-policy", "no-referrer");
+	http_response_header(req, "x-frame-options", "DENY");
+	http_response_header(req, "cross-origin-opener-policy", "same-origin");
+}
+
+void
+page_send(struct http_request *req, int status, int flags, const char *title,
+    const char *tmpl, struct kore_json_item *ctx)
+{
+	struct kore_buf		 content, out;
+	struct kore_json_item	*layout;
+	size_t			 len;
+	char			*s;
+
+	kore_buf_init(&content, 4096);
+	if (tmpl_render(page_set, tmpl, ctx, &content) == -1)
+		kore_log(LOG_ERR, "%s: no template '%s'", __func__, tmpl);
+	kore_json_item_free(ctx);
+
+	layout = kore_json_create_object(NULL, NULL);
+	kore_json_create_string(layout, "title", title);
+	s = kore_buf_stringify(&content, &len);
+	kore_json_create_string(layout, "content", s);
+	kore_buf_cleanup(&content);
+
+	kore_buf_init(&out, len + 1024);
+	(void)tmpl_render(page_set, "layout", layout, &out);
+	kore_json_item_free(layout);
+
+	page_security_headers(req);
+	http_response_header(req, "content-type", "text/html; charset=utf-8");
+	if (flags & PAGE_NO_STORE)
+		http_response_header(req, "cache-control", "no-store");
+	http_response(req, status, out.data, out.offset);
+	kore_buf_cleanup(&out);
+}
+
+void
+page_error(struct http_request *req, int status, const char *heading,
+    const char *message, const char *href, const char *link_text)
+{
+	struct kore_json_item	*ctx;
+
+	ctx = page_ctx_new();
+	kore_json_create_string(ctx, "heading", heading);
+	kore_json_create_string(ctx, "message", message);
+	kore_json_create_string(ctx, "href", href ? href : "/");
+	kore_json_create_string(ctx, "link_text",
+	    link_text ? link_text : "Go to the list of forms");
+	kore_json_create_integer_u64(ctx, "status", (u_int64_t)status);
+	page_send(req, status, PAGE_NO_STORE, heading, "error", ctx);
+}
+
+void
+page_method_not_allowed(struct http_request *req, const char *allow)
+{
+	char		msg[160];
+
+	http_response_header(req, "allow", allow);
+	(void)snprintf(msg, sizeof(msg), "This address does not accept a %s "
+	    "request. It accepts: %s.", http_method_text(req->method), allow);
+	page_error(req, 405, "Method not allowed", msg, NULL, NULL);
+}

@@ -1,0 +1,41 @@
+/*
+ * page.h: every HTML response goes through here: the template set, the
+ * shared layout, the security headers, and the one place that maps a
+ * failure to an HTTP status and a page that says what to do.
+ */
+
+#ifndef FORMWORK_PAGE_H
+#define FORMWORK_PAGE_H
+
+#include <stddef.h>
+
+struct http_request;
+struct kore_json_item;
+
+/* Compiles every templates/<name>.html once (parent, at start-up). */
+int	page_templates_load(const char *dir, char *err, size_t errlen);
+
+/* A fresh template context (an empty JSON object). */
+struct kore_json_item	*page_ctx_new(void);
+
+/* Cache-Control: no-store for pages that hold tokens or private data. */
+#define PAGE_NO_STORE	0x01
+
+/*
+ * Renders template tmpl with ctx inside the layout, titled title, and
+ * sends it with status. Frees ctx.
+ */
+void	page_send(struct http_request *, int status, int flags,
+	    const char *title, const char *tmpl, struct kore_json_item *ctx);
+
+/* Sends the error page: heading, one sentence, and a link on. */
+void	page_error(struct http_request *, int status, const char *heading,
+	    const char *message, const char *href, const char *link_text);
+
+/* Sends 405 with Allow. */
+void	page_method_not_allowed(struct http_request *, const char *allow);
+
+/* Adds the security headers every response carries. */
+void	page_security_headers(struct http_request *);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * routes.h: the Kore page handlers named in conf/formwork.conf.
+ */
+
+#ifndef FORMWORK_ROUTES_H
+#define FORMWORK_ROUTES_H
+
+struct http_request;
+
+int	page_index(struct http_request *);
+int	page_form(struct http_request *);
+int	page_result(struct http_request *);
+int	page_healthz(struct http_request *);
+int	page_asset(struct http_request *);
+int	page_not_found(struct http_request *);
+
+#endif

@@ -1,0 +1,525 @@
+/*
+ * routes_public.c: the visitor's routes: the list of forms, a form, its
+ * POST (Post/Redirect/Get), the result page, the health check and the
+ * catch-all 404. Handlers parse, call the store, and render; every path
+ * ends in one http_response() and KORE_RESULT_OK.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "app.h"
+#include "body.h"
+#include "config.h"
+#include "form_view.h"
+#include "forms.h"
+#include "json_out.h"
+#include "page.h"
+#include "routes.h"
+#include "store.h"
+#include "token.h"
+#include "util.h"
+#include "validate.h"
+
+#define RATE_WINDOW_MS	60000
+
+static struct form	*route_form_lookup(struct http_request *, const char *);
+static void	form_send(struct http_request *, int, struct form *,
+		    const struct form_input *);
+static void	form_post(struct http_request *, struct form *);
+static int	form_cross_site(struct http_request *);
+static void	form_client(struct http_request *, char *, size_t);
+static void	form_see_other(struct http_request *, const char *);
+static void	form_already_submitted(struct http_request *, struct form *,
+		    const char *);
+static void	form_store_failed(struct http_request *, enum store_result);
+static char	*form_data_json(const struct form_input *);
+
+int
+page_index(struct http_request *req)
+{
+	struct kore_json_item	*ctx, *list, *o;
+	struct form		*f;
+
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+		page_method_not_allowed(req, "GET, HEAD");
+		return (KORE_RESULT_OK);
+	}
+	ctx = page_ctx_new();
+	list = kore_json_create_array(ctx, "forms");
+	TAILQ_FOREACH(f, &app_forms, list) {
+		o = kore_json_create_object(list, NULL);
+		kore_json_create_string(o, "slug", f->slug);
+		kore_json_create_string(o, "title", f->title);
+		if (f->description != NULL)
+			kore_json_create_string(o, "description",
+			    f->description);
+	}
+	kore_json_create_literal(ctx, "has_forms",
+	    TAILQ_EMPTY(&app_forms) ? KORE_JSON_FALSE : KORE_JSON_TRUE);
+	page_send(req, 200, 0, "Forms", "index", ctx);
+	return (KORE_RESULT_OK);
+}
+
+int
+page_form(struct http_request *req)
+{
+	struct form	*form;
+
+	if ((form = route_form_lookup(req, "/f/")) == NULL)
+		return (KORE_RESULT_OK);
+
+	switch (req->method) {
+	case HTTP_METHOD_GET:
+	case HTTP_METHOD_HEAD:
+		form_send(req, 200, form, NULL);
+		break;
+	case HTTP_METHOD_POST:
+		form_post(req, form);
+		break;
+	default:
+		page_method_not_allowed(req, "GET, HEAD, POST");
+		break;
+	}
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Sends the form: fresh (in == NULL) with a new form instance, or again
+ * after a failed POST with the same instance, the values and messages.
+ */
+static void
+form_send(struct http_request *req, int status, struct form *form,
+    const struct form_input *in)
+{
+	char		 key[TOKEN_ID_LEN + 1], csrf[TOKEN_CSRF_MAX];
+	u_int64_t	 issued;
+
+	if (in != NULL && in->key != NULL && token_id_valid(in->key))
+		(void)snprintf(key, sizeof(key), "%s", in->key);
+	else
+		token_id_new(key);
+	/*
+	 * A re-shown form gets a new token for the same instance, but
+	 * keeps the original issue time so the minimum fill time holds.
+	 */
+	issued = util_now_ms();
+	if (in != NULL && in->csrf != NULL)
+		(void)token_csrf_check(in->csrf, form->slug, key, issued,
+		    config.form_ttl_ms, &issued);
+	token_csrf_new(form->slug, key, issued, csrf);
+
+	page_send(req, status, PAGE_NO_STORE, form->title, "form",
+	    form_view_form(form, in, key, csrf));
+}
+
+static void
+form_post(struct http_request *req, struct form *form)
+{
+	struct form_input	 in;
+	struct body		 body;
+	struct store_submission	 sub, *subs[1];
+	struct store_claim	 claims[8];
+	enum body_status	 bst;
+	enum validate_status	 vst;
+	enum token_check	 tst;
+	enum store_result	 sr;
+	const char		*ctype;
+	char			 href[128], id[TOKEN_ID_LEN + 1];
+	char			 hash[VALIDATE_HASH_LEN + 1], client[64];
+	char			 prior_hash[VALIDATE_HASH_LEN + 1];
+	char			*data, lowered[8][256];
+	u_int64_t		 issued, now, count;
+	size_t			 i, k;
+
+	memset(&in, 0, sizeof(in));
+	TAILQ_INIT(&body.fields);
+	data = NULL;
+	(void)snprintf(href, sizeof(href), "/f/%s", form->slug);
+
+	if (form_cross_site(req)) {
+		page_error(req, 403, "Request refused", "This form was sent "
+		    "from another site, so it was not accepted. Open the form "
+		    "here and send it again.", href, "Open a fresh form");
+		goto out;
+	}
+	if (req->http_body == NULL || req->content_length > config.body_max) {
+		page_error(req, 413, "Too much data", "The form data is larger "
+		    "than this site accepts. Shorten your answers and try "
+		    "again.", href, "Back to the form");
+		goto out;
+	}
+	if (!http_request_header(req, "content-type", &ctype))
+		ctype = NULL;
+	bst = body_parse(ctype, req->http_body->data, req->http_body->length,
+	    &body);
+	if (bst != BODY_OK) {
+		page_error(req, bst == BODY_UNSUPPORTED ? 415 : 400,
+		    bst == BODY_UNSUPPORTED ? "Unsupported form encoding" :
+		    "Unreadable form data", body_status_text(bst), href,
+		    "Open a fresh form");
+		goto out;
+	}
+
+	vst = validate_form(form, &body, &in);
+	if (vst == VALIDATE_BAD_REQUEST) {
+		page_error(req, 400, "Unexpected form data", in.problem, href,
+		    "Open a fresh form");
+		goto out;
+	}
+
+	now = util_now_ms();
+	tst = token_csrf_check(in.csrf, form->slug, in.key, now,
+	    config.form_ttl_ms, &issued);
+	if (tst != TOKEN_VALID || !token_id_valid(in.key)) {
+		page_error(req, 403, tst == TOKEN_EXPIRED ? "This form has "
+		    "expired" : "Request refused", tst == TOKEN_EXPIRED ?
+		    "The form was open for too long, so it was not accepted. "
+		    "Open a fresh copy and send it again." :
+		    "The form's security token is missing or wrong, so it was "
+		    "not accepted. Open a fresh copy and send it again.",
+		    href, "Open a fresh form");
+		goto out;
+	}
+
+	/* A form instance already stored: same values are a replay. */
+	validate_hash(&in, hash);
+	sr = store_key_find(form->slug, in.key, id, prior_hash);
+	if (sr == STORE_OK) {
+		if (vst == VALIDATE_OK && strcmp(prior_hash, hash) == 0)
+			form_see_other(req, id);
+		else
+			form_already_submitted(req, form, id);
+		goto out;
+	} else if (sr != STORE_NOT_FOUND) {
+		form_store_failed(req, sr);
+		goto out;
+	}
+
+	if (vst == VALIDATE_INVALID) {
+		form_send(req, 422, form, &in);
+		goto out;
+	}
+
+	memset(&sub, 0, sizeof(sub));
+	sub.spam = in.honeypot || now - issued < config.min_fill_ms;
+
+	/* Unique values, compared without case (e-mail addresses). */
+	sr = STORE_OK;
+	for (i = 0, k = 0; i < form->nfields && !sub.spam; i++) {
+		if (!form->fields[i].unique || in.fields[i].nvals == 0 ||
+		    in.fields[i].vals[0][0] == '\0' || k == 8)
+			continue;
+		(void)snprintf(lowered[k], sizeof(lowered[k]), "%s",
+		    in.fields[i].vals[0]);
+		for (char *p = lowered[k]; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		claims[k].field = form->fields[i].name;
+		claims[k].value = lowered[k];
+		if ((sr = store_unique_check(form->slug, claims[k].field,
+		    claims[k].value)) != STORE_OK)
+			break;
+		k++;
+	}
+	if (sr == STORE_UNIQUE_TAKEN) {
+		(void)snprintf(in.fields[i].error, sizeof(in.fields[i].error),
+		    "%s is already registered. Use another, or contact the "
+		    "site owner.", form->fields[i].label);
+		in.nerrors = 1;
+		form_send(req, 409, form, &in);
+		goto out;
+	} else if (sr != STORE_OK) {
+		form_store_failed(req, sr);
+		goto out;
+	}
+
+	form_client(req, client, sizeof(client));
+	if (config.rate_limit > 0) {
+		if ((sr = store_client_count(client, now - RATE_WINDOW_MS,
+		    &count)) != STORE_OK) {
+			form_store_failed(req, sr);
+			goto out;
+		}
+		if (count >= config.rate_limit) {
+			http_response_header(req, "retry-after", "60");
+			page_error(req, 429, "Too many submissions", "You have "
+			    "sent this site many forms in the last minute. "
+			    "Wait a minute, then send it again.", href,
+			    "Back to the form");
+			goto out;
+		}
+	}
+
+	data = form_data_json(&in);
+	token_id_new(sub.id);
+	sub.form = form->slug;
+	sub.key = in.key;
+	(void)snprintf(sub.hash, sizeof(sub.hash), "%s", hash);
+	sub.data = data;
+	sub.client = client;
+	sub.created_ms = now;
+	sub.claims = claims;
+	sub.nclaims = k;
+	subs[0] = &sub;
+	store_submissions_insert(subs, 1);
+
+	switch (sub.result) {
+	case STORE_OK:
+		form_see_other(req, sub.id);
+		break;
+	case STORE_KEY_USED:
+		/* Another worker stored this instance first. */
+		if (strcmp(sub.prior_hash, hash) == 0)
+			form_see_other(req, sub.prior_id);
+		else
+			form_already_submitted(req, form, sub.prior_id);
+		break;
+	case STORE_UNIQUE_TAKEN:
+		for (i = 0; i < form->nfields; i++) {
+			if (strcmp(form->fields[i].name, sub.taken_field) != 0)
+				continue;
+			(void)snprintf(in.fields[i].error,
+			    sizeof(in.fields[i].error), "%s is already "
+			    "registered. Use another, or contact the site "
+			    "owner.", form->fields[i].label);
+		}
+		in.nerrors = 1;
+		form_send(req, 409, form, &in);
+		break;
+	default:
+		form_store_failed(req, sub.result);
+		break;
+	}
+
+out:
+	kore_free(data);
+	validate_cleanup(&in);
+	body_cleanup(&body);
+}
+
+/*
+ * Browsers say where a POST came from: Sec-Fetch-Site, or failing that
+ * Origin. Anything but this site is refused; clients that send neither
+ * (curl, old browsers) are judged by the form token alone.
+ */
+static int
+form_cross_site(struct http_request *req)
+{
+	const char	*site, *origin, *host, *p;
+
+	if (http_request_header(req, "sec-fetch-site", &site))
+		return (strcmp(site, "same-origin") != 0 &&
+		    strcmp(site, "none") != 0);
+	if (!http_request_header(req, "origin", &origin))
+		return (0);
+	if (strcmp(origin, config.base_url) == 0)
+		return (0);
+	if (!http_request_header(req, "host", &host))
+		return (1);
+	if ((p = strstr(origin, "://")) == NULL)
+		return (1);
+	return (strcasecmp(p + 3, host) != 0);
+}
+
+/* The client's address, or the first X-Forwarded-For hop when trusted. */
+static void
+form_client(struct http_request *req, char *out, size_t len)
+{
+	const char	*xff;
+	size_t		 n;
+
+	if (config.trust_proxy &&
+	    http_request_header(req, "x-forwarded-for", &xff)) {
+		n = strcspn(xff, ", ");
+		(void)snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1),
+		    xff);
+		return;
+	}
+	if (req->owner->family == AF_INET6)
+		(void)inet_ntop(AF_INET6, &req->owner->addr.ipv6.sin6_addr,
+		    out, len);
+	else if (req->owner->family == AF_INET)
+		(void)inet_ntop(AF_INET, &req->owner->addr.ipv4.sin_addr, out,
+		    len);
+	else
+		(void)snprintf(out, len, "local");
+}
+
+static void
+form_see_other(struct http_request *req, const char *id)
+{
+	char		location[64];
+
+	(void)snprintf(location, sizeof(location), "/s/%s", id);
+	page_security_headers(req);
+	http_response_header(req, "location", location);
+	http_response_header(req, "cache-control", "no-store");
+	http_response_header(req, "content-type", "text/plain; charset=utf-8");
+	http_response(req, 303, "See Other\n", 10);
+}
+
+static void
+form_already_submitted(struct http_request *req, struct form *form,
+    const char *id)
+{
+	struct kore_json_item	*ctx;
+	char			 href[64];
+
+	(void)snprintf(href, sizeof(href), "/s/%s", id);
+	ctx = page_ctx_new();
+	kore_json_create_string(ctx, "result_href", href);
+	kore_json_create_string(ctx, "slug", form->slug);
+	kore_json_create_string(ctx, "title", form->title);
+	page_send(req, 422, PAGE_NO_STORE, "Already sent", "already_sent",
+	    ctx);
+}
+
+static void
+form_store_failed(struct http_request *req, enum store_result sr)
+{
+	if (sr == STORE_BUSY) {
+		http_response_header(req, "retry-after", "2");
+		page_error(req, 503, "Busy, please retry", "The site is very "
+		    "busy and could not save your form just now. Nothing was "
+		    "saved: go back and send it again in a moment.", "/",
+		    "Go to the list of forms");
+		return;
+	}
+	page_error(req, 500, "Something went wrong", "Your form could not be "
+	    "saved because of a problem on this site. Nothing was saved: "
+	    "please try again later.", "/", "Go to the list of forms");
+}
+
+/* The values as one JSON object: a string, or an array for multiples. */
+static char *
+form_data_json(const struct form_input *in)
+{
+	struct kore_buf		 b;
+	const struct field_input *fi;
+	size_t			 i, k, len;
+	char			*s;
+
+	kore_buf_init(&b, 256);
+	kore_buf_append(&b, "{", 1);
+	for (i = 0; i < in->form->nfields; i++) {
+		fi = &in->fields[i];
+		if (i > 0)
+			kore_buf_append(&b, ",", 1);
+		json_out_string(&b, fi->field->name);
+		kore_buf_append(&b, ":", 1);
+		if (fi->field->multiple) {
+			kore_buf_append(&b, "[", 1);
+			for (k = 0; k < fi->nvals; k++) {
+				if (k > 0)
+					kore_buf_append(&b, ",", 1);
+				json_out_string(&b, fi->vals[k]);
+			}
+			kore_buf_append(&b, "]", 1);
+		} else {
+			json_out_string(&b, fi->nvals ? fi->vals[0] : "");
+		}
+	}
+	kore_buf_append(&b, "}", 1);
+	s = kore_buf_stringify(&b, &len);
+	s = kore_strdup(s);
+	kore_buf_cleanup(&b);
+	return (s);
+}
+
+int
+page_result(struct http_request *req)
+{
+	struct store_record	 rec;
+	struct form		*form;
+	enum store_result	 sr;
+	const char		*id, *inm;
+	char			 etag[64];
+
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+		page_method_not_allowed(req, "GET, HEAD");
+		return (KORE_RESULT_OK);
+	}
+	id = req->path + strlen("/s/");
+	if (!token_id_valid(id) ||
+	    (sr = store_submission_get(id, &rec)) == STORE_NOT_FOUND) {
+		page_error(req, 404, "Not found", "There is no submission at "
+		    "this address. Check the link you followed.", NULL, NULL);
+		return (KORE_RESULT_OK);
+	}
+	if (sr != STORE_OK) {
+		form_store_failed(req, sr);
+		return (KORE_RESULT_OK);
+	}
+	if ((form = forms_find(&app_forms, rec.form)) == NULL) {
+		store_record_cleanup(&rec);
+		page_error(req, 404, "Form withdrawn", "The form this "
+		    "submission belongs to is no longer offered.", NULL, NULL);
+		return (KORE_RESULT_OK);
+	}
+
+	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s\"", rec.id,
+	    rec.version, app_build_id);
+	http_response_header(req, "etag", etag);
+	/* Private: the page shows what one visitor sent. */
+	http_response_header(req, "cache-control", "private, no-cache");
+	if (http_request_header(req, "if-none-match", &inm) &&
+	    strcmp(inm, etag) == 0) {
+		page_security_headers(req);
+		http_response(req, 304, NULL, 0);
+	} else {
+		page_send(req, 200, 0, form->title, "result",
+		    form_view_result(form, &rec));
+	}
+	store_record_cleanup(&rec);
+	return (KORE_RESULT_OK);
+}
+
+int
+page_healthz(struct http_request *req)
+{
+	int	ok;
+
+	ok = store_ping();
+	http_response_header(req, "content-type", "text/plain; charset=utf-8");
+	http_response_header(req, "cache-control", "no-store");
+	page_security_headers(req);
+	if (ok)
+		http_response(req, 200, "ok\n", 3);
+	else
+		http_response(req, 503, "store unavailable\n", 18);
+	return (KORE_RESULT_OK);
+}
+
+int
+page_not_found(struct http_request *req)
+{
+	page_error(req, 404, "Page not found", "There is nothing at this "
+	    "address. Check the link, or start from the list of forms.",
+	    NULL, NULL);
+	return (KORE_RESULT_OK);
+}
+
+/* Finds the form named by the path after prefix, or sends 404. */
+static struct form *
+route_form_lookup(struct http_request *req, const char *prefix)
+{
+	struct form	*form;
+
+	form = forms_find(&app_forms, req->path + strlen(prefix));
+	if (form == NULL)
+		page_error(req, 404, "No such form", "There is no form at this "
+		    "address. Choose one from the list.", "/",
+		    "Go to the list of forms");
+	return (form);
+}

@@ -1,0 +1,490 @@
+/*
+ * store_sqlite.c: the SQLite implementation of store.h, and the only file
+ * that includes sqlite3.h.
+ *
+ * One connection per worker, opened lazily on first use (so it is always
+ * opened after fork and survives a module reload), in WAL mode with
+ * synchronous=FULL: a commit is on disk before any 303 is sent. Writers
+ * take the lock up front (BEGIN IMMEDIATE) so two workers never deadlock
+ * on a lock upgrade, and wait up to the busy timeout for each other.
+ * Every statement is prepared once per connection, with bound values.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_BUSY_MS	5000
+
+enum store_stmt_id {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
+	ST_ROLLBACK_TO, ST_SUB_INSERT, ST_CLAIM_INSERT, ST_KEY_FIND,
+	ST_UNIQUE_CHECK, ST_CLIENT_COUNT, ST_SUB_GET, ST_PING, ST_MAX
+};
+
+static const char *store_sql[ST_MAX] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT item",
+	[ST_RELEASE] = "RELEASE item",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO item",
+	[ST_SUB_INSERT] = "INSERT INTO submissions (id, form, submit_key, "
+	    "values_hash, data, client, spam, review, created_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	    "CASE WHEN ?7 THEN 'spam' ELSE 'new' END, ?8)",
+	[ST_CLAIM_INSERT] = "INSERT INTO unique_values (form, field, value, "
+	    "submission_id) VALUES (?1, ?2, ?3, ?4)",
+	[ST_KEY_FIND] = "SELECT id, values_hash FROM submissions "
+	    "WHERE form = ?1 AND submit_key = ?2",
+	[ST_UNIQUE_CHECK] = "SELECT 1 FROM unique_values "
+	    "WHERE form = ?1 AND field = ?2 AND value = ?3",
+	[ST_CLIENT_COUNT] = "SELECT count(*) FROM submissions "
+	    "WHERE client = ?1 AND created_at >= ?2",
+	[ST_SUB_GET] = "SELECT id, form, data, spam, version, created_at "
+	    "FROM submissions WHERE id = ?1",
+	[ST_PING] = "SELECT 1",
+};
+
+/*
+ * Schema migrations, applied in order; PRAGMA user_version records how
+ * many have run. Append only: never edit one that has shipped.
+ */
+static const char *store_migrations[] = {
+	/* 1: submissions, their form-instance keys and unique values. */
+	"CREATE TABLE submissions ("
+	"  id          TEXT PRIMARY KEY,"
+	"  form        TEXT NOT NULL,"
+	"  submit_key  TEXT NOT NULL,"
+	"  values_hash TEXT NOT NULL,"
+	"  data        TEXT NOT NULL,"
+	"  client      TEXT NOT NULL DEFAULT '',"
+	"  spam        INTEGER NOT NULL DEFAULT 0,"
+	"  review      TEXT NOT NULL DEFAULT 'new',"
+	"  version     INTEGER NOT NULL DEFAULT 1,"
+	"  created_at  INTEGER NOT NULL,"
+	"  UNIQUE (form, submit_key)"
+	");"
+	"CREATE INDEX submissions_created ON submissions (created_at, id);"
+	"CREATE INDEX submissions_client ON submissions (client, created_at);"
+	"CREATE TABLE unique_values ("
+	"  form          TEXT NOT NULL,"
+	"  field         TEXT NOT NULL,"
+	"  value         TEXT NOT NULL,"
+	"  submission_id TEXT NOT NULL REFERENCES submissions (id)"
+	"                ON DELETE CASCADE,"
+	"  PRIMARY KEY (form, field, value)"
+	") WITHOUT ROWID;",
+};
+
+#define STORE_NMIGRATIONS \
+	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
+
+static char		*store_path = NULL;
+static sqlite3		*store_conn = NULL;
+static sqlite3_stmt	*store_stmts[ST_MAX];
+
+static sqlite3		*store_db(void);
+static int		 store_connect(const char *, sqlite3 **, char *, size_t);
+static sqlite3_stmt	*store_stmt(enum store_stmt_id);
+static int		 store_exec(enum store_stmt_id);
+static enum store_result store_result_of(int);
+static void		 store_insert_one(struct store_submission *);
+static void		 store_copy_text(sqlite3_stmt *, int, char *, size_t);
+
+int
+store_init(const char *path, char *err, size_t errlen)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		*msg;
+	int		 version, i, rc;
+
+	if (store_connect(path, &db, err, errlen) == -1)
+		return (-1);
+
+	rc = -1;
+	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) !=
+	    SQLITE_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		msg = NULL;
+		goto fail;
+	}
+	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) :
+	    0;
+	sqlite3_finalize(st);
+
+	if (version > STORE_NMIGRATIONS) {
+		(void)snprintf(err, errlen, "%s: schema version %d is newer "
+		    "than this Formwork knows (%d); upgrade Formwork", path,
+		    version, STORE_NMIGRATIONS);
+		sqlite3_close(db);
+		return (-1);
+	}
+	for (i = version; i < STORE_NMIGRATIONS; i++) {
+		char	sql[64];
+
+		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version=%d",
+		    i + 1);
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
+		    SQLITE_OK)
+			goto fail;
+		if (sqlite3_exec(db, store_migrations[i], NULL, NULL, &msg) !=
+		    SQLITE_OK ||
+		    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+	}
+	rc = 0;
+	sqlite3_close(db);
+	return (rc);
+
+fail:
+	(void)snprintf(err, errlen, "%s: cannot prepare the database: %s",
+	    path, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return (-1);
+}
+
+void
+store_configure(const char *path)
+{
+	kore_free(store_path);
+	store_path = kore_strdup(path);
+}
+
+void
+store_close(void)
+{
+	int		i;
+
+	for (i = 0; i < ST_MAX; i++) {
+		if (store_stmts[i] != NULL)
+			sqlite3_finalize(store_stmts[i]);
+		store_stmts[i] = NULL;
+	}
+	if (store_conn != NULL)
+		sqlite3_close(store_conn);
+	store_conn = NULL;
+}
+
+int
+store_ping(void)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(ST_PING)) == NULL)
+		return (0);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW);
+}
+
+void
+store_submissions_insert(struct store_submission **subs, size_t n)
+{
+	enum store_result	fail;
+	size_t			i;
+	int			rc;
+
+	if ((rc = store_exec(ST_BEGIN)) != SQLITE_DONE) {
+		fail = store_result_of(rc);
+		goto failed;
+	}
+	for (i = 0; i < n; i++)
+		store_insert_one(subs[i]);
+	if ((rc = store_exec(ST_COMMIT)) != SQLITE_DONE) {
+		fail = store_result_of(rc);
+		(void)store_exec(ST_ROLLBACK);
+		goto failed;
+	}
+	return;
+
+failed:
+	for (i = 0; i < n; i++)
+		subs[i]->result = fail;
+}
+
+/*
+ * Inserts one submission inside the batch transaction, under a savepoint
+ * so that its conflict (a used key, a taken unique value) undoes only its
+ * own rows.
+ */
+static void
+store_insert_one(struct store_submission *s)
+{
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = store_exec(ST_SAVEPOINT)) != SQLITE_DONE) {
+		s->result = store_result_of(rc);
+		return;
+	}
+
+	st = store_stmt(ST_SUB_INSERT);
+	sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s->form, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, s->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, s->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, s->data, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, s->client, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, s->spam);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)s->created_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+
+	if (rc == SQLITE_CONSTRAINT) {
+		(void)store_exec(ST_ROLLBACK_TO);
+		(void)store_exec(ST_RELEASE);
+		s->result = store_key_find(s->form, s->key, s->prior_id,
+		    s->prior_hash) == STORE_OK ? STORE_KEY_USED : STORE_ERROR;
+		return;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+
+	for (i = 0; i < s->nclaims; i++) {
+		st = store_stmt(ST_CLAIM_INSERT);
+		sqlite3_bind_text(st, 1, s->form, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, s->claims[i].field, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, s->claims[i].value, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, s->id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc == SQLITE_CONSTRAINT) {
+			(void)store_exec(ST_ROLLBACK_TO);
+			(void)store_exec(ST_RELEASE);
+			s->result = STORE_UNIQUE_TAKEN;
+			s->taken_field = s->claims[i].field;
+			return;
+		}
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+
+	(void)store_exec(ST_RELEASE);
+	s->result = STORE_OK;
+	return;
+
+fail:
+	(void)store_exec(ST_ROLLBACK_TO);
+	(void)store_exec(ST_RELEASE);
+	s->result = store_result_of(rc);
+}
+
+enum store_result
+store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
+    char hash[VALIDATE_HASH_LEN + 1])
+{
+	sqlite3_stmt		*st;
+	enum store_result	 r;
+	int			 rc;
+
+	if ((st = store_stmt(ST_KEY_FIND)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_copy_text(st, 0, id, TOKEN_ID_LEN + 1);
+		store_copy_text(st, 1, hash, VALIDATE_HASH_LEN + 1);
+		r = STORE_OK;
+	} else {
+		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return (r);
+}
+
+enum store_result
+store_unique_check(const char *form, const char *field, const char *value)
+{
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = store_stmt(ST_UNIQUE_CHECK)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+
+	if (rc == SQLITE_ROW)
+		return (STORE_UNIQUE_TAKEN);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(rc));
+}
+
+enum store_result
+store_client_count(const char *client, u_int64_t since_ms, u_int64_t *count)
+{
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = store_stmt(ST_CLIENT_COUNT)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)since_ms);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*count = (u_int64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return (rc == SQLITE_ROW ? STORE_OK : store_result_of(rc));
+}
+
+enum store_result
+store_submission_get(const char *id, struct store_record *rec)
+{
+	sqlite3_stmt		*st;
+	enum store_result	 r;
+	int			 rc;
+
+	memset(rec, 0, sizeof(*rec));
+	if ((st = store_stmt(ST_SUB_GET)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_copy_text(st, 0, rec->id, sizeof(rec->id));
+		store_copy_text(st, 1, rec->form, sizeof(rec->form));
+		rec->data = kore_strdup((const char *)
+		    sqlite3_column_text(st, 2));
+		rec->spam = sqlite3_column_int(st, 3);
+		rec->version = sqlite3_column_int(st, 4);
+		rec->created_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+		r = STORE_OK;
+	} else {
+		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return (r);
+}
+
+void
+store_record_cleanup(struct store_record *rec)
+{
+	kore_free(rec->data);
+	rec->data = NULL;
+}
+
+/* Returns this worker's connection, opening it on first use. */
+static sqlite3 *
+store_db(void)
+{
+	char		err[256];
+
+	if (store_conn != NULL)
+		return (store_conn);
+	if (store_path == NULL) {
+		kore_log(LOG_ERR, "%s: store_configure() was not called",
+		    __func__);
+		return (NULL);
+	}
+	if (store_connect(store_path, &store_conn, err, sizeof(err)) == -1) {
+		kore_log(LOG_ERR, "%s: %s", __func__, err);
+		store_conn = NULL;
+		return (NULL);
+	}
+	return (store_conn);
+}
+
+static int
+store_connect(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+	sqlite3		*db;
+	char		*msg;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s: cannot open: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return (-1);
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	if (sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s: %s", path, msg);
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		return (-1);
+	}
+	*out = db;
+	return (0);
+}
+
+static sqlite3_stmt *
+store_stmt(enum store_stmt_id id)
+{
+	sqlite3		*db;
+
+	if ((db = store_db()) == NULL)
+		return (NULL);
+	if (store_stmts[id] == NULL &&
+	    sqlite3_prepare_v3(db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+	    &store_stmts[id], NULL) != SQLITE_OK) {
+		kore_log(LOG_ERR, "%s: %s", __func__, sqlite3_errmsg(db));
+		return (NULL);
+	}
+	return (store_stmts[id]);
+}
+
+/* Steps a statement that returns no rows. */
+static int
+store_exec(enum store_stmt_id id)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(id)) == NULL)
+		return (SQLITE_ERROR);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		kore_log(LOG_ERR, "%s: %s: %s", __func__, store_sql[id],
+		    sqlite3_errmsg(store_conn));
+	sqlite3_reset(st);
+	return (rc);
+}
+
+/* Maps an unexpected SQLite code to a result, logging it once here. */
+static enum store_result
+store_result_of(int rc)
+{
+	kore_log(LOG_ERR, "store: %s (%d)", store_conn ?
+	    sqlite3_errmsg(store_conn) : sqlite3_errstr(rc), rc);
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return (STORE_BUSY);
+	default:
+		return (STORE_ERROR);
+	}
+}
+
+static void
+store_copy_text(sqlite3_stmt *st, int col, char *out, size_t len)
+{
+	const unsigned char	*t;
+
+	if ((t = sqlite3_column_text(st, col)) == NULL)
+		out[0] = '\0';
+	else
+		(void)snprintf(out, len, "%s", (const char *)t);
+}
