@@ -25,6 +25,7 @@
 
 #include "app.h"
 #include "assets.h"
+#include "commit.h"
 #include "config.h"
 #include "page.h"
 #include "store.h"
@@ -45,6 +46,12 @@ static struct sock_filter filter_store[] = {
 	KORE_SYSCALL_ALLOW(unlink),		/* sqlite: last close of WAL */
 };
 
+/* The writer thread of group commit is a Kore task (glibc pthreads). */
+static struct sock_filter filter_task[] = {
+	KORE_SYSCALL_DENY(clone3, ENOSYS),	/* glibc falls back to clone */
+	KORE_SYSCALL_ALLOW(rseq),		/* glibc: new threads */
+};
+
 static void	app_fail(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 static void	app_secret_load(void);
@@ -55,6 +62,8 @@ kore_seccomp_hook(void)
 {
 	kore_seccomp_filter("store", filter_store,
 	    KORE_FILTER_LEN(filter_store));
+	kore_seccomp_filter("threads", filter_task,
+	    KORE_FILTER_LEN(filter_task));
 }
 
 void
@@ -82,6 +91,12 @@ kore_parent_configure(int argc, char **argv)
 	kore_log(LOG_NOTICE, "formwork: database %s, forms from %s, "
 	    "serving on %s", config.db_path, config.forms_dir,
 	    config.base_url);
+}
+
+void
+kore_worker_configure(void)
+{
+	commit_init();
 }
 
 void

@@ -115,10 +115,9 @@ page_asset(struct http_request *req)
 	const char	*name, *inm;
 	size_t		 i;
 
-	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
-		page_method_not_allowed(req, "GET, HEAD");
+	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
+	    "GET, HEAD"))
 		return (KORE_RESULT_OK);
-	}
 	name = req->path + strlen("/assets/");
 	for (i = 0; i < nassets; i++) {
 		if (strcmp(assets[i].name, name) == 0)

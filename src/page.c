@@ -20,6 +20,7 @@
 #include "tmpl.h"
 
 #define PAGE_TEMPLATE_MAX	(512 * 1024)
+#define PAGE_HEADERS_MAX	(16 * 1024)
 
 static struct tmpl_set	*page_set = NULL;
 
@@ -156,13 +157,34 @@ page_error(struct http_request *req, int status, const char *heading,
 	page_send(req, status, PAGE_NO_STORE, heading, "error", ctx);
 }
 
-void
-page_method_not_allowed(struct http_request *req, const char *allow)
+int
+page_request_ok(struct http_request *req, int methods, const char *allow)
 {
-	char		msg[160];
+	struct http_header	*hdr;
+	size_t			 total;
+	char			 msg[160];
 
-	http_response_header(req, "allow", allow);
-	(void)snprintf(msg, sizeof(msg), "This address does not accept a %s "
-	    "request. It accepts: %s.", http_method_text(req->method), allow);
-	page_error(req, 405, "Method not allowed", msg, NULL, NULL);
+	/*
+	 * Kore reads up to http_header_max (64 KB, its largest) so that an
+	 * oversized request still gets an answer; the real limit is here.
+	 */
+	total = 0;
+	TAILQ_FOREACH(hdr, &req->req_headers, list)
+		total += strlen(hdr->header) + strlen(hdr->value) + 4;
+	if (total > PAGE_HEADERS_MAX) {
+		page_error(req, 431, "Request headers too large", "Your browser "
+		    "sent more header data (often cookies) than this site "
+		    "accepts. Clear this site's cookies and try again.", NULL,
+		    NULL);
+		return (0);
+	}
+	if (!(req->method & methods)) {
+		http_response_header(req, "allow", allow);
+		(void)snprintf(msg, sizeof(msg), "This address does not accept "
+		    "a %s request. It accepts: %s.",
+		    http_method_text(req->method), allow);
+		page_error(req, 405, "Method not allowed", msg, NULL, NULL);
+		return (0);
+	}
+	return (1);
 }

@@ -32,8 +32,12 @@ void	page_send(struct http_request *, int status, int flags,
 void	page_error(struct http_request *, int status, const char *heading,
 	    const char *message, const char *href, const char *link_text);
 
-/* Sends 405 with Allow. */
-void	page_method_not_allowed(struct http_request *, const char *allow);
+/*
+ * The checks every handler starts with: answers 431 when the request's
+ * headers are too large, or 405 with Allow when its method is not one of
+ * methods (HTTP_METHOD_* bits). Returns 0 when it has answered.
+ */
+int	page_request_ok(struct http_request *, int methods, const char *allow);
 
 /* Adds the security headers every response carries. */
 void	page_security_headers(struct http_request *);

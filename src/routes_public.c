@@ -21,6 +21,7 @@
 
 #include "app.h"
 #include "body.h"
+#include "commit.h"
 #include "config.h"
 #include "form_view.h"
 #include "forms.h"
@@ -37,7 +38,10 @@
 static struct form	*route_form_lookup(struct http_request *, const char *);
 static void	form_send(struct http_request *, int, struct form *,
 		    const struct form_input *);
-static void	form_post(struct http_request *, struct form *);
+static int	form_post(struct http_request *, struct form *);
+static int	form_post_committed(struct http_request *);
+static void	form_unique_taken(struct http_request *, struct form *,
+		    struct form_input *, const char *);
 static int	form_cross_site(struct http_request *);
 static void	form_client(struct http_request *, char *, size_t);
 static void	form_see_other(struct http_request *, const char *);
@@ -52,10 +56,9 @@ page_index(struct http_request *req)
 	struct kore_json_item	*ctx, *list, *o;
 	struct form		*f;
 
-	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
-		page_method_not_allowed(req, "GET, HEAD");
+	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
+	    "GET, HEAD"))
 		return (KORE_RESULT_OK);
-	}
 	ctx = page_ctx_new();
 	list = kore_json_create_array(ctx, "forms");
 	TAILQ_FOREACH(f, &app_forms, list) {
@@ -77,21 +80,15 @@ page_form(struct http_request *req)
 {
 	struct form	*form;
 
+	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD |
+	    HTTP_METHOD_POST, "GET, HEAD, POST"))
+		return (KORE_RESULT_OK);
 	if ((form = route_form_lookup(req, "/f/")) == NULL)
 		return (KORE_RESULT_OK);
 
-	switch (req->method) {
-	case HTTP_METHOD_GET:
-	case HTTP_METHOD_HEAD:
-		form_send(req, 200, form, NULL);
-		break;
-	case HTTP_METHOD_POST:
-		form_post(req, form);
-		break;
-	default:
-		page_method_not_allowed(req, "GET, HEAD, POST");
-		break;
-	}
+	if (req->method == HTTP_METHOD_POST)
+		return (form_post(req, form));
+	form_send(req, 200, form, NULL);
 	return (KORE_RESULT_OK);
 }
 
@@ -124,65 +121,93 @@ form_send(struct http_request *req, int status, struct form *form,
 	    form_view_form(form, in, key, csrf));
 }
 
-static void
-form_post(struct http_request *req, struct form *form)
-{
+/* What a POST keeps while its submission waits for the writer. */
+struct post_state {
+	struct form		*form;
 	struct form_input	 in;
 	struct body		 body;
-	struct store_submission	 sub, *subs[1];
-	struct store_claim	 claims[8];
+	struct commit_item	*item;
+};
+
+static void
+post_state_free(struct http_request *req)
+{
+	struct post_state	*ps = http_state_get(req);
+
+	validate_cleanup(&ps->in);
+	body_cleanup(&ps->body);
+	commit_item_release(ps->item);
+	ps->item = NULL;
+}
+
+/*
+ * POST /f/{slug}: checks in the order a visitor's problem is best
+ * explained (where it came from, size, encoding, fields, token, replay,
+ * values, unique values, rate), then queues the submission for the
+ * writer and sleeps; form_post_committed() answers once it is on disk.
+ */
+static int
+form_post(struct http_request *req, struct form *form)
+{
+	struct post_state	*ps;
+	struct form_input	*in;
+	struct commit_item	*item;
+	struct store_claim	*claim;
 	enum body_status	 bst;
 	enum validate_status	 vst;
 	enum token_check	 tst;
 	enum store_result	 sr;
 	const char		*ctype;
 	char			 href[128], id[TOKEN_ID_LEN + 1];
-	char			 hash[VALIDATE_HASH_LEN + 1], client[64];
+	char			 hash[VALIDATE_HASH_LEN + 1];
 	char			 prior_hash[VALIDATE_HASH_LEN + 1];
-	char			*data, lowered[8][256];
 	u_int64_t		 issued, now, count;
 	size_t			 i, k;
 
-	memset(&in, 0, sizeof(in));
-	TAILQ_INIT(&body.fields);
-	data = NULL;
+	if (http_state_exists(req))
+		return (form_post_committed(req));
+
+	ps = http_state_create(req, sizeof(*ps), post_state_free);
+	ps->form = form;
+	TAILQ_INIT(&ps->body.fields);
+	in = &ps->in;
 	(void)snprintf(href, sizeof(href), "/f/%s", form->slug);
 
 	if (form_cross_site(req)) {
 		page_error(req, 403, "Request refused", "This form was sent "
 		    "from another site, so it was not accepted. Open the form "
 		    "here and send it again.", href, "Open a fresh form");
-		goto out;
+		return (KORE_RESULT_OK);
 	}
 	if (req->http_body == NULL || req->content_length > config.body_max) {
 		page_error(req, 413, "Too much data", "The form data is larger "
 		    "than this site accepts. Shorten your answers and try "
 		    "again.", href, "Back to the form");
-		goto out;
+		return (KORE_RESULT_OK);
 	}
 	if (!http_request_header(req, "content-type", &ctype))
 		ctype = NULL;
 	bst = body_parse(ctype, req->http_body->data, req->http_body->length,
-	    &body);
+	    &ps->body);
 	if (bst != BODY_OK) {
 		page_error(req, bst == BODY_UNSUPPORTED ? 415 : 400,
 		    bst == BODY_UNSUPPORTED ? "Unsupported form encoding" :
 		    "Unreadable form data", body_status_text(bst), href,
 		    "Open a fresh form");
-		goto out;
+		return (KORE_RESULT_OK);
 	}
 
-	vst = validate_form(form, &body, &in);
+	vst = validate_form(form, &ps->body, in);
 	if (vst == VALIDATE_BAD_REQUEST) {
-		page_error(req, 400, "Unexpected form data", in.problem, href,
+		page_error(req, 400, "Unexpected form data", in->problem, href,
 		    "Open a fresh form");
-		goto out;
+		return (KORE_RESULT_OK);
 	}
 
 	now = util_now_ms();
-	tst = token_csrf_check(in.csrf, form->slug, in.key, now,
+	tst = token_csrf_check(in->csrf, form->slug, in->key, now,
 	    config.form_ttl_ms, &issued);
-	if (tst != TOKEN_VALID || !token_id_valid(in.key)) {
+	if (tst != TOKEN_VALID || !token_id_valid(in->key)) {
 		page_error(req, 403, tst == TOKEN_EXPIRED ? "This form has "
 		    "expired" : "Request refused", tst == TOKEN_EXPIRED ?
 		    "The form was open for too long, so it was not accepted. "
@@ -190,66 +215,67 @@ form_post(struct http_request *req, struct form *form)
 		    "The form's security token is missing or wrong, so it was "
 		    "not accepted. Open a fresh copy and send it again.",
 		    href, "Open a fresh form");
-		goto out;
+		return (KORE_RESULT_OK);
 	}
 
-	/* A form instance already stored: same values are a replay. */
-	validate_hash(&in, hash);
-	sr = store_key_find(form->slug, in.key, id, prior_hash);
+	/* This form instance again: a replay, or still being stored. */
+	validate_hash(in, hash);
+	if (commit_in_flight(form->slug, in->key)) {
+		page_error(req, 409, "Already being sent", "This form is being "
+		    "sent right now. Wait a moment and reload this page, or "
+		    "open a fresh form.", href, "Open a fresh form");
+		return (KORE_RESULT_OK);
+	}
+	sr = store_key_find(form->slug, in->key, id, prior_hash);
 	if (sr == STORE_OK) {
 		if (vst == VALIDATE_OK && strcmp(prior_hash, hash) == 0)
 			form_see_other(req, id);
 		else
 			form_already_submitted(req, form, id);
-		goto out;
+		return (KORE_RESULT_OK);
 	} else if (sr != STORE_NOT_FOUND) {
 		form_store_failed(req, sr);
-		goto out;
+		return (KORE_RESULT_OK);
 	}
 
 	if (vst == VALIDATE_INVALID) {
-		form_send(req, 422, form, &in);
-		goto out;
+		form_send(req, 422, form, in);
+		return (KORE_RESULT_OK);
 	}
 
-	memset(&sub, 0, sizeof(sub));
-	sub.spam = in.honeypot || now - issued < config.min_fill_ms;
+	item = commit_item_new();
+	ps->item = item;
+	item->sub.spam = in->honeypot || now - issued < config.min_fill_ms;
 
 	/* Unique values, compared without case (e-mail addresses). */
-	sr = STORE_OK;
-	for (i = 0, k = 0; i < form->nfields && !sub.spam; i++) {
-		if (!form->fields[i].unique || in.fields[i].nvals == 0 ||
-		    in.fields[i].vals[0][0] == '\0' || k == 8)
+	for (i = 0, k = 0; i < form->nfields && !item->sub.spam; i++) {
+		if (!form->fields[i].unique || in->fields[i].nvals == 0 ||
+		    in->fields[i].vals[0][0] == '\0' || k == COMMIT_MAX_CLAIMS)
 			continue;
-		(void)snprintf(lowered[k], sizeof(lowered[k]), "%s",
-		    in.fields[i].vals[0]);
-		for (char *p = lowered[k]; *p; p++)
+		claim = &item->claims[k];
+		claim->field = form->fields[i].name;
+		(void)snprintf(item->values[k], COMMIT_CLAIM_MAX, "%s",
+		    in->fields[i].vals[0]);
+		for (char *p = item->values[k]; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
-		claims[k].field = form->fields[i].name;
-		claims[k].value = lowered[k];
-		if ((sr = store_unique_check(form->slug, claims[k].field,
-		    claims[k].value)) != STORE_OK)
-			break;
+		sr = store_unique_check(form->slug, claim->field, claim->value);
+		if (sr == STORE_UNIQUE_TAKEN) {
+			form_unique_taken(req, form, in, claim->field);
+			return (KORE_RESULT_OK);
+		} else if (sr != STORE_OK) {
+			form_store_failed(req, sr);
+			return (KORE_RESULT_OK);
+		}
 		k++;
 	}
-	if (sr == STORE_UNIQUE_TAKEN) {
-		(void)snprintf(in.fields[i].error, sizeof(in.fields[i].error),
-		    "%s is already registered. Use another, or contact the "
-		    "site owner.", form->fields[i].label);
-		in.nerrors = 1;
-		form_send(req, 409, form, &in);
-		goto out;
-	} else if (sr != STORE_OK) {
-		form_store_failed(req, sr);
-		goto out;
-	}
+	item->sub.nclaims = k;
 
-	form_client(req, client, sizeof(client));
+	form_client(req, item->client, sizeof(item->client));
 	if (config.rate_limit > 0) {
-		if ((sr = store_client_count(client, now - RATE_WINDOW_MS,
-		    &count)) != STORE_OK) {
+		if ((sr = store_client_count(item->client,
+		    now - RATE_WINDOW_MS, &count)) != STORE_OK) {
 			form_store_failed(req, sr);
-			goto out;
+			return (KORE_RESULT_OK);
 		}
 		if (count >= config.rate_limit) {
 			http_response_header(req, "retry-after", "60");
@@ -257,55 +283,70 @@ form_post(struct http_request *req, struct form *form)
 			    "sent this site many forms in the last minute. "
 			    "Wait a minute, then send it again.", href,
 			    "Back to the form");
-			goto out;
+			return (KORE_RESULT_OK);
 		}
 	}
 
-	data = form_data_json(&in);
-	token_id_new(sub.id);
-	sub.form = form->slug;
-	sub.key = in.key;
-	(void)snprintf(sub.hash, sizeof(sub.hash), "%s", hash);
-	sub.data = data;
-	sub.client = client;
-	sub.created_ms = now;
-	sub.claims = claims;
-	sub.nclaims = k;
-	subs[0] = &sub;
-	store_submissions_insert(subs, 1);
+	token_id_new(item->sub.id);
+	(void)snprintf(item->form, sizeof(item->form), "%s", form->slug);
+	(void)snprintf(item->key, sizeof(item->key), "%s", in->key);
+	(void)snprintf(item->sub.hash, sizeof(item->sub.hash), "%s", hash);
+	item->data = form_data_json(in);
+	item->sub.created_ms = now;
+	commit_enqueue(item, req);
 
-	switch (sub.result) {
+	return (KORE_RESULT_RETRY);
+}
+
+/* The writer is done with this request's submission: answer. */
+static int
+form_post_committed(struct http_request *req)
+{
+	struct post_state	*ps = http_state_get(req);
+	struct store_submission	*sub = &ps->item->sub;
+
+	if (!ps->item->done) {
+		http_request_sleep(req);
+		return (KORE_RESULT_RETRY);
+	}
+
+	switch (sub->result) {
 	case STORE_OK:
-		form_see_other(req, sub.id);
+		form_see_other(req, sub->id);
 		break;
 	case STORE_KEY_USED:
 		/* Another worker stored this instance first. */
-		if (strcmp(sub.prior_hash, hash) == 0)
-			form_see_other(req, sub.prior_id);
+		if (strcmp(sub->prior_hash, sub->hash) == 0)
+			form_see_other(req, sub->prior_id);
 		else
-			form_already_submitted(req, form, sub.prior_id);
+			form_already_submitted(req, ps->form, sub->prior_id);
 		break;
 	case STORE_UNIQUE_TAKEN:
-		for (i = 0; i < form->nfields; i++) {
-			if (strcmp(form->fields[i].name, sub.taken_field) != 0)
-				continue;
-			(void)snprintf(in.fields[i].error,
-			    sizeof(in.fields[i].error), "%s is already "
-			    "registered. Use another, or contact the site "
-			    "owner.", form->fields[i].label);
-		}
-		in.nerrors = 1;
-		form_send(req, 409, form, &in);
+		form_unique_taken(req, ps->form, &ps->in, sub->taken_field);
 		break;
 	default:
-		form_store_failed(req, sub.result);
+		form_store_failed(req, sub->result);
 		break;
 	}
+	return (KORE_RESULT_OK);
+}
 
-out:
-	kore_free(data);
-	validate_cleanup(&in);
-	body_cleanup(&body);
+/* 409: the form again, with the unique field's value marked as taken. */
+static void
+form_unique_taken(struct http_request *req, struct form *form,
+    struct form_input *in, const char *field)
+{
+	size_t		i;
+
+	for (i = 0; i < form->nfields; i++) {
+		if (strcmp(form->fields[i].name, field) != 0)
+			continue;
+		(void)snprintf(in->fields[i].error, sizeof(in->fields[i].error),
+		    "%s is already registered. Use another, or contact the "
+		    "site owner.", form->fields[i].label);
+		in->nerrors = 1;
+	}
+	form_send(req, 409, form, in);
 }
 
 /*
@@ -446,10 +487,9 @@ page_result(struct http_request *req)
 	const char		*id, *inm;
 	char			 etag[64];
 
-	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
-		page_method_not_allowed(req, "GET, HEAD");
+	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
+	    "GET, HEAD"))
 		return (KORE_RESULT_OK);
-	}
 	id = req->path + strlen("/s/");
 	if (!token_id_valid(id) ||
 	    (sr = store_submission_get(id, &rec)) == STORE_NOT_FOUND) {
@@ -490,6 +530,9 @@ page_healthz(struct http_request *req)
 {
 	int	ok;
 
+	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
+	    "GET, HEAD"))
+		return (KORE_RESULT_OK);
 	ok = store_ping();
 	http_response_header(req, "content-type", "text/plain; charset=utf-8");
 	http_response_header(req, "cache-control", "no-store");
@@ -504,6 +547,8 @@ page_healthz(struct http_request *req)
 int
 page_not_found(struct http_request *req)
 {
+	if (!page_request_ok(req, HTTP_METHOD_ALL, ""))
+		return (KORE_RESULT_OK);
 	page_error(req, 404, "Page not found", "There is nothing at this "
 	    "address. Check the link, or start from the list of forms.",
 	    NULL, NULL);

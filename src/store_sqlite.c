@@ -86,16 +86,29 @@ static const char *store_migrations[] = {
 #define STORE_NMIGRATIONS \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
-static char		*store_path = NULL;
-static sqlite3		*store_conn = NULL;
-static sqlite3_stmt	*store_stmts[ST_MAX];
+/*
+ * A connection and its prepared statements. A worker has two: one for
+ * its event loop (reads) and one for its writer thread (batches), so a
+ * commit waiting for the disk never holds up a page.
+ */
+struct store_db {
+	sqlite3		*conn;
+	sqlite3_stmt	*stmts[ST_MAX];
+};
 
-static sqlite3		*store_db(void);
+static char		*store_path = NULL;
+static struct store_db	 store_reader;
+static struct store_db	 store_writer;
+
+static sqlite3		*store_open(struct store_db *);
+static void		 store_db_close(struct store_db *);
 static int		 store_connect(const char *, sqlite3 **, char *, size_t);
-static sqlite3_stmt	*store_stmt(enum store_stmt_id);
-static int		 store_exec(enum store_stmt_id);
-static enum store_result store_result_of(int);
+static sqlite3_stmt	*store_stmt(struct store_db *, enum store_stmt_id);
+static int		 store_exec(struct store_db *, enum store_stmt_id);
+static enum store_result store_result_of(struct store_db *, int);
 static void		 store_insert_one(struct store_submission *);
+static enum store_result store_key_lookup(struct store_db *, const char *,
+			    const char *, char *, char *);
 static void		 store_copy_text(sqlite3_stmt *, int, char *, size_t);
 
 int
@@ -167,16 +180,23 @@ store_configure(const char *path)
 void
 store_close(void)
 {
+	store_db_close(&store_reader);
+	store_db_close(&store_writer);
+}
+
+static void
+store_db_close(struct store_db *db)
+{
 	int		i;
 
 	for (i = 0; i < ST_MAX; i++) {
-		if (store_stmts[i] != NULL)
-			sqlite3_finalize(store_stmts[i]);
-		store_stmts[i] = NULL;
+		if (db->stmts[i] != NULL)
+			sqlite3_finalize(db->stmts[i]);
+		db->stmts[i] = NULL;
 	}
-	if (store_conn != NULL)
-		sqlite3_close(store_conn);
-	store_conn = NULL;
+	if (db->conn != NULL)
+		sqlite3_close(db->conn);
+	db->conn = NULL;
 }
 
 int
@@ -185,7 +205,7 @@ store_ping(void)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = store_stmt(ST_PING)) == NULL)
+	if ((st = store_stmt(&store_reader, ST_PING)) == NULL)
 		return (0);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -195,19 +215,20 @@ store_ping(void)
 void
 store_submissions_insert(struct store_submission **subs, size_t n)
 {
-	enum store_result	fail;
-	size_t			i;
-	int			rc;
+	struct store_db		*w = &store_writer;
+	enum store_result	 fail;
+	size_t			 i;
+	int			 rc;
 
-	if ((rc = store_exec(ST_BEGIN)) != SQLITE_DONE) {
-		fail = store_result_of(rc);
+	if ((rc = store_exec(w, ST_BEGIN)) != SQLITE_DONE) {
+		fail = store_result_of(w, rc);
 		goto failed;
 	}
 	for (i = 0; i < n; i++)
 		store_insert_one(subs[i]);
-	if ((rc = store_exec(ST_COMMIT)) != SQLITE_DONE) {
-		fail = store_result_of(rc);
-		(void)store_exec(ST_ROLLBACK);
+	if ((rc = store_exec(w, ST_COMMIT)) != SQLITE_DONE) {
+		fail = store_result_of(w, rc);
+		(void)store_exec(w, ST_ROLLBACK);
 		goto failed;
 	}
 	return;
@@ -225,16 +246,17 @@ failed:
 static void
 store_insert_one(struct store_submission *s)
 {
+	struct store_db	*w = &store_writer;
 	sqlite3_stmt	*st;
 	size_t		 i;
 	int		 rc;
 
-	if ((rc = store_exec(ST_SAVEPOINT)) != SQLITE_DONE) {
-		s->result = store_result_of(rc);
+	if ((rc = store_exec(w, ST_SAVEPOINT)) != SQLITE_DONE) {
+		s->result = store_result_of(w, rc);
 		return;
 	}
 
-	st = store_stmt(ST_SUB_INSERT);
+	st = store_stmt(w, ST_SUB_INSERT);
 	sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, s->form, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, s->key, -1, SQLITE_STATIC);
@@ -248,9 +270,9 @@ store_insert_one(struct store_submission *s)
 	sqlite3_clear_bindings(st);
 
 	if (rc == SQLITE_CONSTRAINT) {
-		(void)store_exec(ST_ROLLBACK_TO);
-		(void)store_exec(ST_RELEASE);
-		s->result = store_key_find(s->form, s->key, s->prior_id,
+		(void)store_exec(w, ST_ROLLBACK_TO);
+		(void)store_exec(w, ST_RELEASE);
+		s->result = store_key_lookup(w, s->form, s->key, s->prior_id,
 		    s->prior_hash) == STORE_OK ? STORE_KEY_USED : STORE_ERROR;
 		return;
 	}
@@ -258,7 +280,7 @@ store_insert_one(struct store_submission *s)
 		goto fail;
 
 	for (i = 0; i < s->nclaims; i++) {
-		st = store_stmt(ST_CLAIM_INSERT);
+		st = store_stmt(w, ST_CLAIM_INSERT);
 		sqlite3_bind_text(st, 1, s->form, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, s->claims[i].field, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, s->claims[i].value, -1, SQLITE_STATIC);
@@ -267,8 +289,8 @@ store_insert_one(struct store_submission *s)
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		if (rc == SQLITE_CONSTRAINT) {
-			(void)store_exec(ST_ROLLBACK_TO);
-			(void)store_exec(ST_RELEASE);
+			(void)store_exec(w, ST_ROLLBACK_TO);
+			(void)store_exec(w, ST_RELEASE);
 			s->result = STORE_UNIQUE_TAKEN;
 			s->taken_field = s->claims[i].field;
 			return;
@@ -277,25 +299,32 @@ store_insert_one(struct store_submission *s)
 			goto fail;
 	}
 
-	(void)store_exec(ST_RELEASE);
+	(void)store_exec(w, ST_RELEASE);
 	s->result = STORE_OK;
 	return;
 
 fail:
-	(void)store_exec(ST_ROLLBACK_TO);
-	(void)store_exec(ST_RELEASE);
-	s->result = store_result_of(rc);
+	(void)store_exec(w, ST_ROLLBACK_TO);
+	(void)store_exec(w, ST_RELEASE);
+	s->result = store_result_of(w, rc);
 }
 
 enum store_result
 store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
     char hash[VALIDATE_HASH_LEN + 1])
 {
+	return (store_key_lookup(&store_reader, form, key, id, hash));
+}
+
+static enum store_result
+store_key_lookup(struct store_db *db, const char *form, const char *key,
+    char *id, char *hash)
+{
 	sqlite3_stmt		*st;
 	enum store_result	 r;
 	int			 rc;
 
-	if ((st = store_stmt(ST_KEY_FIND)) == NULL)
+	if ((st = store_stmt(db, ST_KEY_FIND)) == NULL)
 		return (STORE_ERROR);
 	sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -304,7 +333,7 @@ store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
 		store_copy_text(st, 1, hash, VALIDATE_HASH_LEN + 1);
 		r = STORE_OK;
 	} else {
-		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(rc);
+		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(db, rc);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -317,7 +346,7 @@ store_unique_check(const char *form, const char *field, const char *value)
 	sqlite3_stmt		*st;
 	int			 rc;
 
-	if ((st = store_stmt(ST_UNIQUE_CHECK)) == NULL)
+	if ((st = store_stmt(&store_reader, ST_UNIQUE_CHECK)) == NULL)
 		return (STORE_ERROR);
 	sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
@@ -328,7 +357,7 @@ store_unique_check(const char *form, const char *field, const char *value)
 
 	if (rc == SQLITE_ROW)
 		return (STORE_UNIQUE_TAKEN);
-	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(rc));
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(&store_reader, rc));
 }
 
 enum store_result
@@ -337,7 +366,7 @@ store_client_count(const char *client, u_int64_t since_ms, u_int64_t *count)
 	sqlite3_stmt		*st;
 	int			 rc;
 
-	if ((st = store_stmt(ST_CLIENT_COUNT)) == NULL)
+	if ((st = store_stmt(&store_reader, ST_CLIENT_COUNT)) == NULL)
 		return (STORE_ERROR);
 	sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)since_ms);
@@ -345,7 +374,7 @@ store_client_count(const char *client, u_int64_t since_ms, u_int64_t *count)
 		*count = (u_int64_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return (rc == SQLITE_ROW ? STORE_OK : store_result_of(rc));
+	return (rc == SQLITE_ROW ? STORE_OK : store_result_of(&store_reader, rc));
 }
 
 enum store_result
@@ -356,7 +385,7 @@ store_submission_get(const char *id, struct store_record *rec)
 	int			 rc;
 
 	memset(rec, 0, sizeof(*rec));
-	if ((st = store_stmt(ST_SUB_GET)) == NULL)
+	if ((st = store_stmt(&store_reader, ST_SUB_GET)) == NULL)
 		return (STORE_ERROR);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -369,7 +398,7 @@ store_submission_get(const char *id, struct store_record *rec)
 		rec->created_ms = (u_int64_t)sqlite3_column_int64(st, 5);
 		r = STORE_OK;
 	} else {
-		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(rc);
+		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(&store_reader, rc);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -383,25 +412,25 @@ store_record_cleanup(struct store_record *rec)
 	rec->data = NULL;
 }
 
-/* Returns this worker's connection, opening it on first use. */
+/* Returns db's connection, opening it on first use. */
 static sqlite3 *
-store_db(void)
+store_open(struct store_db *db)
 {
 	char		err[256];
 
-	if (store_conn != NULL)
-		return (store_conn);
+	if (db->conn != NULL)
+		return (db->conn);
 	if (store_path == NULL) {
 		kore_log(LOG_ERR, "%s: store_configure() was not called",
 		    __func__);
 		return (NULL);
 	}
-	if (store_connect(store_path, &store_conn, err, sizeof(err)) == -1) {
+	if (store_connect(store_path, &db->conn, err, sizeof(err)) == -1) {
 		kore_log(LOG_ERR, "%s: %s", __func__, err);
-		store_conn = NULL;
+		db->conn = NULL;
 		return (NULL);
 	}
-	return (store_conn);
+	return (db->conn);
 }
 
 static int
@@ -431,44 +460,41 @@ store_connect(const char *path, sqlite3 **out, char *err, size_t errlen)
 }
 
 static sqlite3_stmt *
-store_stmt(enum store_stmt_id id)
+store_stmt(struct store_db *db, enum store_stmt_id id)
 {
-	sqlite3		*db;
+	sqlite3		*conn;
 
-	if ((db = store_db()) == NULL)
+	if ((conn = store_open(db)) == NULL)
 		return (NULL);
-	if (store_stmts[id] == NULL &&
-	    sqlite3_prepare_v3(db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-	    &store_stmts[id], NULL) != SQLITE_OK) {
-		kore_log(LOG_ERR, "%s: %s", __func__, sqlite3_errmsg(db));
+	if (db->stmts[id] == NULL &&
+	    sqlite3_prepare_v3(conn, store_sql[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &db->stmts[id], NULL) != SQLITE_OK) {
+		kore_log(LOG_ERR, "%s: %s", __func__, sqlite3_errmsg(conn));
 		return (NULL);
 	}
-	return (store_stmts[id]);
+	return (db->stmts[id]);
 }
 
 /* Steps a statement that returns no rows. */
 static int
-store_exec(enum store_stmt_id id)
+store_exec(struct store_db *db, enum store_stmt_id id)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = store_stmt(id)) == NULL)
+	if ((st = store_stmt(db, id)) == NULL)
 		return (SQLITE_ERROR);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		kore_log(LOG_ERR, "%s: %s: %s", __func__, store_sql[id],
-		    sqlite3_errmsg(store_conn));
 	sqlite3_reset(st);
 	return (rc);
 }
 
 /* Maps an unexpected SQLite code to a result, logging it once here. */
 static enum store_result
-store_result_of(int rc)
+store_result_of(struct store_db *db, int rc)
 {
-	kore_log(LOG_ERR, "store: %s (%d)", store_conn ?
-	    sqlite3_errmsg(store_conn) : sqlite3_errstr(rc), rc);
+	kore_log(LOG_ERR, "store: %s (%d)", db->conn ?
+	    sqlite3_errmsg(db->conn) : sqlite3_errstr(rc), rc);
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:

@@ -2,7 +2,8 @@
  * tmpl.c: the Mustache template engine behind tmpl.h. Owns the template
  * sets: each name's source, its compiled node array, the indented copies
  * made for standalone partial tags, and the name lookup table. Rendering
- * owns nothing; it only appends to the caller's kore_buf.
+ * appends to the caller's kore_buf and allocates nothing else, except an
+ * indented copy the first time a partial is used at a new indentation.
  *
  * A compiled template is a flat array of nodes. A section node is followed
  * by the nodes of its body, and records how many there are (span), so
@@ -62,7 +63,7 @@ struct tmpl_node {
 	 */
 	size_t			off;
 	size_t			len;
-	size_t			span;		/* sections: nodes in the body */
+	size_t			span;		/* sections: body length */
 	struct tmpl_entry	*partial;	/* PARTIAL: the named slot */
 };
 
@@ -92,9 +93,9 @@ struct tmpl_entry {
 	char			*name;
 	size_t			namelen;
 	u_int32_t		hash;
-	char			*src;		/* for making indented variants */
+	char			*src;		/* to make indented copies */
 	size_t			srclen;
-	struct tmpl		*tmpl;		/* NULL: referenced, never added */
+	struct tmpl		*tmpl;		/* NULL: only referenced */
 	struct tmpl_variant	*variants;
 	struct tmpl_entry	*next;		/* hash chain */
 };
@@ -117,7 +118,7 @@ struct tmpl_parser {
 	const char		*name;
 	const char		*src;
 	size_t			len;
-	size_t			pos;		/* first byte not yet consumed */
+	size_t			pos;		/* first unconsumed byte */
 	size_t			line;		/* line number of byte lpos */
 	size_t			lpos;
 
@@ -168,6 +169,8 @@ static struct tmpl	*tmpl_compile(struct tmpl_set *, const char *,
 static int		tmpl_parse_next(struct tmpl_parser *);
 static int		tmpl_find_close(struct tmpl_parser *, size_t, int,
 			    size_t *, size_t *);
+static const char	*tmpl_search(const char *, size_t, const char *,
+			    size_t);
 static void		tmpl_line_at(struct tmpl_parser *, size_t);
 static void		tmpl_text(struct tmpl_parser *, size_t, size_t);
 static size_t		tmpl_node_add(struct tmpl_parser *, int);
@@ -190,7 +193,8 @@ static struct tmpl	*tmpl_variant(struct tmpl_set *, struct tmpl_entry *,
 static void		tmpl_render_nodes(struct tmpl_state *,
 			    const struct tmpl *, size_t, size_t);
 static void		tmpl_render_section(struct tmpl_state *,
-			    const struct tmpl *, size_t, struct kore_json_item *);
+			    const struct tmpl *, size_t,
+			    struct kore_json_item *);
 static void		tmpl_render_partial(struct tmpl_state *,
 			    const struct tmpl *, const struct tmpl_node *);
 static int		tmpl_enter(struct tmpl_state *);
@@ -498,7 +502,7 @@ tmpl_parse_next(struct tmpl_parser *p)
 	int		type, standalone;
 
 	s = p->src;
-	hit = memmem(s + p->pos, p->len - p->pos, p->otag, p->otaglen);
+	hit = tmpl_search(s + p->pos, p->len - p->pos, p->otag, p->otaglen);
 	if (hit == NULL) {
 		tmpl_text(p, p->pos, p->len);
 		p->pos = p->len;
@@ -571,7 +575,8 @@ tmpl_parse_next(struct tmpl_parser *p)
 		while (ls > p->pos && (s[ls - 1] == ' ' || s[ls - 1] == '\t'))
 			ls--;
 		if (ls == 0 || s[ls - 1] == '\n') {
-			while (end < p->len && (s[end] == ' ' || s[end] == '\t'))
+			while (end < p->len &&
+			    (s[end] == ' ' || s[end] == '\t'))
 				end++;
 			if (end == p->len) {
 				standalone = 1;
@@ -641,7 +646,8 @@ tmpl_find_close(struct tmpl_parser *p, size_t from, int lead, size_t *cend,
 
 	first = from;
 	while (from < p->len) {
-		hit = memmem(p->src + from, p->len - from, p->ctag, p->ctaglen);
+		hit = tmpl_search(p->src + from, p->len - from, p->ctag,
+		    p->ctaglen);
 		if (hit == NULL)
 			return (-1);
 		at = hit - p->src;
@@ -659,6 +665,30 @@ tmpl_find_close(struct tmpl_parser *p, size_t from, int lead, size_t *cend,
 	}
 
 	return (-1);
+}
+
+/*
+ * memmem(3), which glibc only declares under _GNU_SOURCE; the Makefile
+ * does not define it, and delimiters are short, so this is just as good.
+ */
+static const char *
+tmpl_search(const char *s, size_t len, const char *needle, size_t nlen)
+{
+	const char	*hit, *end;
+
+	if (nlen == 0 || nlen > len)
+		return (NULL);
+
+	end = s + (len - nlen) + 1;
+	while (s < end) {
+		if ((hit = memchr(s, needle[0], end - s)) == NULL)
+			return (NULL);
+		if (memcmp(hit, needle, nlen) == 0)
+			return (hit);
+		s = hit + 1;
+	}
+
+	return (NULL);
 }
 
 /* Tags only move forward, so lines are counted once over the source. */

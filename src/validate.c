@@ -223,8 +223,7 @@ validate_field(struct form_input *in, struct field_input *fi)
 			    "%s.", fld->label);
 			break;
 		default:
-			validate_fail(in, fi, "Enter %s: it is required.",
-			    fld->label);
+			validate_fail(in, fi, "%s is required.", fld->label);
 			break;
 		}
 		return;

@@ -146,6 +146,7 @@ spec_run(const char *module)
 		cr_skip_test("mustache spec not found at %s: skipped", dir);
 
 	(void)snprintf(path, sizeof(path), "%s/%s.json", dir, module);
+	len = 0;
 	text = slurp(path, &len);
 	cr_assert_not_null(text, "cannot read %s", path);
 
@@ -567,8 +568,9 @@ Test(tmpl, large_output_and_long_values_are_complete)
 	char			*got, *json;
 	size_t			i;
 
-	kore_buf_init(&data, 1024);
-	kore_buf_init(&want, 1024);
+	/* Sized up front: kore_buf grows to exact fit, one copy per append. */
+	kore_buf_init(&data, 64 * 1024);
+	kore_buf_init(&want, 64 * 1024);
 
 	/* A value longer than the engine's staging area, with escapes. */
 	kore_buf_appendf(&data, "{\"big\":\"");

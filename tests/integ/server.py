@@ -1,0 +1,299 @@
+"""
+server.py: start and stop a real Formwork (Kore) server for the
+integration tests, each in its own temporary directory under tests/out/
+with its own database, signing secret, Kore configuration and log.
+
+The Kore configuration is generated from conf/formwork.conf: the bind
+address becomes 127.0.0.1 and a free port, `load` the module under test
+(absolute path), `pidfile` and `http_body_disk_path` move into the run's
+directory, and `worker_death_policy` becomes `terminate` so a crashing
+worker stops the server instead of being restarted silently.
+
+Kore runs from the repository root (paths such as conf/forms, templates
+and assets are relative to it) as `stdbuf -oL kore -fnrc CONF`. It is
+stopped by its own PID only. After a stop, the log is searched for the
+signs of a crash or a sanitizer report, which Kore's exit status hides.
+
+Standard library only; run with Debian's /usr/bin/python3.
+"""
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(REPO, "tests", "out")
+
+# Lines in Kore's output that fail a run, whatever the tests said.
+LOG_FAILURES = re.compile(
+    r"sandbox violation|\bgone\b|AddressSanitizer|LeakSanitizer|"
+    r"runtime error|UndefinedBehaviorSanitizer")
+# Kore 4.1.0 workers print this on every ordinary shutdown (their message
+# socket to the parent closes); it only counts before the stop was asked.
+SHUTDOWN_NOISE = re.compile(r"\]: parent gone, shutting down$")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def module_path():
+    """The module under test: FORMWORK_SO (set by run.sh) or ./formwork.so."""
+    return os.path.abspath(os.environ.get("FORMWORK_SO",
+                                          os.path.join(REPO, "formwork.so")))
+
+
+def base_conf():
+    """The Kore configuration the test confs derive from (FORMWORK_KORE_CONF
+    or the shipped conf/formwork.conf)."""
+    return os.path.abspath(os.environ.get(
+        "FORMWORK_KORE_CONF", os.path.join(REPO, "conf", "formwork.conf")))
+
+
+def run_root():
+    """One directory per test run, shared by every server of that run."""
+    root = os.environ.get("FORMWORK_RUN_DIR")
+    if not root:
+        os.makedirs(OUT, exist_ok=True)
+        root = os.path.join(OUT, "run-%s-%d" % (
+            time.strftime("%Y%m%d-%H%M%S"), os.getpid()))
+        os.environ["FORMWORK_RUN_DIR"] = root
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+def make_conf(src, dst, port, so, rundir, tracing=False):
+    """Writes the per-run Kore configuration derived from conf/formwork.conf."""
+    with open(src) as f:
+        text = f.read()
+    subs = [
+        (r"(?m)^(\s*)bind\s+\S+\s+\d+\s*$", r"\g<1>bind\t\t127.0.0.1 %d" % port),
+        (r"(?m)^load\s+.*$", "load\t\t\t%s" % so),
+        (r"(?m)^pidfile\s+.*$", "pidfile\t\t\t%s/kore.pid" % rundir),
+        (r"(?m)^http_body_disk_path\s+.*$",
+         "http_body_disk_path\t%s/body" % rundir),
+        (r"(?m)^worker_death_policy\s+.*$", "worker_death_policy\tterminate"),
+        (r"(?m)^seccomp_tracing\s+.*$",
+         "seccomp_tracing\t\t%s" % ("yes" if tracing else "no")),
+    ]
+    for pat, rep in subs:
+        text, n = re.subn(pat, rep, text)
+        if n == 0:
+            # Directive missing from the shipped conf: add it.
+            text = rep.replace("\\g<1>", "") + "\n" + text
+    with open(dst, "w") as f:
+        f.write(text)
+
+
+class StartError(Exception):
+    pass
+
+
+class Server:
+    """
+    One Formwork server. env: extra environment (strings); forms_dir: a
+    directory of form definitions instead of conf/forms. Use start(),
+    then url / db / port, then stop(), which returns the log problems.
+    """
+
+    counter = 0
+
+    def __init__(self, name="main", env=None, forms_dir=None, so=None,
+                 tracing=None):
+        Server.counter += 1
+        self.name = "%02d-%s" % (Server.counter, name)
+        self.extra_env = dict(env or {})
+        self.forms_dir = forms_dir
+        self.so = os.path.abspath(so) if so else module_path()
+        if tracing is None:
+            tracing = os.environ.get("FORMWORK_SECCOMP_TRACING") == "1"
+        self.tracing = tracing
+        self.dir = os.path.join(run_root(), self.name)
+        self.db = os.path.join(self.dir, "formwork.db")
+        self.log = os.path.join(self.dir, "kore.log")
+        self.conf = os.path.join(self.dir, "kore.conf")
+        self.proc = None
+        self.port = None
+        self.logf = None
+        self.stop_offset = None
+        self.died_early = None
+
+    # -- environment -------------------------------------------------
+
+    def environment(self, port):
+        env = dict(os.environ)
+        for k in list(env):
+            # Settings of the calling shell must not leak into a test.
+            if k.startswith("FORMWORK_") and k not in (
+                    "FORMWORK_SAN", "FORMWORK_SO", "FORMWORK_RUN_DIR",
+                    "FORMWORK_KORE_CONF", "FORMWORK_SECCOMP_TRACING"):
+                del env[k]
+        env.update({
+            "FORMWORK_DB": self.db,
+            "FORMWORK_SECRET_FILE": os.path.join(self.dir, "secret.key"),
+            "FORMWORK_BASE_URL": "http://127.0.0.1:%d" % port,
+        })
+        if self.forms_dir:
+            env["FORMWORK_FORMS"] = self.forms_dir
+        if os.environ.get("FORMWORK_SAN") == "1":
+            lib = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                                 capture_output=True, text=True).stdout.strip()
+            env["LD_PRELOAD"] = lib
+            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+            env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+        env.update(self.extra_env)
+        return env
+
+    # -- life cycle --------------------------------------------------
+
+    def spawn(self):
+        """Starts kore without waiting for it; returns the Popen."""
+        os.makedirs(os.path.join(self.dir, "body"), exist_ok=True)
+        self.port = free_port()
+        make_conf(base_conf(), self.conf,
+                  self.port, self.so, self.dir, self.tracing)
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            ["stdbuf", "-oL", "kore", "-fnrc", self.conf],
+            cwd=REPO, env=self.environment(self.port),
+            stdout=self.logf, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        return self.proc
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def healthy(self):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            r.read()
+            c.close()
+            return r.status == 200
+        except OSError:
+            return False
+
+    def start(self, timeout=10.0):
+        """Starts and waits for /healthz to answer 200, or raises."""
+        for attempt in range(3):
+            self.spawn()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if self.healthy():
+                    return self
+                time.sleep(0.05)
+            log = self.read_log()
+            if self.proc.poll() is None:
+                self.kill()
+                raise StartError("%s: /healthz did not answer 200 within "
+                                 "%.0f s; log:\n%s" % (self.name, timeout, log))
+            self.close_log()
+            # Lost a race for the port: try another one.
+            if "Address already in use" in log and attempt < 2:
+                continue
+            raise StartError("%s: kore exited with %s before it was ready; "
+                             "log:\n%s" % (self.name, self.proc.returncode, log))
+        raise StartError("%s: no free port" % self.name)
+
+    def run_until_exit(self, timeout=10.0):
+        """
+        For a configuration that must be refused: starts kore, waits for
+        it to exit, and returns (exit status or None if still running,
+        serving?, output). A server that did not exit is stopped.
+        """
+        self.spawn()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+        rc = self.proc.poll()
+        serving = rc is None and self.healthy()
+        if rc is None:
+            self.kill()
+        self.close_log()
+        return rc, serving, self.read_log()
+
+    def read_log(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def close_log(self):
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+
+    def kill(self):
+        """Stops the server by its PID: SIGTERM, then SIGKILL after 10 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.stop_offset = len(self.read_log())
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        """Stops the server; returns the log lines that mean a failure."""
+        if self.proc is not None and self.proc.poll() is not None:
+            self.died_early = str(self.proc.returncode)
+        self.kill()
+        self.close_log()
+        return self.log_problems()
+
+    def log_problems(self):
+        """
+        Log lines that fail the run: a sandbox violation, a worker gone,
+        a sanitizer report. Also a server that died on its own before
+        it was asked to stop.
+        """
+        log = self.read_log()
+        cut = self.stop_offset if self.stop_offset is not None else len(log)
+        out = [l for l in log[:cut].splitlines() if LOG_FAILURES.search(l)]
+        out += [l for l in log[cut:].splitlines()
+                if LOG_FAILURES.search(l) and not SHUTDOWN_NOISE.search(l)]
+        if self.died_early:
+            out.append("kore exited (status %s) before it was stopped"
+                       % self.died_early)
+        return out
+
+    # -- the database ------------------------------------------------
+
+    def sql(self, query):
+        """Runs one query with the sqlite3 CLI; returns its output lines."""
+        r = subprocess.run(["sqlite3", "-batch", self.db, query],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError("sqlite3 %r: %s" % (query, r.stderr))
+        return r.stdout.splitlines()
+
+    def count(self, where=None):
+        q = "select count(*) from submissions"
+        if where:
+            q += " where " + where
+        return int(self.sql(q)[0])
+
+
+def sql_quote(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def copy_forms(dst):
+    """Copies conf/forms into dst (to be changed by a test)."""
+    shutil.copytree(os.path.join(REPO, "conf", "forms"), dst)
+    return dst
