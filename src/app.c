@@ -52,6 +52,14 @@ static struct sock_filter filter_task[] = {
 	KORE_SYSCALL_ALLOW(rseq),		/* glibc: new threads */
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+/* Only in the AddressSanitizer build: its runtime asks for these. */
+static struct sock_filter filter_sanitizer[] = {
+	KORE_SYSCALL_ALLOW(gettid),
+	KORE_SYSCALL_ALLOW(sched_getaffinity),
+};
+#endif
+
 static void	app_fail(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 static void	app_secret_load(void);
@@ -64,6 +72,10 @@ kore_seccomp_hook(void)
 	    KORE_FILTER_LEN(filter_store));
 	kore_seccomp_filter("threads", filter_task,
 	    KORE_FILTER_LEN(filter_task));
+#if defined(__SANITIZE_ADDRESS__)
+	kore_seccomp_filter("sanitizer", filter_sanitizer,
+	    KORE_FILTER_LEN(filter_sanitizer));
+#endif
 }
 
 void
@@ -96,6 +108,7 @@ kore_parent_configure(int argc, char **argv)
 void
 kore_worker_configure(void)
 {
+	store_worker_open();
 	commit_init();
 }
 

@@ -97,7 +97,7 @@ assets_load(const char *dir, char *err, size_t errlen)
 		a->data = kore_malloc((size_t)st.st_size + 1);
 		a->len = (size_t)read(fd, a->data, (size_t)st.st_size);
 		(void)close(fd);
-		(void)snprintf(a->name, sizeof(a->name), "%s", de->d_name);
+		(void)snprintf(a->name, sizeof(a->name), "%.63s", de->d_name);
 		a->type = assets_type(a->name);
 		crypto_generichash(h, sizeof(h), a->data, a->len, NULL, 0);
 		a->etag[0] = '"';

@@ -51,7 +51,7 @@ config_load(char *err, size_t errlen)
 	    err, errlen) == -1 ||
 	    config_number("FORMWORK_RATE_LIMIT", 20, 0, 1000000,
 	    &config.rate_limit, err, errlen) == -1 ||
-	    config_number("FORMWORK_BODY_MAX", 65536, 1024, 8 * 1024 * 1024,
+	    config_number("FORMWORK_BODY_MAX", 65536, 1024, 262144,
 	    &config.body_max, err, errlen) == -1)
 		return (-1);
 	config.form_ttl_ms = v * 1000;

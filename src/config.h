@@ -20,7 +20,8 @@ struct config {
 	u_int64_t	 min_fill_ms;	/* FORMWORK_MIN_FILL_MS */
 	u_int64_t	 form_ttl_ms;	/* FORMWORK_FORM_TTL (seconds) */
 	u_int64_t	 rate_limit;	/* FORMWORK_RATE_LIMIT per minute */
-	u_int64_t	 body_max;	/* FORMWORK_BODY_MAX (bytes) */
+	u_int64_t	 body_max;	/* FORMWORK_BODY_MAX, <= Kore's
+					   http_body_disk_offload */
 	int		 trust_proxy;	/* FORMWORK_TRUST_PROXY */
 };
 

@@ -199,14 +199,15 @@ form_field_parse(struct form_ctx *ctx, struct form *f,
 
 	if (it->type != KORE_JSON_TYPE_OBJECT)
 		return (form_fail(ctx, "each field must be an object"));
-	if (!form_check_keys(ctx, it, field_keys) ||
-	    !form_string(ctx, it, "name", 1, &fld->name))
+	if (!form_string(ctx, it, "name", 1, &fld->name))
 		return (0);
-	(void)snprintf(pos, sizeof(pos), "%s", ctx->where);
+	(void)snprintf(pos, sizeof(pos), "%.31s", ctx->where);
 	(void)snprintf(ctx->where, sizeof(ctx->where), "field '%.40s' (%s)",
 	    fld->name, pos);
-	if (!form_name_ok(fld->name, 63) || fld->name[0] == '_' ||
-	    strchr(fld->name, '-') != NULL)
+	if (!form_check_keys(ctx, it, field_keys))
+		return (0);
+	if (!form_name_ok(fld->name, 63) || fld->name[0] < 'a' ||
+	    fld->name[0] > 'z' || strchr(fld->name, '-') != NULL)
 		return (form_fail(ctx, "name must be 1 to 63 characters of "
 		    "a-z, 0-9 and '_', starting with a letter"));
 	for (i = 0; &f->fields[i] != fld; i++) {

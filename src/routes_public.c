@@ -179,7 +179,7 @@ form_post(struct http_request *req, struct form *form)
 		    "here and send it again.", href, "Open a fresh form");
 		return (KORE_RESULT_OK);
 	}
-	if (req->http_body == NULL || req->content_length > config.body_max) {
+	if (req->content_length > config.body_max) {
 		page_error(req, 413, "Too much data", "The form data is larger "
 		    "than this site accepts. Shorten your answers and try "
 		    "again.", href, "Back to the form");
@@ -187,8 +187,9 @@ form_post(struct http_request *req, struct form *form)
 	}
 	if (!http_request_header(req, "content-type", &ctype))
 		ctype = NULL;
-	bst = body_parse(ctype, req->http_body->data, req->http_body->length,
-	    &ps->body);
+	/* An empty body parses to no fields (and then lacks its token). */
+	bst = body_parse(ctype, req->http_body ? req->http_body->data : NULL,
+	    req->http_body ? req->http_body->length : 0, &ps->body);
 	if (bst != BODY_OK) {
 		page_error(req, bst == BODY_UNSUPPORTED ? 415 : 400,
 		    bst == BODY_UNSUPPORTED ? "Unsupported form encoding" :

@@ -71,8 +71,15 @@ struct store_record {
  */
 int	store_init(const char *path, char *err, size_t errlen);
 
-/* Per worker: remembers the path; the connection opens on first use. */
+/* Remembers the path the workers' connections open. */
 void	store_configure(const char *path);
+
+/*
+ * Per worker, at start: opens its two connections (event loop and writer
+ * thread) before any client can use up the worker's file descriptors.
+ * A connection that fails here is retried on first use.
+ */
+void	store_worker_open(void);
 void	store_close(void);
 
 /* 1 when the store answers a trivial query. */

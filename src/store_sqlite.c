@@ -178,6 +178,13 @@ store_configure(const char *path)
 }
 
 void
+store_worker_open(void)
+{
+	(void)store_open(&store_reader);
+	(void)store_open(&store_writer);
+}
+
+void
 store_close(void)
 {
 	store_db_close(&store_reader);

@@ -29,7 +29,8 @@ static void	validate_fail(struct form_input *, struct field_input *,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 static void	validate_field(struct form_input *, struct field_input *);
 static void	validate_value(struct form_input *, struct field_input *,
-		    const char *);
+		    size_t);
+static int	validate_has(const struct field_input *, const char *);
 static char	*validate_normalise(const struct form_field *, const char *,
 		    size_t);
 static int	validate_option(const struct form_field *, const char *);
@@ -95,10 +96,20 @@ validate_form(struct form *form, struct body *body, struct form_input *in)
 			    "options.", name);
 			return (VALIDATE_BAD_REQUEST);
 		}
+		if (fi->field->multiple && validate_has(fi, bf->value)) {
+			(void)snprintf(in->problem, sizeof(in->problem),
+			    "The field '%s' holds the same option twice.",
+			    name);
+			return (VALIDATE_BAD_REQUEST);
+		}
 		fi->vals = kore_realloc(fi->vals,
 		    (fi->nvals + 1) * sizeof(*fi->vals));
 		fi->vals[fi->nvals++] = validate_normalise(fi->field,
 		    bf->value, bf->len);
+		/* A NUL would silently cut the value short: refuse it. */
+		if (strlen(bf->value) != bf->len)
+			validate_fail(in, fi, "%s contains control characters; "
+			    "please use plain text only.", fi->field->label);
 	}
 
 	for (i = 0; i < form->nfields; i++)
@@ -230,13 +241,14 @@ validate_field(struct form_input *in, struct field_input *fi)
 	}
 
 	for (k = 0; k < fi->nvals && fi->error[0] == '\0'; k++)
-		validate_value(in, fi, fi->vals[k]);
+		validate_value(in, fi, k);
 }
 
 static void
-validate_value(struct form_input *in, struct field_input *fi, const char *v)
+validate_value(struct form_input *in, struct field_input *fi, size_t k)
 {
 	const struct form_field	*fld = fi->field;
+	const char		*v = fi->vals[k];
 	size_t			 len, chars;
 	double			 d;
 	long long		 ll;
@@ -245,8 +257,7 @@ validate_value(struct form_input *in, struct field_input *fi, const char *v)
 	len = strlen(v);
 	if (!utf8_valid(v, len)) {
 		/* Not text: show nothing rather than broken bytes. */
-		v = "";
-		fi->vals[0][0] = '\0';
+		fi->vals[k][0] = '\0';
 		validate_fail(in, fi, "%s contained bytes that are not valid "
 		    "text (UTF-8); please type it again.", fld->label);
 		return;
@@ -363,6 +374,18 @@ validate_fail(struct form_input *in, struct field_input *fi,
 	(void)vsnprintf(fi->error, sizeof(fi->error), fmt, ap);
 	va_end(ap);
 	in->nerrors++;
+}
+
+static int
+validate_has(const struct field_input *fi, const char *v)
+{
+	size_t		i;
+
+	for (i = 0; i < fi->nvals; i++) {
+		if (strcmp(fi->vals[i], v) == 0)
+			return (1);
+	}
+	return (0);
 }
 
 static int

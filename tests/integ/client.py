@@ -39,8 +39,12 @@ class Response:
         return self._doc
 
     def __repr__(self):
-        return "<Response %s %r %r>" % (self.status, self.headers,
-                                         self.text[:300])
+        m = re.search(r"<title>(.*?)</title>", self.text, re.S)
+        what = ("title %r" % m.group(1).strip()) if m else \
+            ("body %r" % self.text[:120])
+        return "<HTTP %s, location %r, content-type %r, %d bytes, %s>" % (
+            self.status, self.header("location"), self.header("content-type"),
+            len(self.body), what)
 
 
 def request(base, method, path, body=None, headers=None, timeout=30):

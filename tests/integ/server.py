@@ -31,7 +31,8 @@ OUT = os.path.join(REPO, "tests", "out")
 
 # Lines in Kore's output that fail a run, whatever the tests said.
 LOG_FAILURES = re.compile(
-    r"sandbox violation|\bgone\b|AddressSanitizer|LeakSanitizer|"
+    r"sandbox violation|seccomp violation|\bgone\b|AddressSanitizer|"
+    r"LeakSanitizer|"
     r"runtime error|UndefinedBehaviorSanitizer")
 # Kore 4.1.0 workers print this on every ordinary shutdown (their message
 # socket to the parent closes); it only counts before the stop was asked.
@@ -165,7 +166,11 @@ class Server:
             ["stdbuf", "-oL", "kore", "-fnrc", self.conf],
             cwd=REPO, env=self.environment(self.port),
             stdout=self.logf, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL,
+            # Its own process group: with seccomp_tracing a Kore 4.1.0
+            # worker can see its pid as 0 and, on shutdown, send SIGQUIT
+            # to kill(0, ...), i.e. its whole process group.
+            start_new_session=True)
         return self.proc
 
     @property
