@@ -21,13 +21,16 @@
 #include <kore/kore.h>
 #include <kore/hooks.h>
 #include <kore/seccomp.h>
+#include <kore/tasks.h>
 #include <sodium.h>
 
 #include "app.h"
+#include "actions.h"
 #include "assets.h"
 #include "commit.h"
 #include "config.h"
 #include "page.h"
+#include "queue.h"
 #include "store.h"
 #include "token.h"
 
@@ -44,6 +47,21 @@ static struct sock_filter filter_store[] = {
 	KORE_SYSCALL_ALLOW(ftruncate),		/* sqlite: WAL reset */
 	KORE_SYSCALL_ALLOW(fchown),		/* sqlite: -wal, -shm as root */
 	KORE_SYSCALL_ALLOW(unlink),		/* sqlite: last close of WAL */
+	KORE_SYSCALL_ALLOW(rename),		/* outbox: whole files only */
+};
+
+/* libcurl in the runner threads (KORE-NOTES section 2). */
+static struct sock_filter filter_fetch[] = {
+	KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_INET),
+	KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_INET6),
+	KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_UNIX),	/* resolver: nscd */
+	KORE_SYSCALL_ALLOW(connect),
+	KORE_SYSCALL_ALLOW(getsockopt),
+	KORE_SYSCALL_ALLOW(getsockname),
+	KORE_SYSCALL_ALLOW(getpeername),
+	KORE_SYSCALL_ALLOW(uname),		/* resolver thread */
+	KORE_SYSCALL_ALLOW(recvmsg),		/* DNS over UDP */
+	KORE_SYSCALL_ALLOW(sendmmsg),		/* DNS over UDP */
 };
 
 /* The writer thread of group commit is a Kore task (glibc pthreads). */
@@ -72,6 +90,8 @@ kore_seccomp_hook(void)
 	    KORE_FILTER_LEN(filter_store));
 	kore_seccomp_filter("threads", filter_task,
 	    KORE_FILTER_LEN(filter_task));
+	kore_seccomp_filter("fetch", filter_fetch,
+	    KORE_FILTER_LEN(filter_fetch));
 #if defined(__SANITIZE_ADDRESS__)
 	kore_seccomp_filter("sanitizer", filter_sanitizer,
 	    KORE_FILTER_LEN(filter_sanitizer));
@@ -94,11 +114,19 @@ kore_parent_configure(int argc, char **argv)
 		app_fail("%s", err);
 	if (assets_load(config.assets_dir, err, sizeof(err)) == -1)
 		app_fail("%s", err);
+	if (actions_init(err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (mkdir(config.outbox_dir, 0750) == -1 && errno != EEXIST)
+		app_fail("%s: cannot create: %s", config.outbox_dir,
+		    strerror(errno));
 	if (store_init(config.db_path, err, sizeof(err)) == -1)
 		app_fail("%s", err);
 	app_secret_load();
 	app_build_id_make();
 	store_configure(config.db_path);
+
+	/* Every long-lived task needs a thread: the writer and the runners. */
+	kore_task_threads = (u_int16_t)(1 + config.runners);
 
 	kore_log(LOG_NOTICE, "formwork: database %s, forms from %s, "
 	    "serving on %s", config.db_path, config.forms_dir,
@@ -110,6 +138,7 @@ kore_worker_configure(void)
 {
 	store_worker_open();
 	commit_init();
+	queue_init();
 }
 
 void

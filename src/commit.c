@@ -23,6 +23,7 @@
 #include <kore/tasks.h>
 
 #include "commit.h"
+#include "queue.h"
 #include "store.h"
 
 #define COMMIT_BATCH_MAX	512
@@ -65,6 +66,7 @@ commit_item_new(void)
 	for (i = 0; i < COMMIT_MAX_CLAIMS; i++)
 		item->claims[i].value = item->values[i];
 	item->sub.claims = item->claims;
+	item->sub.jobs = item->jobs;
 	item->sub.form = item->form;
 	item->sub.key = item->key;
 	item->sub.client = item->client;
@@ -145,6 +147,12 @@ commit_writer(struct kore_task *t)
 		pthread_mutex_unlock(&commit_lock);
 
 		store_submissions_insert(subs, n);
+		for (i = 0; i < n; i++) {
+			if (subs[i]->result == STORE_OK && subs[i]->njobs > 0) {
+				queue_wake();
+				break;
+			}
+		}
 
 		pthread_mutex_lock(&commit_lock);
 		for (i = 0; i < n; i++)

@@ -11,10 +11,12 @@
 
 #include <sys/queue.h>
 
+#include "forms.h"
 #include "store.h"
 
 #define COMMIT_MAX_CLAIMS	8
 #define COMMIT_CLAIM_MAX	256
+#define COMMIT_MAX_JOBS		FORM_MAX_ACTIONS
 
 struct http_request;
 
@@ -22,6 +24,7 @@ struct http_request;
 struct commit_item {
 	struct store_submission	 sub;
 	struct store_claim	 claims[COMMIT_MAX_CLAIMS];
+	struct store_job_spec	 jobs[COMMIT_MAX_JOBS];
 	char			 values[COMMIT_MAX_CLAIMS][COMMIT_CLAIM_MAX];
 	char			 form[64];
 	char			 key[TOKEN_ID_LEN + 1];

@@ -61,6 +61,40 @@ config_load(char *err, size_t errlen)
 		return (-1);
 	config.trust_proxy = (int)v;
 
+	if (config_number("FORMWORK_RUNNERS", 4, 1, 64, &config.runners, err,
+	    errlen) == -1 ||
+	    config_number("FORMWORK_RETRY_BASE_MS", 5000, 10, 3600000,
+	    &config.retry_base_ms, err, errlen) == -1 ||
+	    config_number("FORMWORK_ACTION_TIMEOUT", 20, 1, 300, &v, err,
+	    errlen) == -1)
+		return (-1);
+	config.action_timeout_ms = v * 1000;
+	if (config_number("FORMWORK_WEBHOOK_ALLOW_PRIVATE", 0, 0, 1, &v, err,
+	    errlen) == -1)
+		return (-1);
+	config.webhook_private = (int)v;
+
+	config.smtp_url = config_string("FORMWORK_SMTP_URL", NULL);
+	if (config.smtp_url != NULL &&
+	    strncmp(config.smtp_url, "smtp://", 7) != 0 &&
+	    strncmp(config.smtp_url, "smtps://", 8) != 0) {
+		(void)snprintf(err, errlen, "FORMWORK_SMTP_URL must start with "
+		    "smtp:// or smtps:// (got '%s')", config.smtp_url);
+		return (-1);
+	}
+	config.mail_from = config_string("FORMWORK_MAIL_FROM",
+	    "formwork@localhost");
+	config.outbox_dir = config_string("FORMWORK_OUTBOX", "var/outbox");
+	config.webhook_secret = config_string("FORMWORK_WEBHOOK_SECRET", NULL);
+	if (config.webhook_secret != NULL &&
+	    (strncmp(config.webhook_secret, "whsec_", 6) != 0 ||
+	    strlen(config.webhook_secret) < 6 + 24)) {
+		(void)snprintf(err, errlen, "FORMWORK_WEBHOOK_SECRET must be "
+		    "'whsec_' followed by the base64 of at least 18 random "
+		    "bytes");
+		return (-1);
+	}
+
 	return (0);
 }
 

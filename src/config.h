@@ -23,6 +23,16 @@ struct config {
 	u_int64_t	 body_max;	/* FORMWORK_BODY_MAX, <= Kore's
 					   http_body_disk_offload */
 	int		 trust_proxy;	/* FORMWORK_TRUST_PROXY */
+
+	/* The queue of actions. */
+	u_int64_t	 runners;	/* FORMWORK_RUNNERS per worker */
+	u_int64_t	 retry_base_ms;	/* FORMWORK_RETRY_BASE_MS */
+	u_int64_t	 action_timeout_ms; /* FORMWORK_ACTION_TIMEOUT (s) */
+	const char	*smtp_url;	/* FORMWORK_SMTP_URL, NULL: outbox */
+	const char	*mail_from;	/* FORMWORK_MAIL_FROM */
+	const char	*outbox_dir;	/* FORMWORK_OUTBOX */
+	const char	*webhook_secret; /* FORMWORK_WEBHOOK_SECRET (whsec_) */
+	int		 webhook_private; /* FORMWORK_WEBHOOK_ALLOW_PRIVATE */
 };
 
 extern struct config	config;

@@ -305,3 +305,73 @@ form_view_option_label(const struct form_field *fld, const char *value)
 	}
 	return (value);
 }
+
+static const char *
+form_view_job_what(const char *kind)
+{
+	if (strcmp(kind, "email") == 0)
+		return ("Email notification to the site owner");
+	if (strcmp(kind, "webhook") == 0)
+		return ("Notification to the site's other systems");
+	return (kind);
+}
+
+void
+form_view_jobs(struct kore_json_item *ctx, const struct store_job_status *js,
+    size_t n, u_int64_t now_ms)
+{
+	struct kore_json_item	*jobs, *failed, *o;
+	char			 status[128];
+	size_t			 i, nfailed, npending;
+	u_int64_t		 wait;
+
+	jobs = kore_json_create_array(ctx, "jobs");
+	failed = kore_json_create_array(ctx, "failed");
+	nfailed = npending = 0;
+	for (i = 0; i < n; i++) {
+		switch (js[i].state) {
+		case JOB_QUEUED:
+			npending++;
+			if (js[i].attempts == 0) {
+				(void)snprintf(status, sizeof(status),
+				    "waiting to start");
+				break;
+			}
+			wait = js[i].run_at > now_ms ?
+			    (js[i].run_at - now_ms + 999) / 1000 : 0;
+			(void)snprintf(status, sizeof(status), "did not work "
+			    "yet: retry %d of %d, next try in %llu s",
+			    js[i].attempts + 1, js[i].max_attempts,
+			    (unsigned long long)wait);
+			break;
+		case JOB_RUNNING:
+			npending++;
+			if (js[i].attempts > 1)
+				(void)snprintf(status, sizeof(status),
+				    "in progress (retry %d of %d)",
+				    js[i].attempts, js[i].max_attempts);
+			else
+				(void)snprintf(status, sizeof(status),
+				    "in progress");
+			break;
+		case JOB_DONE:
+			(void)snprintf(status, sizeof(status), "done");
+			break;
+		case JOB_FAILED:
+		default:
+			nfailed++;
+			(void)snprintf(status, sizeof(status), "could not be "
+			    "completed");
+			o = kore_json_create_object(failed, NULL);
+			kore_json_create_string(o, "what",
+			    form_view_job_what(js[i].kind));
+			break;
+		}
+		o = kore_json_create_object(jobs, NULL);
+		kore_json_create_string(o, "what",
+		    form_view_job_what(js[i].kind));
+		kore_json_create_string(o, "status", status);
+	}
+	form_view_flag(ctx, "pending", npending > 0);
+	form_view_flag(ctx, "has_failed", nfailed > 0);
+}

@@ -159,6 +159,11 @@ form_parse(const char *path, const char *json, size_t len, char *err,
 		n = 0;
 		TAILQ_FOREACH(it, &arr->data.items, list)
 			n++;
+		if (n > FORM_MAX_ACTIONS) {
+			form_fail(&ctx, "'actions' holds more than %d actions",
+			    FORM_MAX_ACTIONS);
+			goto out;
+		}
 		f->actions = kore_calloc(n ? n : 1, sizeof(*f->actions));
 		i = 0;
 		TAILQ_FOREACH(it, &arr->data.items, list) {

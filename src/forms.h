@@ -95,6 +95,8 @@ struct form		*forms_find(struct form_list *, const char *slug);
 struct form_field	*form_field_find(struct form *, const char *name);
 const char		*form_field_type_name(enum field_type);
 
+#define FORM_MAX_ACTIONS	16
+
 /* Field names starting with '_' belong to Formwork itself. */
 #define FORM_KEY_FIELD		"_key"
 #define FORM_CSRF_FIELD		"_csrf"

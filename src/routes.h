@@ -14,4 +14,7 @@ int	page_healthz(struct http_request *);
 int	page_asset(struct http_request *);
 int	page_not_found(struct http_request *);
 
+/* 503 (busy, with Retry-After) or 500 page for a store failure. */
+void	form_store_failed(struct http_request *, int store_result);
+
 #endif

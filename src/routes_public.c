@@ -47,7 +47,6 @@ static void	form_client(struct http_request *, char *, size_t);
 static void	form_see_other(struct http_request *, const char *);
 static void	form_already_submitted(struct http_request *, struct form *,
 		    const char *);
-static void	form_store_failed(struct http_request *, enum store_result);
 static char	*form_data_json(const struct form_input *);
 
 int
@@ -271,6 +270,17 @@ form_post(struct http_request *req, struct form *form)
 	}
 	item->sub.nclaims = k;
 
+	/* Spam runs no actions; an admin who releases it runs them. */
+	for (i = 0; i < form->nactions && !item->sub.spam &&
+	    i < COMMIT_MAX_JOBS; i++) {
+		item->jobs[i].kind = form->actions[i].type;
+		item->jobs[i].target = form->actions[i].url ?
+		    form->actions[i].url : form->actions[i].to;
+		item->jobs[i].action = (int)i;
+		item->jobs[i].max_attempts = form->actions[i].max_attempts;
+		item->sub.njobs = i + 1;
+	}
+
 	form_client(req, item->client, sizeof(item->client));
 	if (config.rate_limit > 0) {
 		if ((sr = store_client_count(item->client,
@@ -427,8 +437,8 @@ form_already_submitted(struct http_request *req, struct form *form,
 	    ctx);
 }
 
-static void
-form_store_failed(struct http_request *req, enum store_result sr)
+void
+form_store_failed(struct http_request *req, int sr)
 {
 	if (sr == STORE_BUSY) {
 		http_response_header(req, "retry-after", "2");
@@ -477,53 +487,6 @@ form_data_json(const struct form_input *in)
 	s = kore_strdup(s);
 	kore_buf_cleanup(&b);
 	return (s);
-}
-
-int
-page_result(struct http_request *req)
-{
-	struct store_record	 rec;
-	struct form		*form;
-	enum store_result	 sr;
-	const char		*id, *inm;
-	char			 etag[64];
-
-	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-	    "GET, HEAD"))
-		return (KORE_RESULT_OK);
-	id = req->path + strlen("/s/");
-	if (!token_id_valid(id) ||
-	    (sr = store_submission_get(id, &rec)) == STORE_NOT_FOUND) {
-		page_error(req, 404, "Not found", "There is no submission at "
-		    "this address. Check the link you followed.", NULL, NULL);
-		return (KORE_RESULT_OK);
-	}
-	if (sr != STORE_OK) {
-		form_store_failed(req, sr);
-		return (KORE_RESULT_OK);
-	}
-	if ((form = forms_find(&app_forms, rec.form)) == NULL) {
-		store_record_cleanup(&rec);
-		page_error(req, 404, "Form withdrawn", "The form this "
-		    "submission belongs to is no longer offered.", NULL, NULL);
-		return (KORE_RESULT_OK);
-	}
-
-	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s\"", rec.id,
-	    rec.version, app_build_id);
-	http_response_header(req, "etag", etag);
-	/* Private: the page shows what one visitor sent. */
-	http_response_header(req, "cache-control", "private, no-cache");
-	if (http_request_header(req, "if-none-match", &inm) &&
-	    strcmp(inm, etag) == 0) {
-		page_security_headers(req);
-		http_response(req, 304, NULL, 0);
-	} else {
-		page_send(req, 200, 0, form->title, "result",
-		    form_view_result(form, &rec));
-	}
-	store_record_cleanup(&rec);
-	return (KORE_RESULT_OK);
 }
 
 int

@@ -35,6 +35,14 @@ struct store_claim {
 	const char		*value;		/* normalised (lowercase) */
 };
 
+/* An action to run once its submission is stored, written with it. */
+struct store_job_spec {
+	const char		*kind;		/* "email" or "webhook" */
+	const char		*target;	/* address or URL */
+	int			 action;	/* index in the form's actions */
+	int			 max_attempts;
+};
+
 /* A submission to insert; the store fills in the outcome fields. */
 struct store_submission {
 	char			 id[TOKEN_ID_LEN + 1];
@@ -47,6 +55,8 @@ struct store_submission {
 	u_int64_t		 created_ms;
 	struct store_claim	*claims;
 	size_t			 nclaims;
+	struct store_job_spec	*jobs;
+	size_t			 njobs;
 
 	enum store_result	 result;
 	char			 prior_id[TOKEN_ID_LEN + 1];	/* KEY_USED */
@@ -104,5 +114,70 @@ enum store_result	store_client_count(const char *client,
 enum store_result	store_submission_get(const char *id,
 			    struct store_record *);
 void			store_record_cleanup(struct store_record *);
+
+/* ---- the queue of actions ---------------------------------------- */
+
+enum job_state {
+	JOB_QUEUED = 0,
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,	/* dead: no more attempts */
+};
+
+/* A job claimed by a runner. */
+struct store_job {
+	int64_t			 id;
+	char			 submission_id[TOKEN_ID_LEN + 1];
+	int			 action;
+	char			 kind[16];
+	char			 target[512];
+	int			 attempts;	/* this one included */
+	int			 max_attempts;
+	char			 delivery_id[TOKEN_ID_LEN + 5];
+	u_int64_t		 created_ms;
+};
+
+/* A job's progress, as the result page shows it. */
+struct store_job_status {
+	char			 kind[16];
+	enum job_state		 state;
+	int			 attempts;
+	int			 max_attempts;
+	u_int64_t		 run_at;
+	char			 error[256];
+};
+
+/* A connection of a thread's own (a runner), for the calls below. */
+struct store_handle;
+
+struct store_handle	*store_handle_new(void);
+void			 store_handle_free(struct store_handle *);
+
+/*
+ * Claims the job due first (queued and due, or running with an expired
+ * lease), marking it running until now + lease_ms. STORE_NOT_FOUND when
+ * nothing is due.
+ */
+enum store_result	store_job_claim(struct store_handle *, u_int64_t now,
+			    u_int64_t lease_ms, struct store_job *);
+
+/* Records an attempt's outcome; run_at is the next try when queued. */
+enum store_result	store_job_finish(struct store_handle *,
+			    const struct store_job *, enum job_state,
+			    const char *error, u_int64_t run_at, u_int64_t now);
+
+/* The submission a job belongs to. */
+enum store_result	store_job_record(struct store_handle *,
+			    const struct store_job *, struct store_record *);
+
+/* Webhook endpoints disabled after a 410 Gone. */
+enum store_result	store_endpoint_is_disabled(struct store_handle *,
+			    const char *url, int *disabled);
+enum store_result	store_endpoint_disable(struct store_handle *,
+			    const char *url, const char *reason, u_int64_t now);
+
+/* Event loop: the jobs of a submission, in action order (at most max). */
+enum store_result	store_job_statuses(const char *submission_id,
+			    struct store_job_status *, size_t max, size_t *n);
 
 #endif

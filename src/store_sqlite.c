@@ -1,6 +1,7 @@
 /*
- * store_sqlite.c: the SQLite implementation of store.h, and the only file
- * that includes sqlite3.h.
+ * store_sqlite.c: the SQLite implementation of store.h (connections,
+ * migrations, submissions); with store_sqlite_jobs.c, the only files that
+ * include sqlite3.h.
  *
  * One connection per worker, opened lazily on first use (so it is always
  * opened after fork and survives a module reload), in WAL mode with
@@ -16,17 +17,10 @@
 #include <string.h>
 
 #include <kore/kore.h>
-#include <sqlite3.h>
-
-#include "store.h"
+#include "store_sqlite.h"
 
 #define STORE_BUSY_MS	5000
 
-enum store_stmt_id {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
-	ST_ROLLBACK_TO, ST_SUB_INSERT, ST_CLAIM_INSERT, ST_KEY_FIND,
-	ST_UNIQUE_CHECK, ST_CLIENT_COUNT, ST_SUB_GET, ST_PING, ST_MAX
-};
 
 static const char *store_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -50,6 +44,27 @@ static const char *store_sql[ST_MAX] = {
 	[ST_SUB_GET] = "SELECT id, form, data, spam, version, created_at "
 	    "FROM submissions WHERE id = ?1",
 	[ST_PING] = "SELECT 1",
+	[ST_JOB_INSERT] = "INSERT INTO jobs (submission_id, action, kind, "
+	    "target, max_attempts, run_at, delivery_id, created_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
+	/* One statement, so two runners can never claim the same job. */
+	[ST_JOB_CLAIM] = "UPDATE jobs SET state = 'running', "
+	    "attempts = attempts + 1, lease_until = ?1 + ?2, started_at = ?1 "
+	    "WHERE id = (SELECT id FROM jobs WHERE "
+	    "(state = 'queued' AND run_at <= ?1) OR "
+	    "(state = 'running' AND lease_until < ?1) ORDER BY run_at LIMIT 1) "
+	    "RETURNING id, submission_id, action, kind, target, attempts, "
+	    "max_attempts, delivery_id, created_at",
+	/* The attempt guard stops a runner whose lease ran out. */
+	[ST_JOB_FINISH] = "UPDATE jobs SET state = ?3, last_error = ?4, "
+	    "run_at = ?5, lease_until = 0, finished_at = ?6 "
+	    "WHERE id = ?1 AND attempts = ?2",
+	[ST_JOB_STATUSES] = "SELECT kind, state, attempts, max_attempts, "
+	    "run_at, coalesce(last_error, '') FROM jobs "
+	    "WHERE submission_id = ?1 ORDER BY action",
+	[ST_ENDPOINT_GET] = "SELECT 1 FROM webhook_endpoints WHERE url = ?1",
+	[ST_ENDPOINT_DISABLE] = "INSERT OR IGNORE INTO webhook_endpoints "
+	    "(url, disabled_at, reason) VALUES (?1, ?2, ?3)",
 };
 
 /*
@@ -81,35 +96,48 @@ static const char *store_migrations[] = {
 	"                ON DELETE CASCADE,"
 	"  PRIMARY KEY (form, field, value)"
 	") WITHOUT ROWID;",
+
+	/* 2: the durable queue of actions, and webhook endpoints gone. */
+	"CREATE TABLE jobs ("
+	"  id            INTEGER PRIMARY KEY,"
+	"  submission_id TEXT NOT NULL REFERENCES submissions (id)"
+	"                ON DELETE CASCADE,"
+	"  action        INTEGER NOT NULL,"
+	"  kind          TEXT NOT NULL,"
+	"  target        TEXT NOT NULL,"
+	"  state         TEXT NOT NULL DEFAULT 'queued',"
+	"  attempts      INTEGER NOT NULL DEFAULT 0,"
+	"  max_attempts  INTEGER NOT NULL,"
+	"  run_at        INTEGER NOT NULL,"
+	"  lease_until   INTEGER NOT NULL DEFAULT 0,"
+	"  delivery_id   TEXT NOT NULL,"
+	"  last_error    TEXT,"
+	"  created_at    INTEGER NOT NULL,"
+	"  started_at    INTEGER,"
+	"  finished_at   INTEGER"
+	");"
+	"CREATE INDEX jobs_due ON jobs (state, run_at);"
+	"CREATE INDEX jobs_submission ON jobs (submission_id, action);"
+	"CREATE TABLE webhook_endpoints ("
+	"  url         TEXT PRIMARY KEY,"
+	"  disabled_at INTEGER NOT NULL,"
+	"  reason      TEXT NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 #define STORE_NMIGRATIONS \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
-/*
- * A connection and its prepared statements. A worker has two: one for
- * its event loop (reads) and one for its writer thread (batches), so a
- * commit waiting for the disk never holds up a page.
- */
-struct store_db {
-	sqlite3		*conn;
-	sqlite3_stmt	*stmts[ST_MAX];
-};
 
 static char		*store_path = NULL;
-static struct store_db	 store_reader;
-static struct store_db	 store_writer;
+static struct store_handle	 store_reader;
+static struct store_handle	 store_writer;
 
-static sqlite3		*store_open(struct store_db *);
-static void		 store_db_close(struct store_db *);
+static void		 store_db_close(struct store_handle *);
 static int		 store_connect(const char *, sqlite3 **, char *, size_t);
-static sqlite3_stmt	*store_stmt(struct store_db *, enum store_stmt_id);
-static int		 store_exec(struct store_db *, enum store_stmt_id);
-static enum store_result store_result_of(struct store_db *, int);
 static void		 store_insert_one(struct store_submission *);
-static enum store_result store_key_lookup(struct store_db *, const char *,
+static enum store_result store_key_lookup(struct store_handle *, const char *,
 			    const char *, char *, char *);
-static void		 store_copy_text(sqlite3_stmt *, int, char *, size_t);
 
 int
 store_init(const char *path, char *err, size_t errlen)
@@ -184,6 +212,27 @@ store_worker_open(void)
 	(void)store_open(&store_writer);
 }
 
+struct store_handle *
+store_handle_new(void)
+{
+	return (kore_calloc(1, sizeof(struct store_handle)));
+}
+
+void
+store_handle_free(struct store_handle *h)
+{
+	if (h == NULL)
+		return;
+	store_db_close(h);
+	kore_free(h);
+}
+
+struct store_handle *
+store_reader_handle(void)
+{
+	return (&store_reader);
+}
+
 void
 store_close(void)
 {
@@ -192,7 +241,7 @@ store_close(void)
 }
 
 static void
-store_db_close(struct store_db *db)
+store_db_close(struct store_handle *db)
 {
 	int		i;
 
@@ -222,7 +271,7 @@ store_ping(void)
 void
 store_submissions_insert(struct store_submission **subs, size_t n)
 {
-	struct store_db		*w = &store_writer;
+	struct store_handle		*w = &store_writer;
 	enum store_result	 fail;
 	size_t			 i;
 	int			 rc;
@@ -253,7 +302,7 @@ failed:
 static void
 store_insert_one(struct store_submission *s)
 {
-	struct store_db	*w = &store_writer;
+	struct store_handle	*w = &store_writer;
 	sqlite3_stmt	*st;
 	size_t		 i;
 	int		 rc;
@@ -306,6 +355,27 @@ store_insert_one(struct store_submission *s)
 			goto fail;
 	}
 
+	for (i = 0; i < s->njobs; i++) {
+		char	delivery[TOKEN_ID_LEN + 5];
+
+		/* The webhook-id receivers de-duplicate on: stable per job. */
+		(void)snprintf(delivery, sizeof(delivery), "msg_");
+		token_id_new(delivery + 4);
+		st = store_stmt(w, ST_JOB_INSERT);
+		sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, s->jobs[i].action);
+		sqlite3_bind_text(st, 3, s->jobs[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, s->jobs[i].target, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, s->jobs[i].max_attempts);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)s->created_ms);
+		sqlite3_bind_text(st, 7, delivery, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+
 	(void)store_exec(w, ST_RELEASE);
 	s->result = STORE_OK;
 	return;
@@ -324,7 +394,7 @@ store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
 }
 
 static enum store_result
-store_key_lookup(struct store_db *db, const char *form, const char *key,
+store_key_lookup(struct store_handle *db, const char *form, const char *key,
     char *id, char *hash)
 {
 	sqlite3_stmt		*st;
@@ -396,13 +466,7 @@ store_submission_get(const char *id, struct store_record *rec)
 		return (STORE_ERROR);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_copy_text(st, 0, rec->id, sizeof(rec->id));
-		store_copy_text(st, 1, rec->form, sizeof(rec->form));
-		rec->data = kore_strdup((const char *)
-		    sqlite3_column_text(st, 2));
-		rec->spam = sqlite3_column_int(st, 3);
-		rec->version = sqlite3_column_int(st, 4);
-		rec->created_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+		store_record_read(st, rec);
 		r = STORE_OK;
 	} else {
 		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(&store_reader, rc);
@@ -413,6 +477,17 @@ store_submission_get(const char *id, struct store_record *rec)
 }
 
 void
+store_record_read(sqlite3_stmt *st, struct store_record *rec)
+{
+	store_copy_text(st, 0, rec->id, sizeof(rec->id));
+	store_copy_text(st, 1, rec->form, sizeof(rec->form));
+	rec->data = kore_strdup((const char *)sqlite3_column_text(st, 2));
+	rec->spam = sqlite3_column_int(st, 3);
+	rec->version = sqlite3_column_int(st, 4);
+	rec->created_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+}
+
+void
 store_record_cleanup(struct store_record *rec)
 {
 	kore_free(rec->data);
@@ -420,8 +495,8 @@ store_record_cleanup(struct store_record *rec)
 }
 
 /* Returns db's connection, opening it on first use. */
-static sqlite3 *
-store_open(struct store_db *db)
+sqlite3 *
+store_open(struct store_handle *db)
 {
 	char		err[256];
 
@@ -466,8 +541,8 @@ store_connect(const char *path, sqlite3 **out, char *err, size_t errlen)
 	return (0);
 }
 
-static sqlite3_stmt *
-store_stmt(struct store_db *db, enum store_stmt_id id)
+sqlite3_stmt *
+store_stmt(struct store_handle *db, enum store_stmt_id id)
 {
 	sqlite3		*conn;
 
@@ -483,8 +558,8 @@ store_stmt(struct store_db *db, enum store_stmt_id id)
 }
 
 /* Steps a statement that returns no rows. */
-static int
-store_exec(struct store_db *db, enum store_stmt_id id)
+int
+store_exec(struct store_handle *db, enum store_stmt_id id)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -497,8 +572,8 @@ store_exec(struct store_db *db, enum store_stmt_id id)
 }
 
 /* Maps an unexpected SQLite code to a result, logging it once here. */
-static enum store_result
-store_result_of(struct store_db *db, int rc)
+enum store_result
+store_result_of(struct store_handle *db, int rc)
 {
 	kore_log(LOG_ERR, "store: %s (%d)", db->conn ?
 	    sqlite3_errmsg(db->conn) : sqlite3_errstr(rc), rc);
@@ -511,7 +586,7 @@ store_result_of(struct store_db *db, int rc)
 	}
 }
 
-static void
+void
 store_copy_text(sqlite3_stmt *st, int col, char *out, size_t len)
 {
 	const unsigned char	*t;

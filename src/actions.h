@@ -1,0 +1,45 @@
+/*
+ * actions.h: what a job does. Each action runs in a runner thread (never
+ * on Kore's event loop), through libcurl with time-outs on every network
+ * call, and says whether it is done, worth retrying, or failed for good.
+ */
+
+#ifndef FORMWORK_ACTIONS_H
+#define FORMWORK_ACTIONS_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+struct form;
+struct form_action;
+struct store_job;
+struct store_record;
+
+enum action_outcome {
+	ACTION_DONE = 0,
+	ACTION_RETRY,		/* a temporary failure */
+	ACTION_FAILED,		/* for good: retrying cannot help */
+};
+
+struct action_result {
+	enum action_outcome	 outcome;
+	char			 error[256];
+	u_int64_t		 retry_after_ms;	/* receiver's wish, or 0 */
+	int			 endpoint_gone;		/* a webhook's 410 */
+};
+
+struct action_run {
+	struct form		*form;
+	struct form_action	*action;
+	struct store_record	*rec;
+	struct store_job	*job;
+};
+
+/* Parent, at start-up: checks the settings the actions need. */
+int	actions_init(char *err, size_t errlen);
+
+void	action_email_run(const struct action_run *, struct action_result *);
+void	action_webhook_run(const struct action_run *, struct action_result *);
+
+#endif

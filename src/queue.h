@@ -1,0 +1,23 @@
+/*
+ * queue.h: the runners of the durable queue of actions. Each worker
+ * starts FORMWORK_RUNNERS runner threads (Kore tasks), each with its own
+ * database connection. A runner claims a due job with a lease, runs its
+ * action, and records the outcome: done, a retry later (exponential
+ * backoff with jitter, or the receiver's Retry-After), or failed for good
+ * once the attempts are used up. Jobs committed by this worker start at
+ * once (the writer wakes the runners); others, retries and jobs whose
+ * runner died are found by polling every QUEUE_POLL_MS.
+ */
+
+#ifndef FORMWORK_QUEUE_H
+#define FORMWORK_QUEUE_H
+
+#define QUEUE_POLL_MS		200
+
+/* Starts this worker's runners. */
+void	queue_init(void);
+
+/* New jobs were committed: wakes the runners (any thread may call it). */
+void	queue_wake(void);
+
+#endif
