@@ -8,10 +8,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,29 +22,27 @@
 #include "config.h"
 #include "form_view.h"
 #include "forms.h"
-#include "json_out.h"
 #include "page.h"
 #include "routes.h"
 #include "store.h"
+#include "submit.h"
 #include "token.h"
 #include "util.h"
 #include "validate.h"
 
-#define RATE_WINDOW_MS	60000
 
 static struct form	*route_form_lookup(struct http_request *, const char *);
 static void	form_send(struct http_request *, int, struct form *,
 		    const struct form_input *);
 static int	form_post(struct http_request *, struct form *);
 static int	form_post_committed(struct http_request *);
-static void	form_unique_taken(struct http_request *, struct form *,
-		    struct form_input *, const char *);
+struct post_state;
+static void	form_post_answer(struct http_request *, struct post_state *,
+		    const struct submit_outcome *);
 static int	form_cross_site(struct http_request *);
-static void	form_client(struct http_request *, char *, size_t);
 static void	form_see_other(struct http_request *, const char *);
 static void	form_already_submitted(struct http_request *, struct form *,
 		    const char *);
-static char	*form_data_json(const struct form_input *);
 
 int
 page_index(struct http_request *req)
@@ -141,27 +136,22 @@ post_state_free(struct http_request *req)
 
 /*
  * POST /f/{slug}: checks in the order a visitor's problem is best
- * explained (where it came from, size, encoding, fields, token, replay,
- * values, unique values, rate), then queues the submission for the
- * writer and sleeps; form_post_committed() answers once it is on disk.
+ * explained (where it came from, size, encoding, fields, token), then
+ * hands the submission to submit_start(); once the writer has it on disk,
+ * form_post_committed() answers.
  */
 static int
 form_post(struct http_request *req, struct form *form)
 {
 	struct post_state	*ps;
 	struct form_input	*in;
-	struct commit_item	*item;
-	struct store_claim	*claim;
+	struct submit_outcome	 out;
 	enum body_status	 bst;
 	enum validate_status	 vst;
 	enum token_check	 tst;
-	enum store_result	 sr;
 	const char		*ctype;
-	char			 href[128], id[TOKEN_ID_LEN + 1];
-	char			 hash[VALIDATE_HASH_LEN + 1];
-	char			 prior_hash[VALIDATE_HASH_LEN + 1];
-	u_int64_t		 issued, now, count;
-	size_t			 i, k;
+	char			 href[128];
+	u_int64_t		 issued, now;
 
 	if (http_state_exists(req))
 		return (form_post_committed(req));
@@ -218,95 +208,13 @@ form_post(struct http_request *req, struct form *form)
 		return (KORE_RESULT_OK);
 	}
 
-	/* This form instance again: a replay, or still being stored. */
-	validate_hash(in, hash);
-	if (commit_in_flight(form->slug, in->key)) {
-		page_error(req, 409, "Already being sent", "This form is being "
-		    "sent right now. Wait a moment and reload this page, or "
-		    "open a fresh form.", href, "Open a fresh form");
-		return (KORE_RESULT_OK);
-	}
-	sr = store_key_find(form->slug, in->key, id, prior_hash);
-	if (sr == STORE_OK) {
-		if (vst == VALIDATE_OK && strcmp(prior_hash, hash) == 0)
-			form_see_other(req, id);
-		else
-			form_already_submitted(req, form, id);
-		return (KORE_RESULT_OK);
-	} else if (sr != STORE_NOT_FOUND) {
-		form_store_failed(req, sr);
-		return (KORE_RESULT_OK);
-	}
-
-	if (vst == VALIDATE_INVALID) {
-		form_send(req, 422, form, in);
-		return (KORE_RESULT_OK);
-	}
-
-	item = commit_item_new();
-	ps->item = item;
-	item->sub.spam = in->honeypot || now - issued < config.min_fill_ms;
-
-	/* Unique values, compared without case (e-mail addresses). */
-	for (i = 0, k = 0; i < form->nfields && !item->sub.spam; i++) {
-		if (!form->fields[i].unique || in->fields[i].nvals == 0 ||
-		    in->fields[i].vals[0][0] == '\0' || k == COMMIT_MAX_CLAIMS)
-			continue;
-		claim = &item->claims[k];
-		claim->field = form->fields[i].name;
-		(void)snprintf(item->values[k], COMMIT_CLAIM_MAX, "%s",
-		    in->fields[i].vals[0]);
-		for (char *p = item->values[k]; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-		sr = store_unique_check(form->slug, claim->field, claim->value);
-		if (sr == STORE_UNIQUE_TAKEN) {
-			form_unique_taken(req, form, in, claim->field);
-			return (KORE_RESULT_OK);
-		} else if (sr != STORE_OK) {
-			form_store_failed(req, sr);
-			return (KORE_RESULT_OK);
-		}
-		k++;
-	}
-	item->sub.nclaims = k;
-
-	/* Spam runs no actions; an admin who releases it runs them. */
-	for (i = 0; i < form->nactions && !item->sub.spam &&
-	    i < COMMIT_MAX_JOBS; i++) {
-		item->jobs[i].kind = form->actions[i].type;
-		item->jobs[i].target = form->actions[i].url ?
-		    form->actions[i].url : form->actions[i].to;
-		item->jobs[i].action = (int)i;
-		item->jobs[i].max_attempts = form->actions[i].max_attempts;
-		item->sub.njobs = i + 1;
-	}
-
-	form_client(req, item->client, sizeof(item->client));
-	if (config.rate_limit > 0) {
-		if ((sr = store_client_count(item->client,
-		    now - RATE_WINDOW_MS, &count)) != STORE_OK) {
-			form_store_failed(req, sr);
-			return (KORE_RESULT_OK);
-		}
-		if (count >= config.rate_limit) {
-			http_response_header(req, "retry-after", "60");
-			page_error(req, 429, "Too many submissions", "You have "
-			    "sent this site many forms in the last minute. "
-			    "Wait a minute, then send it again.", href,
-			    "Back to the form");
-			return (KORE_RESULT_OK);
-		}
-	}
-
-	token_id_new(item->sub.id);
-	(void)snprintf(item->form, sizeof(item->form), "%s", form->slug);
-	(void)snprintf(item->key, sizeof(item->key), "%s", in->key);
-	(void)snprintf(item->sub.hash, sizeof(item->sub.hash), "%s", hash);
-	item->data = form_data_json(in);
-	item->sub.created_ms = now;
-	commit_enqueue(item, req);
-
-	return (KORE_RESULT_RETRY);
+	submit_start(req, form, in, vst, in->key,
+	    in->honeypot || now - issued < config.min_fill_ms, now,
+	    &ps->item, &out);
+	if (out.status == SUBMIT_QUEUED)
+		return (KORE_RESULT_RETRY);
+	form_post_answer(req, ps, &out);
+	return (KORE_RESULT_OK);
 }
 
 /* The writer is done with this request's submission: answer. */
@@ -314,50 +222,56 @@ static int
 form_post_committed(struct http_request *req)
 {
 	struct post_state	*ps = http_state_get(req);
-	struct store_submission	*sub = &ps->item->sub;
+	struct submit_outcome	 out;
 
 	if (!ps->item->done) {
 		http_request_sleep(req);
 		return (KORE_RESULT_RETRY);
 	}
-
-	switch (sub->result) {
-	case STORE_OK:
-		form_see_other(req, sub->id);
-		break;
-	case STORE_KEY_USED:
-		/* Another worker stored this instance first. */
-		if (strcmp(sub->prior_hash, sub->hash) == 0)
-			form_see_other(req, sub->prior_id);
-		else
-			form_already_submitted(req, ps->form, sub->prior_id);
-		break;
-	case STORE_UNIQUE_TAKEN:
-		form_unique_taken(req, ps->form, &ps->in, sub->taken_field);
-		break;
-	default:
-		form_store_failed(req, sub->result);
-		break;
-	}
+	submit_finish(ps->item, &out);
+	form_post_answer(req, ps, &out);
 	return (KORE_RESULT_OK);
 }
 
-/* 409: the form again, with the unique field's value marked as taken. */
 static void
-form_unique_taken(struct http_request *req, struct form *form,
-    struct form_input *in, const char *field)
+form_post_answer(struct http_request *req, struct post_state *ps,
+    const struct submit_outcome *out)
 {
-	size_t		i;
+	char		href[128];
 
-	for (i = 0; i < form->nfields; i++) {
-		if (strcmp(form->fields[i].name, field) != 0)
-			continue;
-		(void)snprintf(in->fields[i].error, sizeof(in->fields[i].error),
-		    "%s is already registered. Use another, or contact the "
-		    "site owner.", form->fields[i].label);
-		in->nerrors = 1;
+	(void)snprintf(href, sizeof(href), "/f/%s", ps->form->slug);
+	switch (out->status) {
+	case SUBMIT_STORED:
+	case SUBMIT_REPLAY:
+		form_see_other(req, out->id);
+		break;
+	case SUBMIT_KEY_REUSED:
+		form_already_submitted(req, ps->form, out->id);
+		break;
+	case SUBMIT_IN_FLIGHT:
+		page_error(req, 409, "Already being sent", "This form is being "
+		    "sent right now. Wait a moment and reload this page, or "
+		    "open a fresh form.", href, "Open a fresh form");
+		break;
+	case SUBMIT_INVALID:
+		form_send(req, 422, ps->form, &ps->in);
+		break;
+	case SUBMIT_UNIQUE_TAKEN:
+		submit_mark_taken(ps->form, &ps->in, out->taken_field);
+		form_send(req, 409, ps->form, &ps->in);
+		break;
+	case SUBMIT_RATE_LIMITED:
+		http_response_header(req, "retry-after", "60");
+		page_error(req, 429, "Too many submissions", "You have sent "
+		    "this site many forms in the last minute. Wait a minute, "
+		    "then send it again.", href, "Back to the form");
+		break;
+	case SUBMIT_QUEUED:
+	case SUBMIT_STORE_FAILED:
+	default:
+		form_store_failed(req, out->store_result);
+		break;
 	}
-	form_send(req, 409, form, in);
 }
 
 /*
@@ -382,30 +296,6 @@ form_cross_site(struct http_request *req)
 	if ((p = strstr(origin, "://")) == NULL)
 		return (1);
 	return (strcasecmp(p + 3, host) != 0);
-}
-
-/* The client's address, or the first X-Forwarded-For hop when trusted. */
-static void
-form_client(struct http_request *req, char *out, size_t len)
-{
-	const char	*xff;
-	size_t		 n;
-
-	if (config.trust_proxy &&
-	    http_request_header(req, "x-forwarded-for", &xff)) {
-		n = strcspn(xff, ", ");
-		(void)snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1),
-		    xff);
-		return;
-	}
-	if (req->owner->family == AF_INET6)
-		(void)inet_ntop(AF_INET6, &req->owner->addr.ipv6.sin6_addr,
-		    out, len);
-	else if (req->owner->family == AF_INET)
-		(void)inet_ntop(AF_INET, &req->owner->addr.ipv4.sin_addr, out,
-		    len);
-	else
-		(void)snprintf(out, len, "local");
 }
 
 static void
@@ -451,42 +341,6 @@ form_store_failed(struct http_request *req, int sr)
 	page_error(req, 500, "Something went wrong", "Your form could not be "
 	    "saved because of a problem on this site. Nothing was saved: "
 	    "please try again later.", "/", "Go to the list of forms");
-}
-
-/* The values as one JSON object: a string, or an array for multiples. */
-static char *
-form_data_json(const struct form_input *in)
-{
-	struct kore_buf		 b;
-	const struct field_input *fi;
-	size_t			 i, k, len;
-	char			*s;
-
-	kore_buf_init(&b, 256);
-	kore_buf_append(&b, "{", 1);
-	for (i = 0; i < in->form->nfields; i++) {
-		fi = &in->fields[i];
-		if (i > 0)
-			kore_buf_append(&b, ",", 1);
-		json_out_string(&b, fi->field->name);
-		kore_buf_append(&b, ":", 1);
-		if (fi->field->multiple) {
-			kore_buf_append(&b, "[", 1);
-			for (k = 0; k < fi->nvals; k++) {
-				if (k > 0)
-					kore_buf_append(&b, ",", 1);
-				json_out_string(&b, fi->vals[k]);
-			}
-			kore_buf_append(&b, "]", 1);
-		} else {
-			json_out_string(&b, fi->nvals ? fi->vals[0] : "");
-		}
-	}
-	kore_buf_append(&b, "}", 1);
-	s = kore_buf_stringify(&b, &len);
-	s = kore_strdup(s);
-	kore_buf_cleanup(&b);
-	return (s);
 }
 
 int
