@@ -68,7 +68,7 @@ run: deps build
 # Unit tests link the pure sources directly, plus Kore's own buffer, memory,
 # pool, utils and JSON code and a small stubs file.
 UNIT_SRC	= src/tmpl.c src/body.c src/utf8.c src/forms.c src/validate.c \
-		  src/json_out.c \
+		  src/json_out.c src/json_in.c \
 		  src/token.c src/util.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c tests/unit/kore_stubs.c

@@ -29,6 +29,7 @@
 #include "assets.h"
 #include "commit.h"
 #include "config.h"
+#include "metrics.h"
 #include "page.h"
 #include "queue.h"
 #include "store.h"
@@ -113,6 +114,8 @@ kore_parent_configure(int argc, char **argv)
 	if (page_templates_load(config.templates_dir, err, sizeof(err)) == -1)
 		app_fail("%s", err);
 	if (assets_load(config.assets_dir, err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (metrics_init(err, sizeof(err)) == -1)
 		app_fail("%s", err);
 	if (actions_init(err, sizeof(err)) == -1)
 		app_fail("%s", err);

@@ -134,10 +134,10 @@ page_asset(struct http_request *req)
 	http_response_header(req, "cache-control", "public, max-age=300");
 	if (http_request_header(req, "if-none-match", &inm) &&
 	    strcmp(inm, assets[i].etag) == 0) {
-		http_response(req, 304, NULL, 0);
+		page_respond(req, 304, NULL, 0);
 		return (KORE_RESULT_OK);
 	}
 	http_response_header(req, "content-type", assets[i].type);
-	http_response(req, 200, assets[i].data, assets[i].len);
+	page_respond(req, 200, assets[i].data, assets[i].len);
 	return (KORE_RESULT_OK);
 }

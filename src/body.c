@@ -60,6 +60,14 @@ body_cleanup(struct body *b)
 	b->count = 0;
 }
 
+enum body_status
+body_field_add(struct body *b, const char *name, const char *value,
+    size_t len)
+{
+	return (body_add(b, (const u_int8_t *)name, strlen(name),
+	    (const u_int8_t *)value, len, 0));
+}
+
 struct body_field *
 body_find(struct body *b, const char *name)
 {

@@ -50,6 +50,13 @@ enum body_status	body_parse(const char *content_type,
 
 void			body_cleanup(struct body *);
 
+/*
+ * Appends a decoded pair (for bodies read by other parsers, e.g. JSON).
+ * Fails like body_parse() on too many fields or a bad name.
+ */
+enum body_status	body_field_add(struct body *, const char *name,
+			    const char *value, size_t len);
+
 /* First field called name, or NULL. */
 struct body_field	*body_find(struct body *, const char *name);
 

@@ -16,6 +16,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "metrics.h"
 #include "page.h"
 #include "tmpl.h"
 
@@ -96,6 +97,14 @@ page_ctx_new(void)
 }
 
 void
+page_respond(struct http_request *req, int status, const void *data,
+    size_t len)
+{
+	metrics_request(req, status);
+	http_response(req, status, data, len);
+}
+
+void
 page_security_headers(struct http_request *req)
 {
 	/* No inline script or style anywhere: the CSP can be strict. */
@@ -137,7 +146,7 @@ page_send(struct http_request *req, int status, int flags, const char *title,
 	http_response_header(req, "content-type", "text/html; charset=utf-8");
 	if (flags & PAGE_NO_STORE)
 		http_response_header(req, "cache-control", "no-store");
-	http_response(req, status, out.data, out.offset);
+	page_respond(req, status, out.data, out.offset);
 	kore_buf_cleanup(&out);
 }
 

@@ -39,6 +39,10 @@ void	page_error(struct http_request *, int status, const char *heading,
  */
 int	page_request_ok(struct http_request *, int methods, const char *allow);
 
+/* Sends the response and counts it for /metrics: every answer ends here. */
+void	page_respond(struct http_request *, int status, const void *data,
+	    size_t len);
+
 /* Adds the security headers every response carries. */
 void	page_security_headers(struct http_request *);
 

@@ -19,6 +19,7 @@
 #include "app.h"
 #include "config.h"
 #include "forms.h"
+#include "metrics.h"
 #include "queue.h"
 #include "store.h"
 #include "util.h"
@@ -179,6 +180,11 @@ record:
 		    "; will retry");
 	(void)store_job_finish(h, job, next, res.outcome == ACTION_DONE ?
 	    NULL : res.error, run_at, now);
+	metrics_job_attempt(next == JOB_DONE ? "done" : next == JOB_QUEUED ?
+	    "retry" : "failed");
+	if (next != JOB_QUEUED)
+		metrics_job_latency(now > job->created_ms ?
+		    now - job->created_ms : 0);
 }
 
 /*

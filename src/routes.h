@@ -13,6 +13,9 @@ int	page_result(struct http_request *);
 int	page_healthz(struct http_request *);
 int	page_asset(struct http_request *);
 int	page_not_found(struct http_request *);
+int	page_api_submit(struct http_request *);
+int	page_api_submission(struct http_request *);
+int	page_metrics(struct http_request *);
 
 /* 503 (busy, with Retry-After) or 500 page for a store failure. */
 void	form_store_failed(struct http_request *, int store_result);

@@ -2,7 +2,8 @@
  * routes_public.c: the visitor's routes: the list of forms, a form, its
  * POST (Post/Redirect/Get), the result page, the health check and the
  * catch-all 404. Handlers parse, call the store, and render; every path
- * ends in one http_response() and KORE_RESULT_OK.
+ * ends in one page_respond() (through page_send() and friends) and
+ * KORE_RESULT_OK.
  */
 
 #include <sys/types.h>
@@ -308,7 +309,7 @@ form_see_other(struct http_request *req, const char *id)
 	http_response_header(req, "location", location);
 	http_response_header(req, "cache-control", "no-store");
 	http_response_header(req, "content-type", "text/plain; charset=utf-8");
-	http_response(req, 303, "See Other\n", 10);
+	page_respond(req, 303, "See Other\n", 10);
 }
 
 static void
@@ -356,9 +357,9 @@ page_healthz(struct http_request *req)
 	http_response_header(req, "cache-control", "no-store");
 	page_security_headers(req);
 	if (ok)
-		http_response(req, 200, "ok\n", 3);
+		page_respond(req, 200, "ok\n", 3);
 	else
-		http_response(req, 503, "store unavailable\n", 18);
+		page_respond(req, 503, "store unavailable\n", 18);
 	return (KORE_RESULT_OK);
 }
 

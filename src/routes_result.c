@@ -99,7 +99,7 @@ page_result(struct http_request *req)
 	    strcmp(inm, etag) == 0) {
 		kore_json_item_free(ctx);
 		page_security_headers(req);
-		http_response(req, 304, NULL, 0);
+		page_respond(req, 304, NULL, 0);
 	} else {
 		page_send(req, 200, 0, form->title, "result", ctx);
 	}

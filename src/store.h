@@ -176,6 +176,9 @@ enum store_result	store_endpoint_is_disabled(struct store_handle *,
 enum store_result	store_endpoint_disable(struct store_handle *,
 			    const char *url, const char *reason, u_int64_t now);
 
+/* Event loop: the number of jobs in each state (indexed by job_state). */
+enum store_result	store_job_counts(u_int64_t counts[4]);
+
 /* Event loop: the jobs of a submission, in action order (at most max). */
 enum store_result	store_job_statuses(const char *submission_id,
 			    struct store_job_status *, size_t max, size_t *n);

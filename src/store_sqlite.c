@@ -62,6 +62,7 @@ static const char *store_sql[ST_MAX] = {
 	[ST_JOB_STATUSES] = "SELECT kind, state, attempts, max_attempts, "
 	    "run_at, coalesce(last_error, '') FROM jobs "
 	    "WHERE submission_id = ?1 ORDER BY action",
+	[ST_JOB_COUNTS] = "SELECT state, count(*) FROM jobs GROUP BY state",
 	[ST_ENDPOINT_GET] = "SELECT 1 FROM webhook_endpoints WHERE url = ?1",
 	[ST_ENDPOINT_DISABLE] = "INSERT OR IGNORE INTO webhook_endpoints "
 	    "(url, disabled_at, reason) VALUES (?1, ?2, ?3)",

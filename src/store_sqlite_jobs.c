@@ -179,3 +179,23 @@ store_job_statuses(const char *submission_id, struct store_job_status *out,
 	return (rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK :
 	    store_result_of(h, rc));
 }
+
+enum store_result
+store_job_counts(u_int64_t counts[4])
+{
+	struct store_handle	*h = store_reader_handle();
+	sqlite3_stmt		*st;
+	char			 state[16];
+	int			 rc;
+
+	memset(counts, 0, 4 * sizeof(counts[0]));
+	if ((st = store_stmt(h, ST_JOB_COUNTS)) == NULL)
+		return (STORE_ERROR);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_copy_text(st, 0, state, sizeof(state));
+		counts[store_job_state(state)] =
+		    (u_int64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}

@@ -1,0 +1,27 @@
+/*
+ * metrics.h: counters for GET /metrics (Prometheus text format). They
+ * live in one shared memory region mapped by the parent before fork, so
+ * every worker adds to the same numbers without a lock (atomic adds).
+ */
+
+#ifndef FORMWORK_METRICS_H
+#define FORMWORK_METRICS_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+struct http_request;
+
+int	metrics_init(char *err, size_t errlen);
+
+/* One answered request, by its handler and status. */
+void	metrics_request(const struct http_request *, int status);
+
+/* One finished attempt of a job: done, retry or failed. */
+void	metrics_job_attempt(const char *outcome);
+
+/* A job finished (done or failed) latency_ms after its submission. */
+void	metrics_job_latency(u_int64_t latency_ms);
+
+#endif
