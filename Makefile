@@ -26,13 +26,17 @@ HDR		= $(wildcard src/*.h)
 
 # Debian packages the build, the run and the tests need.
 DEB_PKGS	= kore libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
-		  libcriterion-dev curl sqlite3 python3 wrk coreutils
+		  libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
+		  coreutils chromium
 
 .PHONY: all build run test unit integ unit-san integ-san load deps clean
 
 all: build
 
+# Node.js (with npm) is part of the machine image; only check for it.
 deps:
+	@command -v npm >/dev/null || { echo "npm (Node.js 20) is required" \
+		"for the browser tests"; exit 1; }
 	@missing=""; for p in $(DEB_PKGS); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
