@@ -12,7 +12,7 @@
 #ifndef FORMWORK_QUEUE_H
 #define FORMWORK_QUEUE_H
 
-#define QUEUE_POLL_MS		200
+#define QUEUE_POLL_MS		100
 
 /* Starts this worker's runners. */
 void	queue_init(void);

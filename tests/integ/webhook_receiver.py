@@ -14,7 +14,7 @@ What it answers is chosen per path by a responder:
 
 n is how many requests with this request's webhook-id the path has seen,
 this one included (1 for the first try). A responder returns a status,
-or (status, headers). Paths without a route answer 200. rx.delay(path, s)
+or (status, headers), or (status, headers, seconds to wait first). Paths without a route answer 200. rx.delay(path, s)
 makes a path answer after s seconds; rx.gate(path) holds a path's
 requests until rx.release(path).
 
@@ -152,13 +152,17 @@ class Receiver:
                     rx.counts[key] = rx.counts.get(key, 0) + 1
                     nth = rx.counts[key]
                     rx.deliveries.append(d)
+                out = rx.routes.get(path, lambda k: 200)(nth)
+                if isinstance(out, int):
+                    out = (out,)
+                status = out[0]
+                extra = out[1] if len(out) > 1 else {}
+                wait = out[2] if len(out) > 2 else rx.delays.get(path, 0)
                 gate = rx.gates.get(path)
                 if gate is not None:
                     gate.wait(120)
-                if rx.delays.get(path):
-                    time.sleep(rx.delays[path])
-                out = rx.routes.get(path, lambda k: 200)(nth)
-                status, extra = (out, {}) if isinstance(out, int) else out
+                if wait:
+                    time.sleep(wait)
                 d.status = status
                 payload = b'{"ok":true}' if 200 <= status < 300 else \
                     b'{"error":"test receiver says %d"}' % status
