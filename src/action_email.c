@@ -21,9 +21,12 @@
 
 #include "actions.h"
 #include "config.h"
+#include "queue.h"
 #include "form_view.h"
 #include "forms.h"
 #include "store.h"
+
+#define EMAIL_WORD_BYTES	39
 
 struct email_reader {
 	const u_int8_t	*data;
@@ -32,6 +35,7 @@ struct email_reader {
 };
 
 static void	email_build(const struct action_run *, struct kore_buf *);
+static void	email_subject(struct kore_buf *, const char *);
 static void	email_base64(struct kore_buf *, const void *, size_t, int);
 static void	email_outbox(const struct action_run *, struct kore_buf *,
 		    struct action_result *);
@@ -76,7 +80,7 @@ email_build(const struct action_run *run, struct kore_buf *msg)
 	kore_buf_appendf(msg, "From: Formwork <%s>\r\n", config.mail_from);
 	kore_buf_appendf(msg, "To: <%s>\r\n", run->action->to);
 	kore_buf_appendf(msg, "Subject: ");
-	email_base64(msg, subject, strlen(subject), 1);
+	email_subject(msg, subject);
 	kore_buf_appendf(msg, "\r\nDate: %s\r\n", date);
 	kore_buf_appendf(msg, "Message-ID: <%s@formwork>\r\n",
 	    run->job->delivery_id);
@@ -104,6 +108,30 @@ email_build(const struct action_run *run, struct kore_buf *msg)
 	    run->rec->id);
 	email_base64(msg, body.data, body.offset, 0);
 	kore_buf_cleanup(&body);
+}
+
+/*
+ * The subject as RFC 2047 encoded words of at most 75 characters: pieces
+ * of up to 39 bytes (52 in base64, so "Subject: " and a word fit in 78
+ * columns), never splitting a UTF-8 character,
+ * on folded header lines.
+ */
+static void
+email_subject(struct kore_buf *out, const char *s)
+{
+	size_t		len, n;
+
+	len = strlen(s);
+	do {
+		n = len > EMAIL_WORD_BYTES ? EMAIL_WORD_BYTES : len;
+		while (n < len && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		email_base64(out, s, n, 1);
+		s += n;
+		len -= n;
+		if (len > 0)
+			kore_buf_append(out, "\r\n ", 3);
+	} while (len > 0);
 }
 
 /* Base64 as an RFC 2047 word, or as a body wrapped at 76 columns. */
@@ -187,6 +215,8 @@ email_smtp(const struct action_run *run, struct kore_buf *msg,
 	curl_easy_setopt(curl, CURLOPT_READDATA, &rd);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, action_abort_check);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(config.action_timeout_ms / 2));
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,

@@ -30,6 +30,7 @@
 #include "actions.h"
 #include "app.h"
 #include "config.h"
+#include "queue.h"
 #include "forms.h"
 #include "json_out.h"
 #include "store.h"
@@ -158,6 +159,8 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body.offset);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, action_abort_check);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(config.action_timeout_ms / 2));
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
@@ -201,6 +204,13 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 			res->outcome = ACTION_RETRY;
 		}
 	}
+}
+
+int
+action_abort_check(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	return (queue_stopping());
 }
 
 /* Called by libcurl with the resolved address, right before connect. */

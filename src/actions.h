@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 struct form;
 struct form_action;
 struct store_job;
@@ -38,6 +40,10 @@ struct action_run {
 
 /* Parent, at start-up: checks the settings the actions need. */
 int	actions_init(char *err, size_t errlen);
+
+/* libcurl progress callback: aborts a transfer when the worker stops. */
+int	action_abort_check(void *, curl_off_t, curl_off_t, curl_off_t,
+	    curl_off_t);
 
 void	action_email_run(const struct action_run *, struct action_result *);
 void	action_webhook_run(const struct action_run *, struct action_result *);

@@ -147,6 +147,9 @@ kore_worker_configure(void)
 void
 kore_worker_teardown(void)
 {
+	/* Threads first: Kore unloads this module right after. */
+	commit_stop();
+	queue_stop();
 	store_close();
 }
 

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include <kore/kore.h>
@@ -27,6 +28,7 @@
 #include "store.h"
 
 #define COMMIT_BATCH_MAX	512
+#define COMMIT_STOP_WAIT_S	3
 
 TAILQ_HEAD(commit_list, commit_item);
 
@@ -38,6 +40,8 @@ static struct commit_list	commit_pending;	/* not yet back from it */
 static struct commit_list	commit_done;
 static int			commit_notified;
 static int			commit_started;
+static int			commit_stopping;
+static int			commit_stopped;
 
 static int	commit_writer(struct kore_task *);
 static void	commit_on_done(struct kore_task *);
@@ -54,6 +58,26 @@ commit_init(void)
 	kore_task_bind_callback(&commit_task, commit_on_done);
 	kore_task_run(&commit_task);
 	commit_started = 1;
+}
+
+void
+commit_stop(void)
+{
+	struct timespec		until;
+
+	if (!commit_started)
+		return;
+	(void)clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += COMMIT_STOP_WAIT_S;
+	pthread_mutex_lock(&commit_lock);
+	commit_stopping = 1;
+	pthread_cond_broadcast(&commit_cond);
+	while (!commit_stopped) {
+		if (pthread_cond_timedwait(&commit_cond, &commit_lock,
+		    &until) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&commit_lock);
 }
 
 struct commit_item *
@@ -134,8 +158,13 @@ commit_writer(struct kore_task *t)
 
 	for (;;) {
 		pthread_mutex_lock(&commit_lock);
-		while (TAILQ_EMPTY(&commit_queued))
+		while (TAILQ_EMPTY(&commit_queued) && !commit_stopping)
 			pthread_cond_wait(&commit_cond, &commit_lock);
+		if (TAILQ_EMPTY(&commit_queued)) {
+			/* Stopping, and nothing left to commit. */
+			pthread_mutex_unlock(&commit_lock);
+			break;
+		}
 		n = 0;
 		while (n < COMMIT_BATCH_MAX &&
 		    (item = TAILQ_FIRST(&commit_queued)) != NULL) {
@@ -167,6 +196,11 @@ commit_writer(struct kore_task *t)
 		}
 	}
 
+	store_writer_close();
+	pthread_mutex_lock(&commit_lock);
+	commit_stopped = 1;
+	pthread_cond_broadcast(&commit_cond);
+	pthread_mutex_unlock(&commit_lock);
 	return (KORE_RESULT_OK);
 }
 

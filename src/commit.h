@@ -40,6 +40,12 @@ struct commit_item {
 /* Starts this worker's writer thread. */
 void	commit_init(void);
 
+/*
+ * Worker shutdown: the writer commits what is queued, closes its
+ * connection and ends; returns once it has (or after a few seconds).
+ */
+void	commit_stop(void);
+
 /* 1 when a submission with (form, key) is queued but not yet committed. */
 int	commit_in_flight(const char *form, const char *key);
 

@@ -26,11 +26,14 @@
 
 #define QUEUE_BACKOFF_MAX_MS	(3600 * 1000)
 #define QUEUE_RUNNERS_MAX	64
+#define QUEUE_STOP_WAIT_S	3
 
 static struct kore_task	queue_tasks[QUEUE_RUNNERS_MAX];
 static pthread_mutex_t	queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	queue_cond;
 static u_int64_t	queue_wakeups;
+static int		queue_stop_asked;
+static u_int64_t	queue_running;		/* runner threads alive */
 
 static int		queue_runner(struct kore_task *);
 static void		queue_job_run(struct store_handle *, struct store_job *);
@@ -48,10 +51,38 @@ queue_init(void)
 	pthread_cond_init(&queue_cond, &attr);
 	pthread_condattr_destroy(&attr);
 
+	queue_running = config.runners;
 	for (i = 0; i < config.runners; i++) {
 		kore_task_create(&queue_tasks[i], queue_runner);
 		kore_task_run(&queue_tasks[i]);
 	}
+}
+
+void
+queue_stop(void)
+{
+	struct timespec		until;
+
+	pthread_mutex_lock(&queue_lock);
+	__atomic_store_n(&queue_stop_asked, 1, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&queue_cond);
+	(void)clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += QUEUE_STOP_WAIT_S;
+	while (queue_running > 0) {
+		if (pthread_cond_timedwait(&queue_cond, &queue_lock,
+		    &until) != 0)
+			break;
+	}
+	if (queue_running > 0)
+		kore_log(LOG_WARNING, "%s: %llu runners still busy", __func__,
+		    (unsigned long long)queue_running);
+	pthread_mutex_unlock(&queue_lock);
+}
+
+int
+queue_stopping(void)
+{
+	return (__atomic_load_n(&queue_stop_asked, __ATOMIC_RELAXED));
 }
 
 void
@@ -74,7 +105,7 @@ queue_runner(struct kore_task *t)
 
 	h = store_handle_new();
 	seen = 0;
-	for (;;) {
+	while (!queue_stopping()) {
 		r = store_job_claim(h, util_now_ms(),
 		    config.action_timeout_ms + 10000, &job);
 		if (r == STORE_OK) {
@@ -84,7 +115,7 @@ queue_runner(struct kore_task *t)
 
 		/* Nothing due (or the store is busy): wait for a wake-up. */
 		pthread_mutex_lock(&queue_lock);
-		if (queue_wakeups == seen) {
+		if (queue_wakeups == seen && !queue_stop_asked) {
 			(void)clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_nsec += QUEUE_POLL_MS * 1000000L;
 			if (until.tv_nsec >= 1000000000L) {
@@ -98,6 +129,11 @@ queue_runner(struct kore_task *t)
 		pthread_mutex_unlock(&queue_lock);
 	}
 
+	store_handle_free(h);
+	pthread_mutex_lock(&queue_lock);
+	queue_running--;
+	pthread_cond_broadcast(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
 	return (KORE_RESULT_OK);
 }
 

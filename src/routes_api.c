@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -58,6 +59,7 @@ static int	api_body_from_json(struct form *, const u_int8_t *, size_t,
 		    struct body *, const char **);
 static int	api_key(struct http_request *, char *, const char **);
 static void	api_state_free(struct http_request *);
+static void	api_number(char *, size_t, double);
 
 int
 page_api_submit(struct http_request *req)
@@ -316,6 +318,20 @@ api_key(struct http_request *req, char *key, const char **why)
 	return (0);
 }
 
+/* The shortest decimal that reads back as d: 0.1, not 0.10000000000000001. */
+static void
+api_number(char *out, size_t len, double d)
+{
+	int	prec;
+
+	for (prec = 15; prec < 17; prec++) {
+		(void)snprintf(out, len, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+	(void)snprintf(out, len, "%.17g", d);
+}
+
 /*
  * Turns a JSON object of values into name/value pairs: strings as they
  * are, numbers written out, true as a checkbox's value, false and null as
@@ -365,8 +381,7 @@ api_body_from_json(struct form *form, const u_int8_t *data, size_t len,
 			v = num;
 			break;
 		case KORE_JSON_TYPE_NUMBER:
-			(void)snprintf(num, sizeof(num), "%.17g",
-			    it->data.number);
+			api_number(num, sizeof(num), it->data.number);
 			v = num;
 			break;
 		case KORE_JSON_TYPE_LITERAL:

@@ -90,6 +90,10 @@ void	store_configure(const char *path);
  * A connection that fails here is retried on first use.
  */
 void	store_worker_open(void);
+
+/* The writer thread, as it ends: closes its connection. */
+void	store_writer_close(void);
+/* Worker shutdown, once the threads have ended: closes the reader. */
 void	store_close(void);
 
 /* 1 when the store answers a trivial query. */

@@ -235,10 +235,15 @@ store_reader_handle(void)
 }
 
 void
+store_writer_close(void)
+{
+	store_db_close(&store_writer);
+}
+
+void
 store_close(void)
 {
 	store_db_close(&store_reader);
-	store_db_close(&store_writer);
 }
 
 static void

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # run.sh SO_PATH: Formwork's integration tests against the module SO_PATH.
 #
-# Builds nothing. The Python suite (tests/integ/suite.py, standard library
-# only, Debian's /usr/bin/python3) makes a run directory under tests/out/,
-# starts each Kore server it needs there (own database, secret, conf, free
-# port), waits for /healthz, drives it over HTTP, stops it by its PID and
-# checks its log for "sandbox violation", "gone" and sanitizer reports.
-# It ends with "N passed, N failed" and exits non-zero on any failure.
+# Builds nothing. Two Python suites (standard library, plus Debian's
+# python3-aiosmtpd for the second; both run with /usr/bin/python3):
+#   tests/integ/suite.py        pages, submitting, replays, validation, ...
+#   tests/integ/suite_queue.py  background actions: SMTP, outbox, webhooks,
+#                               retries, the 202 processing page, figures
+# Each makes a run directory under tests/out/, starts each Kore server it
+# needs there (own database, secret, conf, free port), waits for /healthz,
+# drives it over HTTP, stops it by its PID and checks its log for
+# "sandbox violation", "gone" and sanitizer reports.
+# Each suite's own "N passed, N failed" line is shown prefixed with its
+# name; the last line, "N passed, N failed", sums both. The exit status is
+# non-zero on any failure.
 #
 # FORMWORK_SAN=1: preload libasan into kore (for the sanitizer build).
 # FORMWORK_SECCOMP_TRACING=1: run Kore with seccomp_tracing yes.
@@ -22,4 +28,36 @@ if [ ! -f "$1" ]; then
 fi
 so=$(realpath "$1")
 cd "$(dirname "$0")/../.." || exit 2
-exec /usr/bin/python3 tests/integ/suite.py --so "$so"
+
+passed=0
+failed=0
+status=0
+for suite in suite.py suite_queue.py; do
+	out=$(mktemp)
+	/usr/bin/python3 -u "tests/integ/$suite" --so "$so" 2>&1 |
+		tee "$out" |
+		sed -u -E "s/^([0-9]+ passed, [0-9]+ failed)\$/$suite: \\1/"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+	rm -f "$out"
+	if [ -z "$line" ]; then
+		echo "$suite: ended without a summary line (exit status $rc)"
+		failed=$((failed + 1))
+		status=1
+		continue
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed*}
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		# A crash after the summary still fails the run.
+		echo "$suite: exit status $rc"
+		failed=$((failed + 1))
+	fi
+	[ "$rc" -ne 0 ] && status=1
+done
+[ "$failed" -ne 0 ] && status=1
+echo "$passed passed, $failed failed"
+exit $status

@@ -16,7 +16,8 @@ n is how many requests with this request's webhook-id the path has seen,
 this one included (1 for the first try). A responder returns a status,
 or (status, headers), or (status, headers, seconds to wait first). Paths without a route answer 200. rx.delay(path, s)
 makes a path answer after s seconds; rx.gate(path) holds a path's
-requests until rx.release(path).
+requests until rx.release(path); rx.trickle(path, s) sends a path's
+answer body one byte at a time for s seconds.
 
 Each request is kept as a Delivery (arrival time, path, headers, raw
 body, parsed JSON, whether the signature verified and the status sent).
@@ -107,6 +108,7 @@ class Receiver:
         self.routes = {}
         self.delays = {}
         self.gates = {}
+        self.trickles = {}
         self.counts = {}                # (path, id) -> requests seen
         self.httpd = None
         self.thread = None
@@ -125,6 +127,12 @@ class Receiver:
         ev = threading.Event()
         self.gates[path] = ev
         return ev
+
+    def trickle(self, path, seconds, step=0.01):
+        """A path whose 200 answer's body comes one byte per `step` s for
+        `seconds` s (the sender keeps reading for that long)."""
+        self.trickles[path] = (seconds, step)
+        return self
 
     def release(self, path):
         ev = self.gates.get(path)
@@ -166,6 +174,23 @@ class Receiver:
                 d.status = status
                 payload = b'{"ok":true}' if 200 <= status < 300 else \
                     b'{"error":"test receiver says %d"}' % status
+                if path in rx.trickles:
+                    secs, step = rx.trickles[path]
+                    n = max(1, int(secs / step))
+                    try:
+                        self.send_response(status)
+                        self.send_header("Content-Length", str(n))
+                        self.end_headers()
+                        self.wfile.flush()
+                        for _ in range(n):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(step)
+                    except OSError:
+                        pass
+                    d.status = status
+                    d.t_end = time.time()
+                    return
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

@@ -1,0 +1,1453 @@
+#!/usr/bin/python3
+"""
+bench.py: Formwork's benchmark (run by tests/bench/run.sh, `make bench`;
+not part of `make test`).
+
+Drives the app (production settings: the shipped conf/formwork.conf, 2
+workers, FORMWORK_RATE_LIMIT=0, FORMWORK_MIN_FILL_MS=0, the -O2 module)
+with wrk on loopback and, in the same run and interleaved with it, two
+references on the same machine, both minimal Kore handlers under
+tests/bench/ built by run.sh:
+
+  ref_static  a static page of exactly the app's page size (GET ceiling)
+  ref_sqlite  parse the contact fields, one INSERT with a prepared
+              statement in its own transaction, WAL, synchronous=NORMAL,
+              303 (POST ceiling; the app itself runs synchronous=FULL
+              with group commit)
+
+plus a peer, the same contact form in Flask under gunicorn
+(tests/bench/peers/flask_contact.py).
+
+Every figure is the median of RUNS runs (app and reference runs
+alternate). POST runs start each server afresh on a fresh copy of the
+database (empty, or pre-filled for the database-size rows), so every run
+sees the same database and every pre-fetched form instance (_key/_csrf,
+fetched with wrk through tests/bench/prefetch.lua, signed with a fixed
+FORMWORK_SECRET so they stay valid across restarts) can be posted once
+per run.
+
+Output: a table on stdout; bench/results/<date>-<commit>.{md,csv},
+bench/results/latest.csv and bench/results/history.svg (QUICK=1 writes
+them under the work directory instead, so trial runs stay out of the
+history).
+
+Standard library only; Debian's /usr/bin/python3.
+"""
+
+import argparse
+import csv
+import glob
+import http.client
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+
+sys.dont_write_bytecode = True   # nothing written outside tests/bench
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "integ"))
+
+import server as srvmod  # noqa: E402
+from server import Server, free_port  # noqa: E402
+
+SECRET = "formwork-bench-secret-0123456789abcdef-not-for-production"
+CSV_COLUMNS = ["scenario", "formwork_rps", "reference", "reference_rps",
+               "ratio", "p50_ms", "p99_ms", "peak_rss_mb"]
+KEY_RE = re.compile(rb'name="_key" value="([^"]+)"')
+CSRF_RE = re.compile(rb'name="_csrf" value="([^"]+)"')
+
+# Targets of the issue.
+TARGET_GET = 0.80
+TARGET_POST = 1.00
+TARGET_POST_P99 = 20.0
+TARGET_304 = 0.90
+TARGET_RSS_MB = 16.0
+TARGET_GROWTH_KB = 1024   # < 1 MB over the soak: < 1 byte per request
+
+
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+class Settings:
+    def __init__(self, quick):
+        env = os.environ.get
+        self.quick = quick
+        self.runs = int(env("BENCH_RUNS", "1" if quick else "3"))
+        self.dur = int(env("BENCH_DURATION", "2" if quick else "5"))
+        self.warm = int(env("BENCH_WARMUP", "1"))
+        self.conns = [int(c) for c in env("BENCH_CONNS",
+                                          "16,64,256").split(",")]
+        self.main_conns = 64
+        self.db_sizes = [int(n) for n in env(
+            "BENCH_DB_SIZES", "10000,100000,1000000").split(",") if n]
+        self.soak_warm = int(env("BENCH_SOAK_WARMUP", "2" if quick else "5"))
+        self.soak = int(env("BENCH_SOAK", "5" if quick else "60"))
+        self.signups = int(env("BENCH_SIGNUPS", "1000" if quick else "5000"))
+        self.signups_c1 = int(env("BENCH_SIGNUPS_C1",
+                                  "100" if quick else "300"))
+        self.threads = 2
+
+
+# ---- processes ----------------------------------------------------------
+
+def proc_children(pid):
+    """PIDs whose parent is pid (from /proc/*/stat)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and ')'.
+        rest = st[st.rfind(")") + 2:].split()
+        if len(rest) > 1 and int(rest[1]) == pid:
+            out.append(int(d))
+    return sorted(out)
+
+
+def kore_workers(pid):
+    out = []
+    for c in proc_children(pid):
+        try:
+            with open("/proc/%d/cmdline" % c, "rb") as f:
+                if b"wrk" in f.read():
+                    out.append(c)
+        except OSError:
+            pass
+    return out
+
+
+def proc_mem(pid):
+    """(VmHWM, VmRSS) of pid in kB."""
+    hwm = rss = 0
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1])
+                elif line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+    except OSError:
+        pass
+    return hwm, rss
+
+
+def reset_hwm(pids):
+    """Resets the peak RSS (VmHWM) of each pid to its current RSS."""
+    for p in pids:
+        try:
+            with open("/proc/%d/clear_refs" % p, "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+
+
+def http_get(port, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), body
+
+
+def healthy(port):
+    try:
+        return http_get(port, "/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+class Proc:
+    """A reference or peer server: started in its own session, stopped by
+    its own PID only."""
+
+    def __init__(self, name, cmd, cwd, env, logpath, port, kind):
+        self.name, self.cmd, self.cwd = name, cmd, cwd
+        self.env, self.logpath, self.port, self.kind = env, logpath, port, kind
+        self.proc = None
+
+    def start(self, timeout=20):
+        self.logf = open(self.logpath, "ab")
+        self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env,
+                                     stdout=self.logf,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if healthy(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        with open(self.logpath, "rb") as f:
+            tail = f.read()[-2000:].decode("utf-8", "replace")
+        raise RuntimeError("%s did not start; log:\n%s" % (self.name, tail))
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def workers(self):
+        if self.kind == "kore":
+            return kore_workers(self.proc.pid)
+        return proc_children(self.proc.pid)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "logf", None):
+            self.logf.close()
+            self.logf = None
+
+    def problems(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return []
+        return [l for l in text.splitlines()
+                if re.search(r"sandbox violation|seccomp violation|"
+                             r"\bgone\b.*hdlr|Traceback|insert failed|"
+                             r"ref_sqlite: ", l)]
+
+
+class Bench:
+    def __init__(self, args, st):
+        self.args, self.st = args, st
+        self.work = os.path.abspath(args.work)
+        self.refdir = os.path.abspath(args.refdir)
+        os.makedirs(self.work, exist_ok=True)
+        # A snapshot of the module: a rebuild during the run must not
+        # mix two builds in one set of figures.
+        self.so_orig = os.path.abspath(args.so)
+        self.so = os.path.join(self.work, "formwork.so")
+        shutil.copy2(self.so_orig, self.so)
+        os.environ["FORMWORK_RUN_DIR"] = os.path.join(self.work, "app")
+        os.environ["FORMWORK_SO"] = self.so
+        self.rows = []          # result rows (see add_row)
+        self.notes = []         # lines for the Markdown
+        self.problems = []      # log problems, failed checks
+        self.memory = {}        # scenario -> {pid: hwm}
+        self.soak = None
+        self.signup = None
+        self.seq = 0
+        self.confs = {}
+        for w in (1, 2):
+            self.confs[w] = self.app_conf(w)
+
+    # -- servers ---------------------------------------------------------
+
+    def app_conf(self, workers):
+        """conf/formwork.conf with `workers N`; server.py adapts the rest."""
+        with open(os.path.join(REPO, "conf", "formwork.conf")) as f:
+            text = f.read()
+        text, n = re.subn(r"(?m)^workers\s+\d+\s*$",
+                          "workers\t\t\t%d" % workers, text)
+        if n == 0:
+            text = "workers\t\t\t%d\n" % workers + text
+        path = os.path.join(self.work, "formwork-w%d.conf" % workers)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def app(self, name, workers=2, db_template=None, extra_env=None):
+        os.environ["FORMWORK_KORE_CONF"] = self.confs[workers]
+        env = {"FORMWORK_RATE_LIMIT": "0", "FORMWORK_MIN_FILL_MS": "0",
+               "FORMWORK_SECRET": SECRET}
+        srv = Server(name, env=env, so=self.so)
+        srv.extra_env["FORMWORK_OUTBOX"] = os.path.join(srv.dir, "outbox")
+        srv.extra_env.update(extra_env or {})
+        os.makedirs(srv.dir, exist_ok=True)
+        if db_template:
+            copy_synced(db_template, srv.db)
+        srv.start(timeout=30)
+        srv.kind = "app"
+        return srv
+
+    def stop_app(self, srv):
+        probs = srv.stop()
+        self.problems += ["%s: %s" % (srv.name, p) for p in probs]
+
+    def ref(self, which, workers=2, db=None):
+        self.seq += 1
+        name = "%02d-ref_%s-w%d" % (self.seq, which, workers)
+        d = os.path.join(self.work, "refs", name)
+        os.makedirs(os.path.join(d, "body"), exist_ok=True)
+        port = free_port()
+        routes = {
+            "static": [("/form", "ref_form"), ("/result", "ref_result"),
+                       ("/healthz", "ref_healthz")],
+            "sqlite": [("/f/contact", "ref_post"),
+                       ("/healthz", "ref_healthz")],
+        }[which]
+        conf = os.path.join(d, "kore.conf")
+        with open(conf, "w") as f:
+            f.write(REF_CONF % {
+                "port": port, "so": "./ref_%s.so" % which,
+                "workers": workers, "dir": d,
+                "routes": "".join("\troute\t\t%s\t%s\n" % r
+                                  for r in routes)})
+        env = dict(os.environ)
+        env["REF_FORM_FILE"] = os.path.join(self.work, "page-form.html")
+        env["REF_RESULT_FILE"] = os.path.join(self.work, "page-result.html")
+        env["REF_DB"] = db or os.path.join(d, "ref.db")
+        p = Proc(name, ["stdbuf", "-oL", "kore", "-fnrc", conf], self.refdir,
+                 env, os.path.join(d, "kore.log"), port, "kore")
+        p.db = env["REF_DB"]
+        p.dir = d
+        return p.start()
+
+    def flask(self, db=None):
+        self.seq += 1
+        name = "%02d-flask" % self.seq
+        d = os.path.join(self.work, "peers", name)
+        os.makedirs(d, exist_ok=True)
+        port = free_port()
+        env = dict(os.environ)
+        env["PEER_DB"] = db or os.path.join(d, "peer.db")
+        gunicorn = "/usr/bin/gunicorn" if os.path.exists(
+            "/usr/bin/gunicorn") else "gunicorn"
+        cmd = [gunicorn, "-w", "2", "-k", "gthread", "--threads", "4",
+               "-b", "127.0.0.1:%d" % port, "--chdir",
+               os.path.join(HERE, "peers"), "flask_contact:app"]
+        p = Proc(name, cmd, d, env, os.path.join(d, "gunicorn.log"), port,
+                 "gunicorn")
+        p.db = env["PEER_DB"]
+        p.dir = d
+        return p.start()
+
+    def stop_ref(self, p):
+        p.stop()
+        self.problems += ["%s: %s" % (p.name, l) for l in p.problems()]
+
+    @staticmethod
+    def pids(s):
+        if isinstance(s, Server):
+            return kore_workers(s.proc.pid)
+        return s.workers()
+
+    # -- wrk -------------------------------------------------------------
+
+    def wrk(self, url, conns, dur, script, args=(), headers=(), threads=None):
+        threads = min(threads or self.st.threads, conns)
+        cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % dur,
+               "--latency", "--timeout", "10s", "-s",
+               os.path.join(HERE, script)]
+        for h in headers:
+            cmd += ["-H", h]
+        cmd.append(url)
+        if args:
+            cmd += ["--"] + list(args)
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=dur + 120)
+        m = re.search(r"BENCHRESULT (.*)", r.stdout)
+        if not m:
+            raise RuntimeError("wrk printed no result: %s %s" % (
+                r.stdout[-1000:], r.stderr[-1000:]))
+        res = {}
+        for kv in m.group(1).split():
+            k, v = kv.split("=", 1)
+            res[k] = float(v)
+        res["errors"] = sum(res[k] for k in res if k.startswith("err_"))
+        return res
+
+    def wrk_until_done(self, url, conns, script, args, prefix, threads=None,
+                       limit=600):
+        """wrk with a script that writes PREFIX-<tid>.done per thread:
+        stopped with SIGINT once all threads are done."""
+        threads = min(threads or self.st.threads, conns)
+        for t in range(threads):
+            try:
+                os.unlink("%s-%d.done" % (prefix, t))
+            except OSError:
+                pass
+        cmd = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % limit,
+               "--latency", "--timeout", "10s", "-s",
+               os.path.join(HERE, script), url, "--"] + list(args)
+        outp = prefix + ".wrk.out"
+        with open(outp, "w+") as out:
+            w = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+            t0 = time.monotonic()
+            while w.poll() is None and time.monotonic() - t0 < limit:
+                if all(os.path.exists("%s-%d.done" % (prefix, t))
+                       for t in range(threads)):
+                    break
+                time.sleep(0.01)
+            took = time.monotonic() - t0
+            if w.poll() is None:
+                w.send_signal(signal.SIGINT)
+                try:
+                    w.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    w.kill()
+                    w.wait()
+            out.seek(0)
+            text = out.read()
+        m = re.search(r"BENCHRESULT (.*)", text)
+        res = {"took_s": took}
+        if m:
+            for kv in m.group(1).split():
+                k, v = kv.split("=", 1)
+                res[k] = float(v)
+        return res
+
+    def prefetch(self, port, path, n, tag):
+        """n fresh (key, csrf) pairs from GET path, fetched by wrk."""
+        prefix = os.path.join(self.work, "prefetch-%s" % tag)
+        threads = self.st.threads
+        quota = int(math.ceil(n / threads))
+        t0 = time.monotonic()
+        self.wrk_until_done("http://127.0.0.1:%d/" % port, 16,
+                            "prefetch.lua", [path, prefix, str(quota)],
+                            prefix, threads=threads)
+        pairs = []
+        for t in range(threads):
+            with open("%s-%d.txt" % (prefix, t)) as f:
+                for line in f:
+                    k, _, c = line.rstrip("\n").partition("\t")
+                    if k and c:
+                        pairs.append((k, c))
+        took = time.monotonic() - t0
+        log("prefetched %d %s forms in %.1f s (%.0f/s)" % (
+            len(pairs), tag, took, len(pairs) / max(took, 1e-6)))
+        if len(pairs) < n:
+            raise RuntimeError("prefetch %s: %d of %d" % (tag, len(pairs), n))
+        return pairs[:n]
+
+    def write_bodies(self, tag, bodies, threads=None):
+        threads = threads or self.st.threads
+        prefix = os.path.join(self.work, "bodies-%s" % tag)
+        for t in range(threads):
+            with open("%s-%d.txt" % (prefix, t), "w") as f:
+                for b in bodies[t::threads]:
+                    f.write(b + "\n")
+        return prefix
+
+    # -- set-up ----------------------------------------------------------
+
+    def setup(self):
+        """Captures the app's pages for the static reference and fetches
+        the pools of form instances."""
+        srv = self.app("setup")
+        try:
+            st, hdr, form = http_get(srv.port, "/f/contact")
+            assert st == 200, st
+            with open(os.path.join(self.work, "page-form.html"), "wb") as f:
+                f.write(form)
+            rid, etag, result = self.app_result(srv)
+            with open(os.path.join(self.work, "page-result.html"),
+                      "wb") as f:
+                f.write(result)
+            self.page_sizes = {"form": len(form), "result": len(result)}
+            log("page sizes: GET /f/contact %d bytes, GET /s/{id} %d bytes"
+                % (len(form), len(result)))
+            # Pool of contact forms: enough for one POST run at twice the
+            # app's GET rate (the POST rate stays below it).
+            st_ = self.st
+            probe = self.wrk(srv.url + "/f/contact", 64, max(1, st_.warm),
+                             "get.lua")
+            self.pool_n = max(20000, int(probe["rps"] * st_.dur * 2))
+            pairs = self.prefetch(srv.port, "/f/contact", self.pool_n,
+                                  "contact")
+            self.contact_bodies = [contact_body(i, k, c)
+                                   for i, (k, c) in enumerate(pairs)]
+            self.contact_prefix = self.write_bodies("contact",
+                                                    self.contact_bodies)
+            nsign = self.st.signups + self.st.signups_c1
+            pairs = self.prefetch(srv.port, "/f/signup", nsign, "signup")
+            sb = [signup_body(i, k, c) for i, (k, c) in enumerate(pairs)]
+            self.signup_prefix = self.write_bodies(
+                "signup", sb[:self.st.signups])
+            self.signup_c1_prefix = self.write_bodies(
+                "signup-c1", sb[self.st.signups:], threads=1)
+        finally:
+            self.stop_app(srv)
+
+    def app_result(self, srv):
+        """Posts one contact submission; returns (id, ETag, result page)."""
+        st, hdr, form = http_get(srv.port, "/f/contact")
+        k = KEY_RE.search(form).group(1).decode()
+        c = CSRF_RE.search(form).group(1).decode()
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        conn.request("POST", "/f/contact", contact_body(0, k, c),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        loc = r.getheader("location")
+        if r.status != 303 or not loc:
+            raise RuntimeError("POST /f/contact: %d" % r.status)
+        st, hdr, body = http_get(srv.port, loc)
+        if st != 200 or "etag" not in hdr:
+            raise RuntimeError("GET %s: %d %r" % (loc, st, hdr))
+        st2, _, b2 = http_get(srv.port, loc, {"If-None-Match": hdr["etag"]})
+        if st2 != 304:
+            raise RuntimeError("GET %s with If-None-Match: %d" % (loc, st2))
+        return loc, hdr["etag"], body
+
+    # -- recording -------------------------------------------------------
+
+    def add_row(self, scenario, reference, app_runs, ref_runs, peak_kb,
+                detail="", value_key="rps"):
+        a = med([r[value_key] for r in app_runs]) if app_runs else None
+        b = med([r[value_key] for r in ref_runs]) if ref_runs else None
+        row = {
+            "scenario": scenario, "reference": reference,
+            "formwork_rps": a, "reference_rps": b,
+            "ratio": (a / b) if a and b else None,
+            "p50_ms": med([r["p50_ms"] for r in app_runs]) if app_runs
+            else None,
+            "p99_ms": med([r["p99_ms"] for r in app_runs]) if app_runs
+            else None,
+            "ref_p50_ms": med([r["p50_ms"] for r in ref_runs]) if ref_runs
+            else None,
+            "ref_p99_ms": med([r["p99_ms"] for r in ref_runs]) if ref_runs
+            else None,
+            "peak_rss_mb": peak_kb / 1024.0 if peak_kb else None,
+            "app_runs": [round(r[value_key]) for r in app_runs],
+            "ref_runs": [round(r[value_key]) for r in ref_runs],
+            "detail": detail,
+        }
+        self.rows.append(row)
+        log("%-22s formwork %9s  %-15s %9s  ratio %6s  p50 %7s  p99 %7s  "
+            "rss %s" % (scenario, fmt(a, 0), reference, fmt(b, 0),
+                        fmt(row["ratio"], 3), fmt(row["p50_ms"], 2),
+                        fmt(row["p99_ms"], 2), fmt(row["peak_rss_mb"], 1)))
+        return row
+
+    def check_run(self, what, res, bytes_range=None):
+        bad = []
+        if res.get("errors", 0):
+            bad.append("socket/status errors %d (status %d)" % (
+                res["errors"], res.get("err_status", 0)))
+        if res.get("exhausted", 0):
+            bad.append("ran out of pre-fetched bodies")
+        if bytes_range and res["requests"]:
+            per = res["bytes"] / res["requests"]
+            if not bytes_range[0] <= per <= bytes_range[1]:
+                bad.append("%.0f bytes per answer, expected %d-%d" % (
+                    per, bytes_range[0], bytes_range[1]))
+        if bad:
+            self.problems.append("%s: %s" % (what, "; ".join(bad)))
+
+    # -- scenarios -------------------------------------------------------
+
+    def get_runs(self, servers, conns, path_of, headers_of=None,
+                 bytes_of=None):
+        """Interleaved GET runs; returns {name: [results]} and peaks."""
+        st = self.st
+        out = {n: [] for n in servers}
+        for n, s in servers.items():
+            self.wrk(s.url + path_of[n], conns, st.warm, "get.lua",
+                     headers=(headers_of or {}).get(n, ()))
+            reset_hwm(self.pids(s))
+        for r in range(st.runs):
+            for n, s in servers.items():
+                res = self.wrk(s.url + path_of[n], conns, st.dur, "get.lua",
+                               headers=(headers_of or {}).get(n, ()))
+                self.check_run("%s c%d run %d" % (n, conns, r + 1), res,
+                               (bytes_of or {}).get(n))
+                out[n].append(res)
+        peaks = {n: max([proc_mem(p)[0] for p in self.pids(s)] or [0])
+                 for n, s in servers.items()}
+        return out, peaks
+
+    def scenario_get(self):
+        st = self.st
+        app = self.app("get")
+        ref = self.ref("static")
+        flask = self.flask()
+        try:
+            fsize = self.page_sizes["form"]
+            rng = (fsize + 100, fsize + 1200)
+            for conns in st.conns:
+                servers = {"app": app, "ref": ref}
+                if conns == st.main_conns:
+                    servers["flask"] = flask
+                log("get_form c%d" % conns)
+                runs, peaks = self.get_runs(
+                    servers, conns,
+                    {"app": "/f/contact", "ref": "/form",
+                     "flask": "/f/contact"},
+                    bytes_of={"app": rng, "ref": rng})
+                name = scen("get_form", conns, st.main_conns)
+                self.add_row(name, "kore_static", runs["app"], runs["ref"],
+                             peaks["app"], "c%d, 2 workers" % conns)
+                self.memory[name] = peaks
+                if "flask" in runs:
+                    self.add_row("get_form", "flask_gunicorn", runs["app"],
+                                 runs["flask"], peaks["app"],
+                                 "c%d; gunicorn 2 gthread workers x 4 "
+                                 "threads" % conns)
+                    self.flask_get_rps = med([r["rps"]
+                                              for r in runs["flask"]])
+                    self.flask_peak = peaks["flask"]
+                self.get_form_rps = getattr(self, "get_form_rps", {})
+                self.get_form_rps[conns] = med([r["rps"]
+                                                for r in runs["app"]])
+
+            # The result page of one contact submission: 200 and 304.
+            loc, etag, body = self.app_result(app)
+            rsize = self.page_sizes["result"]
+            for scenario, hdr, ref_hdr, rng in (
+                    ("get_result_200", (), (), (rsize + 100, rsize + 1200)),
+                    ("get_result_304", ("If-None-Match: %s" % etag,),
+                     ('If-None-Match: "ref-static-0123456789abcdef'
+                      '0123456789abcdef"',), (100, 900))):
+                log("%s c%d" % (scenario, st.main_conns))
+                runs, peaks = self.get_runs(
+                    {"app": app, "ref": ref}, st.main_conns,
+                    {"app": loc, "ref": "/result"},
+                    {"app": hdr, "ref": ref_hdr},
+                    bytes_of={"app": rng, "ref": (60, 900) if hdr
+                              else (rsize + 20, rsize + 1200)})
+                self.add_row(scenario, "kore_static", runs["app"],
+                             runs["ref"], peaks["app"],
+                             "c%d, 2 workers" % st.main_conns)
+                self.memory[scenario] = peaks
+        finally:
+            self.stop_app(app)
+            self.stop_ref(ref)
+            self.stop_ref(flask)
+
+    def post_run(self, kind, workers, conns, db_template=None, rows0=0,
+                 prefix=None):
+        """One POST run on a fresh server and database: the result, the
+        peak RSS of its workers, and the row check."""
+        st = self.st
+        prefix = prefix or self.contact_prefix
+        if kind == "app":
+            s = self.app("post-c%d-w%d" % (conns, workers), workers,
+                         db_template)
+            db = s.db
+        elif kind == "ref":
+            db = None
+            if db_template:
+                self.seq += 1
+                db = os.path.join(self.work, "refs", "db-%d.db" % self.seq)
+                copy_synced(db_template, db)
+            s = self.ref("sqlite", workers, db)
+            db = s.db
+        else:
+            s = self.flask()
+            db = s.db
+        try:
+            res = self.wrk(s.url + "/", conns, st.dur, "post.lua",
+                           ["/f/contact", prefix])
+            peak = max([proc_mem(p)[0] for p in self.pids(s)] or [0])
+        finally:
+            if kind == "app":
+                self.stop_app(s)
+            else:
+                self.stop_ref(s)
+        rows = sqlite_count(db) - rows0
+        res["new_rows"] = rows
+        what = "post %s c%d w%d%s" % (kind, conns, workers,
+                                      " db%d" % rows0 if rows0 else "")
+        self.check_run(what, res)
+        n = res["requests"]
+        if not n <= rows <= n + conns:
+            self.problems.append("%s: %d answers but %d new rows" % (
+                what, n, rows))
+        for suffix in ("", "-wal", "-shm"):
+            if db_template and os.path.exists(db + suffix):
+                os.unlink(db + suffix)   # large copies: free the disk
+        return res, peak
+
+    def scenario_post(self):
+        st = self.st
+        for conns in st.conns:
+            log("post_submit c%d" % conns)
+            a, b, f, pa, pf = [], [], [], 0, 0
+            for r in range(st.runs):
+                res, peak = self.post_run("app", 2, conns)
+                a.append(res)
+                pa = max(pa, peak)
+                res, _ = self.post_run("ref", 2, conns)
+                b.append(res)
+                if conns == st.main_conns:
+                    if r == 0:
+                        self.flask_pool()
+                    res, peak = self.post_run("flask", 2, conns,
+                                              prefix=self.flask_prefix)
+                    f.append(res)
+                    pf = max(pf, peak)
+            name = scen("post_submit", conns, st.main_conns)
+            self.add_row(name, "kore_sqlite_normal", a, b, pa,
+                         "c%d, 2 workers, empty database" % conns)
+            self.memory[name] = {"app": pa}
+            if f:
+                self.add_row("post_submit", "flask_gunicorn", a, f, pa,
+                             "c%d; gunicorn 2 gthread workers x 4 threads, "
+                             "WAL synchronous=FULL" % conns)
+                self.flask_post_peak = pf
+
+    def flask_pool(self):
+        """Form instances from the Flask peer (its own token scheme)."""
+        p = self.flask()
+        try:
+            n = max(5000, int(getattr(self, "flask_get_rps", 2000) *
+                              self.st.dur * 2))
+            pairs = self.prefetch(p.port, "/f/contact", n, "flask")
+        finally:
+            self.stop_ref(p)
+        self.flask_prefix = self.write_bodies(
+            "flask", [contact_body(i, k, c) for i, (k, c) in
+                      enumerate(pairs)])
+
+    def scenario_workers1(self):
+        st = self.st
+        c = st.main_conns
+        log("get_form c%d, 1 worker" % c)
+        app = self.app("get-w1", 1)
+        ref = self.ref("static", 1)
+        try:
+            fsize = self.page_sizes["form"]
+            rng = (fsize + 100, fsize + 1200)
+            runs, peaks = self.get_runs({"app": app, "ref": ref}, c,
+                                        {"app": "/f/contact", "ref": "/form"},
+                                        bytes_of={"app": rng, "ref": rng})
+        finally:
+            self.stop_app(app)
+            self.stop_ref(ref)
+        self.add_row("get_form_w1", "kore_static", runs["app"], runs["ref"],
+                     peaks["app"], "c%d, 1 worker (app and reference)" % c)
+        log("post_submit c%d, 1 worker" % c)
+        a, b, pa = [], [], 0
+        for r in range(st.runs):
+            res, peak = self.post_run("app", 1, c)
+            a.append(res)
+            pa = max(pa, peak)
+            b.append(self.post_run("ref", 1, c)[0])
+        self.add_row("post_submit_w1", "kore_sqlite_normal", a, b, pa,
+                     "c%d, 1 worker (app and reference), empty database" % c)
+
+    def scenario_dbsize(self):
+        st = self.st
+        c = st.main_conns
+        for n in st.db_sizes:
+            tpl = self.db_template(n)
+            log("post_submit c%d on %d rows" % (c, n))
+            a, b, pa = [], [], 0
+            for r in range(st.runs):
+                res, peak = self.post_run("app", 2, c, tpl, n)
+                a.append(res)
+                pa = max(pa, peak)
+                b.append(self.post_run("ref", 2, c, tpl, n)[0])
+            self.add_row("post_submit_db%s" % human(n), "kore_sqlite_normal",
+                         a, b, pa, "c%d, 2 workers, %d rows before each run"
+                         % (c, n))
+            os.unlink(tpl)
+
+    def db_template(self, n):
+        """A database migrated by the app, pre-filled with n contact
+        submissions by the sqlite3 CLI (recursive CTE)."""
+        srv = self.app("template-%d" % n)
+        self.stop_app(srv)
+        path = os.path.join(self.work, "template-%d.db" % n)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(srv.db + suffix):
+                shutil.move(srv.db + suffix, path + suffix)
+        t0 = time.monotonic()
+        r = subprocess.run(["sqlite3", "-batch", path], input=PREFILL_SQL % {
+            "n": n, "t0": int(time.time() * 1000) - n * 1000},
+            capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError("prefill: %s" % r.stderr)
+        got = sqlite_count(path)
+        log("pre-filled %d rows in %.1f s (%d MB)" % (
+            got, time.monotonic() - t0, os.path.getsize(path) >> 20))
+        if got != n:
+            raise RuntimeError("prefill: %d rows, wanted %d" % (got, n))
+        self.notes.append("Pre-fill of %d rows (sqlite3 CLI, recursive CTE, "
+                          "journal off, indexes built after): %.1f s, "
+                          "%d MB." % (n, time.monotonic() - t0,
+                                      os.path.getsize(path) >> 20))
+        return path
+
+    def scenario_signup(self):
+        """POST signup (an email action each, to the outbox) at c64, then
+        until every job is done; jobs/s and submit-to-done latency from the
+        jobs table. Then the same at one connection (unloaded latency)."""
+        st = self.st
+        c = st.main_conns
+        runs, c1runs, peak = [], [], 0
+        for r in range(st.runs):
+            log("signup_jobs run %d: %d signups at c%d" % (
+                r + 1, st.signups, c))
+            srv = self.app("signup-%d" % (r + 1))
+            try:
+                t0 = time.monotonic()
+                res = self.wrk_until_done(
+                    srv.url + "/", c, "post.lua",
+                    ["/f/signup", self.signup_prefix, "stop"],
+                    self.signup_prefix)
+                posted = time.monotonic() - t0
+                jobs = self.wait_jobs(srv, st.signups)
+                drained = time.monotonic() - t0
+                peak = max([peak] + [proc_mem(p)[0]
+                                     for p in self.pids(srv)])
+                stats = job_stats(srv, 0)
+                stats.update({"post_s": posted, "drain_s": drained,
+                              "post_rps": res.get("rps", 0),
+                              "post_p99_ms": res.get("p99_ms", 0)})
+                runs.append(stats)
+                if res.get("errors", 0):
+                    self.problems.append("signup c%d run %d: errors %d" % (
+                        c, r + 1, res["errors"]))
+                mark = int(srv.sql("select coalesce(max(id), 0) from jobs")[0])
+                res1 = self.wrk_until_done(
+                    srv.url + "/", 1, "post.lua",
+                    ["/f/signup", self.signup_c1_prefix, "stop"],
+                    self.signup_c1_prefix, threads=1)
+                self.wait_jobs(srv, st.signups + st.signups_c1)
+                s1 = job_stats(srv, mark)
+                s1["post_rps"] = res1.get("rps", 0)
+                c1runs.append(s1)
+            finally:
+                self.stop_app(srv)
+        self.signup = {"runs": runs, "c1": c1runs}
+        for name, rr, det in (
+                ("signup_jobs", runs, "c%d, %d signups per run, 4 runner "
+                 "threads per worker, email to the outbox" % (c, st.signups)),
+                ("signup_jobs_c1", c1runs, "1 connection, %d signups per run"
+                 % st.signups_c1)):
+            row = {"scenario": name, "reference": "",
+                   "formwork_rps": med([x["jobs_per_s"] for x in rr]),
+                   "reference_rps": None, "ratio": None,
+                   "p50_ms": med([x["p50_ms"] for x in rr]),
+                   "p99_ms": med([x["p99_ms"] for x in rr]),
+                   "ref_p50_ms": None, "ref_p99_ms": None,
+                   "peak_rss_mb": peak / 1024.0,
+                   "app_runs": [round(x["jobs_per_s"]) for x in rr],
+                   "ref_runs": [], "detail": det + "; jobs/s and "
+                   "submit-to-done latency (jobs.finished_at - "
+                   "jobs.created_at)"}
+            self.rows.append(row)
+            log("%-22s %.0f jobs/s  p50 %.1f ms  p99 %.1f ms" % (
+                name, row["formwork_rps"], row["p50_ms"], row["p99_ms"]))
+
+    def wait_jobs(self, srv, total, timeout=300):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            n, pending = [int(x) for x in srv.sql(
+                "select count(*), coalesce(sum(state in ('queued', "
+                "'running')), 0) from jobs")[0].split("|")]
+            if n >= total - 2 and pending == 0:
+                return n
+            time.sleep(0.2)
+        self.problems.append("signup: jobs not finished within %d s" %
+                             timeout)
+        return n
+
+    def scenario_soak(self):
+        """RSS after a warm-up vs after many more GETs of get_form."""
+        st = self.st
+        c = st.main_conns
+        log("soak: warm-up %d s, then %d s of GET /f/contact at c%d" % (
+            st.soak_warm, st.soak, c))
+        srv = self.app("soak")
+        try:
+            pids = self.pids(srv)
+            start = {p: proc_mem(p) for p in pids}
+            w = self.wrk(srv.url + "/f/contact", c, st.soak_warm, "get.lua")
+            warm = {p: proc_mem(p) for p in pids}
+            s = self.wrk(srv.url + "/f/contact", c, st.soak, "get.lua")
+            end = {p: proc_mem(p) for p in pids}
+            self.check_run("soak", s)
+        finally:
+            self.stop_app(srv)
+        self.soak = {"pids": pids, "start": start, "warm": warm, "end": end,
+                     "warm_requests": int(w["requests"]),
+                     "soak_requests": int(s["requests"]),
+                     "soak_rps": s["rps"], "p50_ms": s["p50_ms"],
+                     "p99_ms": s["p99_ms"]}
+        growth = max(end[p][1] - warm[p][1] for p in pids)
+        log("soak: %d + %d requests; RSS per worker after warm-up %s kB, "
+            "after %s kB (max growth %d kB)" % (
+                w["requests"], s["requests"],
+                [warm[p][1] for p in pids], [end[p][1] for p in pids],
+                growth))
+        row = {"scenario": "soak_get_form", "reference": "",
+               "formwork_rps": s["rps"], "reference_rps": None,
+               "ratio": None, "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"],
+               "ref_p50_ms": None, "ref_p99_ms": None,
+               "peak_rss_mb": max(end[p][0] for p in pids) / 1024.0,
+               "app_runs": [round(s["rps"])], "ref_runs": [],
+               "detail": "c%d, %d requests after a %d-request warm-up" % (
+                   c, s["requests"], w["requests"])}
+        self.rows.append(row)
+
+    # -- run -------------------------------------------------------------
+
+    def run(self):
+        t0 = time.monotonic()
+        steps = [("set-up", self.setup), ("get", self.scenario_get),
+                 ("post", self.scenario_post),
+                 ("workers=1", self.scenario_workers1),
+                 ("database size", self.scenario_dbsize),
+                 ("signup jobs", self.scenario_signup),
+                 ("soak", self.scenario_soak)]
+        only = os.environ.get("BENCH_ONLY")
+        for name, fn in steps:
+            if only and name != "set-up" and name not in only.split(","):
+                continue
+            t = time.monotonic()
+            try:
+                fn()
+            except Exception as e:
+                import traceback
+                traceback.print_exc()
+                self.problems.append("%s failed: %r" % (name, e))
+                if name == "set-up":
+                    break
+            log("%s took %.0f s" % (name, time.monotonic() - t))
+        self.elapsed = time.monotonic() - t0
+        self.report()
+
+    # -- report ----------------------------------------------------------
+
+    def row(self, scenario, reference=None):
+        for r in self.rows:
+            if r["scenario"] == scenario and (reference is None or
+                                              r["reference"] == reference):
+                return r
+        return None
+
+    def targets(self):
+        out = []
+        g = self.row("get_form", "kore_static")
+        if g and g["ratio"]:
+            out.append(("GET form >= 80% of the static ceiling (c64)",
+                        g["ratio"] >= TARGET_GET,
+                        "%.0f%% (%.0f vs %.0f req/s)" % (
+                            g["ratio"] * 100, g["formwork_rps"],
+                            g["reference_rps"])))
+        p = self.row("post_submit", "kore_sqlite_normal")
+        if p and p["ratio"]:
+            out.append(("POST -> 303 >= 100% of the NORMAL one-row-per-txn "
+                        "ceiling (c64)", p["ratio"] >= TARGET_POST,
+                        "%.0f%% (%.0f vs %.0f req/s)" % (
+                            p["ratio"] * 100, p["formwork_rps"],
+                            p["reference_rps"])))
+            out.append(("POST p99 < 20 ms at 64 connections",
+                        p["p99_ms"] < TARGET_POST_P99,
+                        "p99 %.2f ms (p50 %.2f ms)" % (p["p99_ms"],
+                                                       p["p50_ms"])))
+        r = self.row("get_result_304")
+        if r and r["ratio"]:
+            out.append(("result 304 >= 90% of static", r["ratio"] >=
+                        TARGET_304, "%.0f%% (%.0f vs %.0f req/s)" % (
+                            r["ratio"] * 100, r["formwork_rps"],
+                            r["reference_rps"])))
+        peaks = [r["peak_rss_mb"] for r in self.rows if r["peak_rss_mb"]]
+        if peaks:
+            worst = max(peaks)
+            which = [r["scenario"] for r in self.rows
+                     if r["peak_rss_mb"] == worst][0]
+            out.append(("peak RSS per worker < 16 MB", worst < TARGET_RSS_MB,
+                        "max %.1f MB (%s)" % (worst, which)))
+        if self.soak:
+            s = self.soak
+            g = max(s["end"][p][1] - s["warm"][p][1] for p in s["pids"])
+            out.append(("no RSS growth after warm-up (< 1 MB over the soak)",
+                        g < TARGET_GROWTH_KB,
+                        "max growth %+d kB per worker over %d requests" % (
+                            g, s["soak_requests"])))
+        return out
+
+    def report(self):
+        info = machine_info()
+        stamp = time.strftime("%Y-%m-%d-%H%M")
+        base = "%s-%s" % (stamp, info["commit"])
+        if self.st.quick:
+            outdir = os.path.join(self.work, "results")
+        else:
+            outdir = os.path.join(REPO, "bench", "results")
+        os.makedirs(outdir, exist_ok=True)
+        csvp = os.path.join(outdir, base + ".csv")
+        mdp = os.path.join(outdir, base + ".md")
+
+        with open(csvp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(CSV_COLUMNS)
+            for r in self.rows:
+                w.writerow([r["scenario"], fmt(r["formwork_rps"], 0),
+                            r["reference"], fmt(r["reference_rps"], 0),
+                            fmt(r["ratio"], 3), fmt(r["p50_ms"], 3),
+                            fmt(r["p99_ms"], 3), fmt(r["peak_rss_mb"], 1)])
+        table = self.table()
+        print()
+        print(table)
+        tg = self.targets()
+        print()
+        for name, ok, detail in tg:
+            print("%-4s %s: %s" % ("MET" if ok else "MISS", name, detail))
+        for p in self.problems:
+            print("PROBLEM: %s" % p)
+
+        with open(mdp, "w") as f:
+            f.write(self.markdown(info, table, tg))
+        if not self.st.quick:
+            shutil.copyfile(csvp, os.path.join(outdir, "latest.csv"))
+            history_svg(outdir, self.work)
+        print()
+        print("wrote %s" % mdp)
+        print("wrote %s" % csvp)
+        if not self.st.quick:
+            print("wrote %s" % os.path.join(outdir, "latest.csv"))
+            print("wrote %s" % os.path.join(outdir, "history.svg"))
+        print("time: %.0f s" % self.elapsed)
+
+    def table(self):
+        hdr = ("scenario", "formwork rps", "reference", "ref rps", "ratio",
+               "p50 ms", "p99 ms", "peak RSS MB")
+        lines = [hdr]
+        for r in self.rows:
+            lines.append((r["scenario"], fmt(r["formwork_rps"], 0),
+                          r["reference"] or "-",
+                          fmt(r["reference_rps"], 0) or "-",
+                          fmt(r["ratio"], 3) or "-", fmt(r["p50_ms"], 2),
+                          fmt(r["p99_ms"], 2), fmt(r["peak_rss_mb"], 1)))
+        wid = [max(len(str(l[i])) for l in lines) for i in range(len(hdr))]
+        out = ["| " + " | ".join(str(l[i]).ljust(wid[i])
+                                 for i in range(len(hdr))) + " |"
+               for l in lines]
+        out.insert(1, "|" + "|".join("-" * (w + 2) for w in wid) + "|")
+        return "\n".join(out)
+
+    def markdown(self, info, table, tg):
+        st = self.st
+        m = []
+        m.append("# Formwork benchmark, %s\n" % time.strftime(
+            "%Y-%m-%d %H:%M %Z"))
+        m.append("- Machine: %s CPUs (`nproc`), %s, kernel %s, %s MB RAM"
+                 % (info["nproc"], info["cpu"], info["kernel"],
+                    info["mem_mb"]))
+        m.append("- Commit: `%s`%s; module `%s` (%s)" % (
+            info["commit_full"], " (working tree differs from it in src/, "
+            "conf/ or templates/)" if info["dirty"] else "",
+            os.path.relpath(self.so_orig, REPO)
+            if self.so_orig.startswith(REPO) else self.so_orig,
+            info["so_time"]))
+        if os.environ.get("BENCH_BUILD_NOTE"):
+            m.append("- Build: %s" % os.environ["BENCH_BUILD_NOTE"])
+        m.append("- Tools: %s; %s; %s; SQLite %s" % (
+            info["kore"], info["wrk"], info["gunicorn"], info["sqlite"]))
+        m.append("- Settings: %s; %d run(s) per figure (median; app and "
+                 "reference runs interleaved), %d s per run after a %d s "
+                 "warm-up (GET), wrk -t2 --latency; headline figures at %d "
+                 "connections; total time %.0f s" % (
+                     "QUICK" if st.quick else "full", st.runs, st.dur,
+                     st.warm, st.main_conns, self.elapsed))
+        m.append("- App: shipped `conf/formwork.conf` (2 workers unless "
+                 "noted), FORMWORK_RATE_LIMIT=0, FORMWORK_MIN_FILL_MS=0, "
+                 "a fixed FORMWORK_SECRET, SQLite WAL synchronous=FULL with "
+                 "group commit. Page sizes: GET /f/contact %d bytes, GET "
+                 "/s/{id} %d bytes (the static reference serves the same "
+                 "bytes)." % (self.page_sizes.get("form", 0),
+                              self.page_sizes.get("result", 0))
+                 if hasattr(self, "page_sizes") else "- App: set-up failed")
+        m.append("")
+        m.append("## Results\n")
+        m.append("`formwork_rps` is requests/s (for `signup_jobs*`: jobs "
+                 "finished per second); `ratio` = formwork / reference; "
+                 "p50/p99 are the app's (for `signup_jobs*`: submit-to-done "
+                 "latency of the jobs); `peak_rss_mb` is the largest VmHWM "
+                 "of one app worker during the scenario (reset with "
+                 "/proc/PID/clear_refs before it).\n")
+        m.append(table)
+        m.append("")
+        m.append("Rows: `get_form`, `post_submit`, `get_result_*` at %d "
+                 "connections; `_c16`/`_c256` other connection counts; "
+                 "`_w1` app and reference with 1 worker; `post_submit_db*` "
+                 "with that many rows in the table before each run; "
+                 "`soak_get_form` the leak check. Admin list/search at 1M "
+                 "rows: not built yet, so no rows for it.\n" % st.main_conns)
+        m.append("## Targets\n")
+        m.append("| target | met | measured |")
+        m.append("|---|---|---|")
+        for name, ok, detail in tg:
+            m.append("| %s | %s | %s |" % (name, "yes" if ok else "**no**",
+                                            detail))
+        m.append("")
+        m.append("## Runs and details\n")
+        m.append("| scenario | reference | formwork runs | reference runs | "
+                 "ref p50/p99 ms | setting |")
+        m.append("|---|---|---|---|---|---|")
+        for r in self.rows:
+            m.append("| %s | %s | %s | %s | %s | %s |" % (
+                r["scenario"], r["reference"] or "-",
+                " ".join(str(x) for x in r["app_runs"]),
+                " ".join(str(x) for x in r["ref_runs"]) or "-",
+                "%s / %s" % (fmt(r["ref_p50_ms"], 2), fmt(r["ref_p99_ms"], 2))
+                if r["ref_p50_ms"] is not None else "-", r["detail"]))
+        m.append("")
+        if self.memory:
+            m.append("## Memory\n")
+            m.append("Peak RSS (VmHWM) of the busiest worker, MB:\n")
+            m.append("| scenario | formwork | reference | flask |")
+            m.append("|---|---|---|---|")
+            for k, v in self.memory.items():
+                m.append("| %s | %s | %s | %s |" % (
+                    k, fmt(v.get("app", 0) / 1024.0, 1),
+                    fmt(v["ref"] / 1024.0, 1) if v.get("ref") else "-",
+                    fmt(v["flask"] / 1024.0, 1) if v.get("flask") else "-"))
+            m.append("")
+        if self.soak:
+            s = self.soak
+            m.append("Leak check (`soak_get_form`): GET /f/contact at %d "
+                     "connections, %d requests of warm-up, then %d more "
+                     "(%.0f req/s). RSS per worker (kB):\n" % (
+                         st.main_conns, s["warm_requests"],
+                         s["soak_requests"], s["soak_rps"]))
+            m.append("| worker pid | at start | after warm-up | after soak "
+                     "| growth | peak (VmHWM) |")
+            m.append("|---|---|---|---|---|---|")
+            for p in s["pids"]:
+                m.append("| %d | %d | %d | %d | %+d | %d |" % (
+                    p, s["start"][p][1], s["warm"][p][1], s["end"][p][1],
+                    s["end"][p][1] - s["warm"][p][1], s["end"][p][0]))
+            m.append("")
+        if self.signup:
+            m.append("## Background jobs (signup_jobs)\n")
+            m.append("| run | connections | signups | POST req/s | jobs | "
+                     "done | failed | jobs/s | p50 ms | p99 ms | max ms |")
+            m.append("|---|---|---|---|---|---|---|---|---|---|---|")
+            for tag, rr, cc in (("c%d" % st.main_conns, self.signup["runs"],
+                                 st.main_conns),
+                                ("c1", self.signup["c1"], 1)):
+                for i, x in enumerate(rr):
+                    m.append("| %s #%d | %d | %d | %.0f | %d | %d | %d | "
+                             "%.0f | %.1f | %.1f | %.1f |" % (
+                                 tag, i + 1, cc, x["jobs"],
+                                 x.get("post_rps", 0), x["jobs"], x["done"],
+                                 x["failed"], x["jobs_per_s"], x["p50_ms"],
+                                 x["p99_ms"], x["max_ms"]))
+            m.append("")
+            m.append("At %d connections the POSTs arrive faster than the "
+                     "runners finish jobs, so that latency includes the "
+                     "wait in the queue; the 1-connection rows show the "
+                     "latency of a lone submission.\n" % st.main_conns)
+        m.append("## How it was measured\n")
+        m.append(
+            "- References (tests/bench/, built by run.sh with `cc "
+            "$(KORE_FEATURES) -fPIC -shared`, loaded with `load "
+            "./ref_*.so` from a generated conf with the app's Kore "
+            "settings): `kore_static` serves the app's captured pages from "
+            "memory (ETag/304 for the result page); `kore_sqlite_normal` "
+            "parses the contact fields, checks them, and inserts one row "
+            "into the app's `submissions` table (same columns and indexes) "
+            "with a prepared statement, one transaction per request, WAL, "
+            "synchronous=NORMAL, then 303. `flask_gunicorn`: "
+            "tests/bench/peers/flask_contact.py under gunicorn, 2 gthread "
+            "workers x 4 threads, WAL synchronous=FULL, one transaction per "
+            "request.")
+        m.append(
+            "- POST bodies: fresh `_key`/`_csrf` pairs pre-fetched with wrk "
+            "(tests/bench/prefetch.lua; %d contact forms), each posted "
+            "once per run by tests/bench/post.lua. Each POST run starts the "
+            "server anew on a fresh database (a copy of the pre-filled "
+            "template for `post_submit_db*`), and is checked: no non-2xx/3xx "
+            "answer, no socket error, new rows = answers (up to the "
+            "requests in flight at the end)." % getattr(self, "pool_n", 0))
+        m.append("- GET runs are checked the same way, plus the bytes per "
+                 "answer (a 304 must not be a 200).")
+        for n in self.notes:
+            m.append("- " + n)
+        m.append("")
+        if self.problems:
+            m.append("## Problems seen in this run\n")
+            for p in self.problems:
+                m.append("- " + p)
+            m.append("")
+        return "\n".join(m) + "\n"
+
+
+# ---- helpers -------------------------------------------------------------
+
+REF_CONF = """# Generated by tests/bench/bench.py: a reference for the benchmark,
+# with the app's Kore settings (conf/formwork.conf).
+server default {
+	bind		127.0.0.1 %(port)d
+	tls		no
+}
+
+load			%(so)s
+workers			%(workers)d
+worker_max_connections	1024
+worker_rlimit_nofiles	4096
+worker_death_policy	terminate
+seccomp_tracing		no
+pidfile			%(dir)s/kore.pid
+
+http_server_version	formwork-ref
+http_hsts_enable	0
+http_header_max		65535
+http_request_limit	1000
+http_body_max		12582912
+http_body_disk_offload	262144
+http_body_disk_path	%(dir)s/body
+
+domain * {
+	attach		default
+%(routes)s}
+"""
+
+PREFILL_SQL = """
+PRAGMA journal_mode=OFF;
+PRAGMA synchronous=OFF;
+PRAGMA cache_size=-1048576;
+PRAGMA temp_store=MEMORY;
+PRAGMA locking_mode=EXCLUSIVE;
+DROP INDEX submissions_created;
+DROP INDEX submissions_client;
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+                        WHERE i < %(n)d)
+INSERT INTO submissions (id, form, submit_key, values_hash, data, client,
+                         spam, review, created_at)
+SELECT lower(hex(randomblob(11))), 'contact', lower(hex(randomblob(11))),
+       lower(hex(randomblob(32))),
+       '{"name":"Prefill ' || i || '","email":"prefill' || i ||
+       '@example.com","topic":"support","message":"Pre-filled message '
+       || 'number ' || i || ', long enough."}',
+       '10.0.' || (i %% 250) || '.' || (i / 250 %% 250), 0, 'new',
+       %(t0)d + i * 1000
+FROM n;
+COMMIT;
+CREATE INDEX submissions_created ON submissions (created_at, id);
+CREATE INDEX submissions_client ON submissions (client, created_at);
+PRAGMA journal_mode=WAL;
+"""
+
+
+def contact_body(i, key, csrf):
+    return urllib.parse.urlencode([
+        ("_key", key), ("_csrf", csrf), ("name", "Bench tester %d" % i),
+        ("email", "bench%d@example.com" % i), ("topic", "support"),
+        ("message", "Benchmark message number %d, long enough." % i),
+        ("_homepage", "")])
+
+
+def signup_body(i, key, csrf):
+    return urllib.parse.urlencode([
+        ("_key", key), ("_csrf", csrf),
+        ("email", "signup%d@example.com" % i),
+        ("name", "Bench signup %d" % i), ("plan", "free"), ("terms", "yes"),
+        ("_homepage", "")])
+
+
+def copy_synced(src, dst):
+    shutil.copyfile(src, dst)
+    fd = os.open(dst, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sqlite_count(db):
+    r = subprocess.run(["sqlite3", "-batch", db,
+                        "select count(*) from submissions"],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError("sqlite3 %s: %s" % (db, r.stderr))
+    return int(r.stdout.strip())
+
+
+def job_stats(srv, after_id):
+    rows = srv.sql("select state, created_at, coalesce(finished_at, 0) "
+                   "from jobs where id > %d" % after_id)
+    lat, done, failed, c0, f1 = [], 0, 0, None, 0
+    for line in rows:
+        state, c, f = line.split("|")
+        c, f = int(c), int(f)
+        c0 = c if c0 is None else min(c0, c)
+        if state == "done":
+            done += 1
+            lat.append(f - c)
+            f1 = max(f1, f)
+        elif state == "failed":
+            failed += 1
+    lat.sort()
+    span = max(1, f1 - (c0 or 0)) / 1000.0
+    return {"jobs": len(rows), "done": done, "failed": failed,
+            "jobs_per_s": done / span if done else 0,
+            "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+            "max_ms": lat[-1] if lat else 0}
+
+
+def pct(xs, p):
+    if not xs:
+        return 0.0
+    k = (len(xs) - 1) * p / 100.0
+    lo, hi = int(math.floor(k)), int(math.ceil(k))
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, d):
+    if x is None:
+        return ""
+    return "%.*f" % (d, x)
+
+
+def scen(base, conns, main):
+    return base if conns == main else "%s_c%d" % (base, conns)
+
+
+def human(n):
+    if n >= 1000000 and n % 1000000 == 0:
+        return "%dm" % (n // 1000000)
+    if n >= 1000 and n % 1000 == 0:
+        return "%dk" % (n // 1000)
+    return str(n)
+
+
+def cmd_out(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
+                           cwd=REPO)
+        return (r.stdout or r.stderr).strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine_info():
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024
+    so = os.environ.get("BENCH_SO_ORIG", "")
+    return {
+        "nproc": cmd_out(["nproc"]), "cpu": cpu,
+        "kernel": os.uname().release, "mem_mb": mem,
+        "commit": cmd_out(["git", "rev-parse", "--short", "HEAD"]) or
+        "nogit",
+        "commit_full": cmd_out(["git", "rev-parse", "HEAD"]),
+        "dirty": bool(cmd_out(["git", "status", "--porcelain", "--", "src",
+                               "conf", "templates", "assets"])),
+        "so_time": time.strftime("built %Y-%m-%d %H:%M", time.localtime(
+            os.path.getmtime(so))) if so and os.path.exists(so) else "",
+        "kore": cmd_out(["kore", "-v"]).splitlines()[0] if cmd_out(
+            ["kore", "-v"]) else "kore",
+        "wrk": (cmd_out(["wrk", "-v"]).splitlines() or ["wrk"])[0],
+        "gunicorn": cmd_out(["gunicorn", "--version"]),
+        "sqlite": cmd_out(["sqlite3", "--version"]).split(" ")[0],
+    }
+
+
+HISTORY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(\d{2})(\d{2})-"
+                        r"([0-9a-z]+)\.csv$")
+
+
+def history_svg(outdir, work):
+    """Plots every dated CSV in outdir over time with gnuplot."""
+    series = [("get_form", "kore_static"), ("post_submit",
+                                            "kore_sqlite_normal"),
+              ("get_result_304", "kore_static"),
+              ("get_form", "flask_gunicorn")]
+    points = []
+    for p in sorted(glob.glob(os.path.join(outdir, "*.csv"))):
+        m = HISTORY_RE.match(os.path.basename(p))
+        if not m:
+            continue
+        t = time.mktime(time.strptime("".join(m.groups()[:5]),
+                                      "%Y%m%d%H%M"))
+        vals = {}
+        with open(p) as f:
+            for r in csv.DictReader(f):
+                vals[(r["scenario"], r["reference"])] = r
+        line = [str(int(t))]
+        for s in series[:3]:
+            r = vals.get(s, {})
+            line += [r.get("formwork_rps") or "NaN", r.get("ratio") or "NaN"]
+        line.append(m.group(6))
+        points.append(" ".join(line))
+    dat = os.path.join(work, "history.dat")
+    with open(dat, "w") as f:
+        f.write("# time get_form ratio post_submit ratio get_result_304 "
+                "ratio commit\n")
+        f.write("\n".join(points) + "\n")
+    svg = os.path.join(outdir, "history.svg")
+    gp = """set terminal svg size 900,640 dynamic enhanced font "sans,11"
+set output '%(svg)s'
+set datafile missing "NaN"
+set xdata time
+set timefmt "%%s"
+set format x "%%Y-%%m-%%d\\n%%H:%%M"
+set grid
+set key outside right top
+set multiplot layout 2,1 title "Formwork benchmark history (bench/results/*.csv)"
+set ylabel "requests/s (c64, median)"
+set yrange [0:*]
+plot '%(dat)s' using 1:2 with linespoints pt 7 title "get\\\\_form", \\
+     '' using 1:4 with linespoints pt 5 title "post\\\\_submit", \\
+     '' using 1:6 with linespoints pt 9 title "get\\\\_result\\\\_304"
+set ylabel "formwork / reference"
+set yrange [0:*]
+plot '%(dat)s' using 1:3 with linespoints pt 7 title "get\\\\_form / static", \\
+     '' using 1:5 with linespoints pt 5 title "post\\\\_submit / sqlite NORMAL", \\
+     '' using 1:7 with linespoints pt 9 title "get\\\\_result\\\\_304 / static", \\
+     0.8 with lines dt 2 lc rgb "#888888" title "GET target 0.8", \\
+     1.0 with lines dt 3 lc rgb "#444444" title "POST target 1.0"
+unset multiplot
+""" % {"svg": svg, "dat": dat}
+    gpf = os.path.join(work, "history.gp")
+    with open(gpf, "w") as f:
+        f.write(gp)
+    r = subprocess.run(["gnuplot", gpf], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("gnuplot failed: %s" % r.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--so", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--refdir", required=True)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    st = Settings(args.quick)
+    b = Bench(args, st)
+    os.environ["BENCH_SO_ORIG"] = b.so_orig
+    log("module %s, work directory %s, %s" % (
+        b.so, b.work, "QUICK" if st.quick else "full run"))
+    b.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

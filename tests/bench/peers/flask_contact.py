@@ -1,0 +1,118 @@
+"""
+flask_contact.py: the contact form as an ordinary Flask app, a peer for
+tests/bench (rows with reference "flask_gunicorn"). Debian's python3-flask
+under Debian's gunicorn (gthread workers), started by tests/bench/bench.py:
+
+    gunicorn -w 2 -k gthread --threads 4 -b 127.0.0.1:PORT \
+        --chdir tests/bench/peers flask_contact:app
+
+GET /f/contact: the form with a fresh _key and an HMAC _csrf token.
+POST /f/contact: checks the token and the fields, inserts one row into
+SQLite (PEER_DB, WAL, synchronous=FULL like Formwork, one transaction per
+request, the app's submissions table) and answers 303 to /s/<id>.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+
+from flask import Flask, abort, redirect, render_template_string, request
+
+app = Flask(__name__)
+SECRET = os.environ.get("PEER_SECRET", "peer-secret-" * 3).encode()
+DB = os.environ.get("PEER_DB", "peer.db")
+TOPICS = ("general", "support", "sales")
+local = threading.local()
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+  id TEXT PRIMARY KEY, form TEXT NOT NULL, submit_key TEXT NOT NULL,
+  values_hash TEXT NOT NULL, data TEXT NOT NULL,
+  client TEXT NOT NULL DEFAULT '', spam INTEGER NOT NULL DEFAULT 0,
+  review TEXT NOT NULL DEFAULT 'new', version INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL, UNIQUE (form, submit_key));
+CREATE INDEX IF NOT EXISTS submissions_created ON submissions (created_at, id);
+CREATE INDEX IF NOT EXISTS submissions_client ON submissions (client, created_at);
+"""
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Contact us</title><link rel="stylesheet" href="/assets/style.css"></head>
+<body><main id="main"><h1>Contact us</h1>
+<p class="lead">Ask a question or tell us what you need. We answer every message within two working days.</p>
+<form method="post" action="/f/contact" novalidate>
+<input type="hidden" name="_key" value="{{ key }}">
+<input type="hidden" name="_csrf" value="{{ csrf }}">
+<div class="field"><label for="f-name">Your name (required)</label>
+<input id="f-name" name="name" type="text" required maxlength="100" autocomplete="name"></div>
+<div class="field"><label for="f-email">Email address (required)</label>
+<p class="help" id="f-email-help">We only use it to answer you.</p>
+<input id="f-email" name="email" type="email" required autocomplete="email" aria-describedby="f-email-help"></div>
+<div class="field"><label for="f-topic">Topic</label><select id="f-topic" name="topic">
+<option value="">Choose…</option>{% for t in topics %}<option value="{{ t }}">{{ t|capitalize }}</option>{% endfor %}
+</select></div>
+<div class="field"><label for="f-message">Message (required)</label>
+<textarea id="f-message" name="message" rows="8" required maxlength="5000"></textarea></div>
+<button type="submit">Send</button></form></main></body></html>
+"""
+
+
+def db():
+    if getattr(local, "db", None) is None:
+        local.db = sqlite3.connect(DB, timeout=5, isolation_level=None)
+        local.db.execute("PRAGMA journal_mode=WAL")
+        local.db.execute("PRAGMA synchronous=FULL")
+        local.db.executescript(SCHEMA)
+    return local.db
+
+
+def mac(key, issued):
+    return hmac.new(SECRET, b"contact|%s|%d" % (key.encode(), issued),
+                    hashlib.sha256).hexdigest()
+
+
+@app.get("/healthz")
+def healthz():
+    db().execute("SELECT 1")
+    return "ok\n"
+
+
+@app.get("/f/contact")
+def form():
+    key, issued = secrets.token_urlsafe(16), int(time.time() * 1000)
+    csrf = "%x.%s" % (issued, mac(key, issued))
+    return render_template_string(PAGE, key=key, csrf=csrf, topics=TOPICS), \
+        {"Cache-Control": "no-store"}
+
+
+@app.post("/f/contact")
+def submit():
+    f = request.form
+    key, csrf = f.get("_key", ""), f.get("_csrf", "")
+    issued, _, sig = csrf.partition(".")
+    try:
+        ok = hmac.compare_digest(sig, mac(key, int(issued, 16)))
+    except ValueError:
+        ok = False
+    if not ok:
+        abort(403)
+    values = {k: f.get(k, "").strip() for k in ("name", "email", "topic",
+                                                 "message")}
+    if not (0 < len(values["name"]) <= 100 and "@" in values["email"] and
+            values["topic"] in ("",) + TOPICS and
+            10 <= len(values["message"]) <= 5000):
+        abort(422)
+    data = json.dumps(values)
+    sid = secrets.token_urlsafe(16)
+    db().execute(
+        "INSERT INTO submissions (id, form, submit_key, values_hash, data, "
+        "client, created_at) VALUES (?, 'contact', ?, ?, ?, ?, ?)",
+        (sid, key, hashlib.blake2b(data.encode(), digest_size=32).hexdigest(),
+         data, request.remote_addr or "", int(time.time() * 1000)))
+    return redirect("/s/" + sid, code=303)

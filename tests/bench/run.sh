@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run.sh [SO_PATH]: Formwork's benchmark (`make bench`; not part of
+# `make test`). SO_PATH defaults to ./formwork.so (the -O2 build).
+#
+# Installs what is missing (wrk, gnuplot-nox, gunicorn, python3-flask,
+# sqlite3, libsqlite3-dev; Debian, as root), builds the two Kore
+# references of tests/bench/ with a plain cc command (Kore's feature
+# flags, -fPIC -shared) into a work directory, and runs
+# tests/bench/bench.py, which starts the app and the references on
+# loopback, drives them with wrk and writes
+#   bench/results/<date>-<commit>.md and .csv, bench/results/latest.csv,
+#   bench/results/history.svg
+#
+# QUICK=1: one run per figure, short durations, results in the work
+# directory only (not in bench/results). BENCH_WORK=DIR: the work
+# directory (default: a new one under $TMPDIR or /tmp; servers' logs and
+# configurations stay there, large databases are removed at the end).
+# Finer knobs (see bench.py): BENCH_RUNS, BENCH_DURATION, BENCH_CONNS,
+# BENCH_DB_SIZES, BENCH_SOAK, BENCH_SIGNUPS, BENCH_ONLY.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+so=${1:-./formwork.so}
+if [ ! -f "$so" ]; then
+	echo "run.sh: no module at $so (run make build first)" >&2
+	exit 1
+fi
+so=$(realpath "$so")
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+[ -x /usr/bin/gunicorn ] || need+=(gunicorn)
+/usr/bin/python3 -c 'import flask' 2>/dev/null || need+=(python3-flask)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+[ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+command -v kore >/dev/null || need+=(kore)
+command -v cc >/dev/null || need+=(gcc)
+command -v stdbuf >/dev/null || need+=(coreutils)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "run.sh: installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -qq "${need[@]}"; then
+		apt-get update -qq && apt-get install -y -qq "${need[@]}" ||
+		    { echo "run.sh: cannot install ${need[*]}" >&2; exit 1; }
+	fi
+fi
+
+work=${BENCH_WORK:-${TMPDIR:-/tmp}/formwork-bench-$(date +%Y%m%d-%H%M%S)-$$}
+mkdir -p "$work/ref" || exit 1
+
+# The references, built like the app's Makefile builds the module.
+KORE_FEATURES=$(cat /usr/share/kore/features)
+CFLAGS_REF="-std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Wno-unused-parameter -Werror"
+# shellcheck disable=SC2086
+cc $CFLAGS_REF $KORE_FEATURES -fPIC -shared -o "$work/ref/ref_static.so" \
+    tests/bench/ref_static.c || exit 1
+# shellcheck disable=SC2086
+cc $CFLAGS_REF $KORE_FEATURES -fPIC -shared -o "$work/ref/ref_sqlite.so" \
+    tests/bench/ref_sqlite.c -lsqlite3 || exit 1
+
+args=(--so "$so" --work "$work" --refdir "$work/ref")
+[ "${QUICK:-0}" = 1 ] && args+=(--quick)
+PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/bench/bench.py "${args[@]}"
+rc=$?
+# Pre-filled databases and their copies are large; logs stay.
+find "$work" -name '*.db*' -size +20M -delete 2>/dev/null
+echo "work directory: $work"
+exit $rc
