@@ -242,6 +242,10 @@ class Bench:
         self.so_orig = os.path.abspath(args.so)
         self.so = os.path.join(self.work, "formwork.so")
         shutil.copy2(self.so_orig, self.so)
+        # Servers' directories are numbered from 1 in every run: a work
+        # directory used before must not hand them an old database.
+        for d in ("app", "refs", "peers"):
+            shutil.rmtree(os.path.join(self.work, d), ignore_errors=True)
         os.environ["FORMWORK_RUN_DIR"] = os.path.join(self.work, "app")
         os.environ["FORMWORK_SO"] = self.so
         self.rows = []          # result rows (see add_row)
@@ -645,6 +649,7 @@ class Bench:
             if db_template:
                 self.seq += 1
                 db = os.path.join(self.work, "refs", "db-%d.db" % self.seq)
+                os.makedirs(os.path.dirname(db), exist_ok=True)
                 copy_synced(db_template, db)
             s = self.ref("sqlite", workers, db)
             db = s.db

@@ -45,13 +45,13 @@
 	"{\"slug\": \"all\", \"title\": \"All\", "			\
 	"\"success_message\": \"ok\", \"fields\": ["			\
 	"{\"name\": \"t\", \"type\": \"text\", \"label\": \"T\", "	\
-	"\"min_length\": 2, \"max_length\": 20, "				\
+	"\"min_length\": 2, \"max_length\": 20, "			\
 	"\"pattern\": \"[a-z]+( [a-z]+)*\", "				\
 	"\"pattern_message\": \"lowercase words\"}, "			\
 	"{\"name\": \"n\", \"type\": \"number\", \"label\": \"N\", "	\
-	"\"min\": -1.5, \"max\": 1e3}, "					\
+	"\"min\": -1.5, \"max\": 1e3}, "				\
 	"{\"name\": \"i\", \"type\": \"integer\", \"label\": \"I\", "	\
-	"\"min\": 0, \"max\": 99, \"required\": true}, "			\
+	"\"min\": 0, \"max\": 99, \"required\": true}, "		\
 	"{\"name\": \"d\", \"type\": \"date\", \"label\": \"D\", "	\
 	"\"min\": \"2020-01-01\", \"max\": \"2030-12-31\"}, "		\
 	"{\"name\": \"u\", \"type\": \"url\", \"label\": \"U\"}, "	\

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # run.sh SO_PATH: Formwork's integration tests against the module SO_PATH.
 #
-# Builds nothing. Two Python suites (standard library, plus Debian's
+# Builds nothing. Three Python suites (standard library, plus Debian's
 # python3-aiosmtpd for the second; both run with /usr/bin/python3):
 #   tests/integ/suite.py        pages, submitting, replays, validation, ...
 #   tests/integ/suite_queue.py  background actions: SMTP, outbox, webhooks,
 #                               retries, the 202 processing page, figures
+#   tests/integ/suite_api.py    the JSON API and /metrics
 # Each makes a run directory under tests/out/, starts each Kore server it
 # needs there (own database, secret, conf, free port), waits for /healthz,
 # drives it over HTTP, stops it by its PID and checks its log for
 # "sandbox violation", "gone" and sanitizer reports.
 # Each suite's own "N passed, N failed" line is shown prefixed with its
-# name; the last line, "N passed, N failed", sums both. The exit status is
+# name; the last line, "N passed, N failed", sums them. The exit status is
 # non-zero on any failure.
 #
 # FORMWORK_SAN=1: preload libasan into kore (for the sanitizer build).
@@ -32,7 +33,7 @@ cd "$(dirname "$0")/../.." || exit 2
 passed=0
 failed=0
 status=0
-for suite in suite.py suite_queue.py; do
+for suite in suite.py suite_queue.py suite_api.py; do
 	out=$(mktemp)
 	/usr/bin/python3 -u "tests/integ/$suite" --so "$so" 2>&1 |
 		tee "$out" |
