@@ -29,7 +29,8 @@ DEB_PKGS	= kore libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
 		  libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
 		  coreutils chromium
 
-.PHONY: all build run test unit integ unit-san integ-san load deps clean
+.PHONY: all build run test unit integ unit-san unit-valgrind integ-san load \
+	crash browser deps clean
 
 all: build
 
@@ -102,15 +103,27 @@ integ: build
 integ-san: $(APP)-san.so
 	FORMWORK_SAN=1 bash tests/integ/run.sh ./$(APP)-san.so
 
+unit-valgrind: tests/unit/run
+	bash tests/unit/valgrind.sh
+
 load: build
 	bash tests/integ/load.sh ./$(APP).so
+
+crash: build
+	bash tests/integ/crash.sh ./$(APP).so
+
+browser: build
+	bash tests/browser/run.sh ./$(APP).so
 
 test: deps build
 	$(MAKE) unit
 	$(MAKE) unit-san
+	$(MAKE) unit-valgrind
 	$(MAKE) integ
 	$(MAKE) integ-san
 	$(MAKE) load
+	$(MAKE) crash
+	$(MAKE) browser
 
 clean:
 	rm -rf .objs .objs-san $(APP).so $(APP)-san.so tests/unit/run \

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -82,6 +83,7 @@ static struct sock_filter filter_sanitizer[] = {
 static void	app_fail(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 static void	app_secret_load(void);
+static void	app_module_pin(void);
 static void	app_build_id_make(void);
 
 void
@@ -127,6 +129,8 @@ kore_parent_configure(int argc, char **argv)
 	app_secret_load();
 	app_build_id_make();
 	store_configure(config.db_path);
+
+	app_module_pin();
 
 	/* Every long-lived task needs a thread: the writer and the runners. */
 	kore_task_threads = (u_int16_t)(1 + config.runners);
@@ -208,6 +212,24 @@ app_secret_load(void)
 	}
 	token_secret_set(key, sizeof(key));
 	sodium_memzero(key, sizeof(key));
+}
+
+/*
+ * Kore unloads the module (dlclose) while a worker shuts down, after
+ * kore_worker_teardown(); a runner still returning from our code would
+ * then jump into unmapped memory. Marking the module RTLD_NODELETE (once,
+ * in the parent; the workers inherit it) keeps it mapped until exit.
+ */
+static void
+app_module_pin(void)
+{
+	Dl_info		info;
+
+	if (dladdr((void *)app_module_pin, &info) == 0 ||
+	    info.dli_fname == NULL ||
+	    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) ==
+	    NULL)
+		app_fail("cannot pin the module in memory: %s", dlerror());
 }
 
 /*

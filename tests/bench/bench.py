@@ -144,6 +144,71 @@ def proc_mem(pid):
     return hwm, rss
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy():
+    """Busy CPU time of the whole machine so far, in clock ticks."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+
+
+def own_cpu():
+    """CPU time (ticks) of this process's descendants still running
+    (the servers and their workers, all threads included)."""
+    parent, ticks = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rfind(")") + 2:].split()
+        parent[int(d)] = int(rest[1])
+        ticks[int(d)] = int(rest[11]) + int(rest[12])
+    me, total = os.getpid(), 0
+    for pid in ticks:
+        p, seen = pid, 0
+        while p > 1 and seen < 64:
+            p = parent.get(p, 0)
+            seen += 1
+            if p == me:
+                total += ticks[pid]
+                break
+    return total
+
+
+class LoadMeter:
+    """Share of the machine used by processes other than this benchmark
+    while a measurement runs (other users' builds, tests, fuzzers)."""
+
+    def __enter__(self):
+        import resource
+        self.resource = resource
+        self.t0 = time.monotonic()
+        self.busy0 = cpu_busy()
+        self.own0 = own_cpu()
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.kids0 = ru.ru_utime + ru.ru_stime
+        return self
+
+    def __exit__(self, *exc):
+        ru = self.resource.getrusage(self.resource.RUSAGE_CHILDREN)
+        kids = (ru.ru_utime + ru.ru_stime - self.kids0) * CLK_TCK
+        elapsed = time.monotonic() - self.t0
+        busy = cpu_busy() - self.busy0
+        own = own_cpu() - self.own0 + kids
+        ncpu = os.cpu_count() or 1
+        self.foreign_pct = max(0.0, 100.0 * (busy - own) /
+                               (elapsed * CLK_TCK * ncpu))
+        self.own_pct = 100.0 * own / (elapsed * CLK_TCK * ncpu)
+        return False
+
+
 def reset_hwm(pids):
     """Resets the peak RSS (VmHWM) of each pid to its current RSS."""
     for p in pids:
@@ -362,8 +427,9 @@ class Bench:
         cmd.append(url)
         if args:
             cmd += ["--"] + list(args)
-        r = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=dur + 120)
+        with LoadMeter() as lm:
+            r = subprocess.run(cmd, capture_output=True, text=True,
+                               timeout=dur + 120)
         m = re.search(r"BENCHRESULT (.*)", r.stdout)
         if not m:
             raise RuntimeError("wrk printed no result: %s %s" % (
@@ -373,6 +439,8 @@ class Bench:
             k, v = kv.split("=", 1)
             res[k] = float(v)
         res["errors"] = sum(res[k] for k in res if k.startswith("err_"))
+        res["foreign_pct"] = lm.foreign_pct
+        res["own_pct"] = lm.own_pct
         return res
 
     def wrk_until_done(self, url, conns, script, args, prefix, threads=None,
@@ -528,15 +596,19 @@ class Bench:
             "ref_p99_ms": med([r["p99_ms"] for r in ref_runs]) if ref_runs
             else None,
             "peak_rss_mb": peak_kb / 1024.0 if peak_kb else None,
+            "foreign_pct": med([r.get("foreign_pct") for r in
+                                app_runs + ref_runs]),
             "app_runs": [round(r[value_key]) for r in app_runs],
             "ref_runs": [round(r[value_key]) for r in ref_runs],
             "detail": detail,
         }
         self.rows.append(row)
         log("%-22s formwork %9s  %-15s %9s  ratio %6s  p50 %7s  p99 %7s  "
-            "rss %s" % (scenario, fmt(a, 0), reference, fmt(b, 0),
-                        fmt(row["ratio"], 3), fmt(row["p50_ms"], 2),
-                        fmt(row["p99_ms"], 2), fmt(row["peak_rss_mb"], 1)))
+            "rss %s  other load %s%%" % (
+                scenario, fmt(a, 0), reference, fmt(b, 0),
+                fmt(row["ratio"], 3), fmt(row["p50_ms"], 2),
+                fmt(row["p99_ms"], 2), fmt(row["peak_rss_mb"], 1),
+                fmt(row["foreign_pct"], 0)))
         return row
 
     def check_run(self, what, res, bytes_range=None):
@@ -683,13 +755,14 @@ class Bench:
         st = self.st
         for conns in st.conns:
             log("post_submit c%d" % conns)
-            a, b, f, pa, pf = [], [], [], 0, 0
+            a, b, f, pa, pr, pf = [], [], [], 0, 0, 0
             for r in range(st.runs):
                 res, peak = self.post_run("app", 2, conns)
                 a.append(res)
                 pa = max(pa, peak)
-                res, _ = self.post_run("ref", 2, conns)
+                res, peak = self.post_run("ref", 2, conns)
                 b.append(res)
+                pr = max(pr, peak)
                 if conns == st.main_conns:
                     if r == 0:
                         self.flask_pool()
@@ -700,8 +773,9 @@ class Bench:
             name = scen("post_submit", conns, st.main_conns)
             self.add_row(name, "kore_sqlite_normal", a, b, pa,
                          "c%d, 2 workers, empty database" % conns)
-            self.memory[name] = {"app": pa}
+            self.memory[name] = {"app": pa, "ref": pr}
             if f:
+                self.memory[name]["flask"] = pf
                 self.add_row("post_submit", "flask_gunicorn", a, f, pa,
                              "c%d; gunicorn 2 gthread workers x 4 threads, "
                              "WAL synchronous=FULL" % conns)
@@ -803,17 +877,20 @@ class Bench:
             srv = self.app("signup-%d" % (r + 1))
             try:
                 t0 = time.monotonic()
-                res = self.wrk_until_done(
-                    srv.url + "/", c, "post.lua",
-                    ["/f/signup", self.signup_prefix, "stop"],
-                    self.signup_prefix)
-                posted = time.monotonic() - t0
-                jobs = self.wait_jobs(srv, st.signups)
-                drained = time.monotonic() - t0
+                with LoadMeter() as lm:
+                    res = self.wrk_until_done(
+                        srv.url + "/", c, "post.lua",
+                        ["/f/signup", self.signup_prefix, "stop"],
+                        self.signup_prefix)
+                    posted = time.monotonic() - t0
+                    self.wait_jobs(srv, st.signups)
+                    drained = time.monotonic() - t0
                 peak = max([peak] + [proc_mem(p)[0]
                                      for p in self.pids(srv)])
                 stats = job_stats(srv, 0)
+                stats["posted"] = int(res.get("bodies_taken", 0))
                 stats.update({"post_s": posted, "drain_s": drained,
+                              "foreign_pct": lm.foreign_pct,
                               "post_rps": res.get("rps", 0),
                               "post_p99_ms": res.get("p99_ms", 0)})
                 runs.append(stats)
@@ -828,6 +905,7 @@ class Bench:
                 self.wait_jobs(srv, st.signups + st.signups_c1)
                 s1 = job_stats(srv, mark)
                 s1["post_rps"] = res1.get("rps", 0)
+                s1["posted"] = int(res1.get("bodies_taken", 0))
                 c1runs.append(s1)
             finally:
                 self.stop_app(srv)
@@ -844,6 +922,7 @@ class Bench:
                    "p99_ms": med([x["p99_ms"] for x in rr]),
                    "ref_p50_ms": None, "ref_p99_ms": None,
                    "peak_rss_mb": peak / 1024.0,
+                   "foreign_pct": med([x.get("foreign_pct") for x in rr]),
                    "app_runs": [round(x["jobs_per_s"]) for x in rr],
                    "ref_runs": [], "detail": det + "; jobs/s and "
                    "submit-to-done latency (jobs.finished_at - "
@@ -886,6 +965,7 @@ class Bench:
                      "warm_requests": int(w["requests"]),
                      "soak_requests": int(s["requests"]),
                      "soak_rps": s["rps"], "p50_ms": s["p50_ms"],
+                     "foreign_pct": s.get("foreign_pct"),
                      "p99_ms": s["p99_ms"]}
         growth = max(end[p][1] - warm[p][1] for p in pids)
         log("soak: %d + %d requests; RSS per worker after warm-up %s kB, "
@@ -898,10 +978,52 @@ class Bench:
                "ratio": None, "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"],
                "ref_p50_ms": None, "ref_p99_ms": None,
                "peak_rss_mb": max(end[p][0] for p in pids) / 1024.0,
+               "foreign_pct": s.get("foreign_pct"),
                "app_runs": [round(s["rps"])], "ref_runs": [],
                "detail": "c%d, %d requests after a %d-request warm-up" % (
                    c, s["requests"], w["requests"])}
         self.rows.append(row)
+
+    def scenario_profile(self):
+        """BENCH_PERF=1: perf record (DWARF call graphs) of one app worker
+        under get_form, get_result_304 and post_submit at c64; the top
+        symbols go into the Markdown. Not a measured run."""
+        if not shutil.which("perf"):
+            self.notes.append("perf not found: no profile.")
+            return
+        st, c = self.st, self.st.main_conns
+        srv = self.app("profile")
+        self.profiles = []
+        try:
+            loc, etag, _ = self.app_result(srv)
+            worker = self.pids(srv)[0]
+            for name, script, path, args, hdr in (
+                    ("get_form", "get.lua", "/f/contact", [], []),
+                    ("get_result_304", "get.lua", loc, [],
+                     ["-H", "If-None-Match: %s" % etag]),
+                    ("post_submit", "post.lua", "/",
+                     ["/f/contact", self.contact_prefix], [])):
+                data = os.path.join(self.work, "perf-%s.data" % name)
+                cmd = ["wrk", "-t2", "-c%d" % c, "-d%ds" % (st.dur + 2),
+                       "-s", os.path.join(HERE, script)] + hdr + \
+                    [srv.url + path]
+                if args:
+                    cmd += ["--"] + args
+                w = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+                time.sleep(1)
+                subprocess.run(["perf", "record", "-q", "-F", "499",
+                                "--call-graph", "dwarf,16384", "-o", data,
+                                "-p", str(worker), "--", "sleep",
+                                str(min(3, st.dur))],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=120)
+                w.wait(timeout=st.dur + 60)
+                self.profiles.append((name, perf_summary(data)))
+                os.unlink(data)
+                log("profiled %s" % name)
+        finally:
+            self.stop_app(srv)
 
     # -- run -------------------------------------------------------------
 
@@ -913,6 +1035,8 @@ class Bench:
                  ("database size", self.scenario_dbsize),
                  ("signup jobs", self.scenario_signup),
                  ("soak", self.scenario_soak)]
+        if os.environ.get("BENCH_PERF") == "1":
+            steps.append(("profile", self.scenario_profile))
         only = os.environ.get("BENCH_ONLY")
         for name, fn in steps:
             if only and name != "set-up" and name not in only.split(","):
@@ -1073,6 +1197,14 @@ class Bench:
                  "bytes)." % (self.page_sizes.get("form", 0),
                               self.page_sizes.get("result", 0))
                  if hasattr(self, "page_sizes") else "- App: set-up failed")
+        fp = med([r.get("foreign_pct") for r in self.rows])
+        if fp is not None:
+            m.append("- Other load on the machine during the runs (CPU "
+                     "share used by processes outside the benchmark, "
+                     "median over the rows): %.0f%%%s" % (
+                         fp, "; **the machine was shared: absolute figures "
+                         "are depressed and noisy, ratios (interleaved runs) "
+                         "less so**" if fp > 10 else ""))
         m.append("")
         m.append("## Results\n")
         m.append("`formwork_rps` is requests/s (for `signup_jobs*`: jobs "
@@ -1097,16 +1229,23 @@ class Bench:
                                             detail))
         m.append("")
         m.append("## Runs and details\n")
+        m.append("`other load` is the share of the machine's CPU used by "
+                 "processes outside the benchmark during the runs (median), "
+                 "from /proc/stat minus the benchmark's own processes: on a "
+                 "shared machine, figures with a high value are depressed "
+                 "and noisier.\n")
         m.append("| scenario | reference | formwork runs | reference runs | "
-                 "ref p50/p99 ms | setting |")
-        m.append("|---|---|---|---|---|---|")
+                 "ref p50/p99 ms | other load | setting |")
+        m.append("|---|---|---|---|---|---|---|")
         for r in self.rows:
-            m.append("| %s | %s | %s | %s | %s | %s |" % (
+            m.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                 r["scenario"], r["reference"] or "-",
                 " ".join(str(x) for x in r["app_runs"]),
                 " ".join(str(x) for x in r["ref_runs"]) or "-",
                 "%s / %s" % (fmt(r["ref_p50_ms"], 2), fmt(r["ref_p99_ms"], 2))
-                if r["ref_p50_ms"] is not None else "-", r["detail"]))
+                if r["ref_p50_ms"] is not None else "-",
+                "%s%%" % fmt(r.get("foreign_pct"), 0)
+                if r.get("foreign_pct") is not None else "-", r["detail"]))
         m.append("")
         if self.memory:
             m.append("## Memory\n")
@@ -1136,8 +1275,9 @@ class Bench:
             m.append("")
         if self.signup:
             m.append("## Background jobs (signup_jobs)\n")
-            m.append("| run | connections | signups | POST req/s | jobs | "
-                     "done | failed | jobs/s | p50 ms | p99 ms | max ms |")
+            m.append("| run | connections | signups sent | POST req/s | "
+                     "jobs | done | failed | jobs/s | p50 ms | p99 ms | "
+                     "max ms |")
             m.append("|---|---|---|---|---|---|---|---|---|---|---|")
             for tag, rr, cc in (("c%d" % st.main_conns, self.signup["runs"],
                                  st.main_conns),
@@ -1145,7 +1285,7 @@ class Bench:
                 for i, x in enumerate(rr):
                     m.append("| %s #%d | %d | %d | %.0f | %d | %d | %d | "
                              "%.0f | %.1f | %.1f | %.1f |" % (
-                                 tag, i + 1, cc, x["jobs"],
+                                 tag, i + 1, cc, x["posted"],
                                  x.get("post_rps", 0), x["jobs"], x["done"],
                                  x["failed"], x["jobs_per_s"], x["p50_ms"],
                                  x["p99_ms"], x["max_ms"]))
@@ -1154,6 +1294,13 @@ class Bench:
                      "runners finish jobs, so that latency includes the "
                      "wait in the queue; the 1-connection rows show the "
                      "latency of a lone submission.\n" % st.main_conns)
+        for name, text in getattr(self, "profiles", []):
+            m.append("## Where the time goes: %s (perf, one worker, c%d)\n"
+                     % (name, st.main_conns))
+            m.append("```")
+            m.append(text)
+            m.append("```")
+            m.append("")
         m.append("## How it was measured\n")
         m.append(
             "- References (tests/bench/, built by run.sh with `cc "
@@ -1303,6 +1450,28 @@ def job_stats(srv, after_id):
             "max_ms": lat[-1] if lat else 0}
 
 
+def perf_summary(data):
+    """Self time by DSO, self time by symbol, and the app's and Kore's
+    functions by inclusive time, from one perf.data."""
+    def rep(*extra):
+        r = subprocess.run(["perf", "report", "-i", data, "--stdio", "-q",
+                            "-g", "none"] + list(extra),
+                           capture_output=True, text=True, timeout=300)
+        return [l.rstrip() for l in r.stdout.splitlines()
+                if "%" in l and l.strip()]
+    dso = rep("--no-children", "--sort", "dso")[:8]
+    sym = rep("--no-children", "--sort", "dso,sym", "--percent-limit",
+              "1")[:20]
+    skip = re.compile(r"_start|main|kore_worker_|0x0000|\[k\]|"
+                      r"start_thread|clone")
+    inc = [l for l in rep("--children", "--sort", "sym", "--percent-limit",
+                          "2") if not skip.search(l)][:25]
+    return "\n".join(["self time by object:"] + dso +
+                     ["", "self time by symbol (>= 1%):"] + sym +
+                     ["", "inclusive time, user-space functions "
+                      "(children, self):"] + inc)
+
+
 def pct(xs, p):
     if not xs:
         return 0.0
@@ -1344,6 +1513,19 @@ def cmd_out(cmd):
 
 
 def machine_info():
+    so = os.environ.get("BENCH_SO_ORIG", "")
+    commit = os.environ.get("BENCH_COMMIT")
+    if commit:
+        # The module was built from this commit elsewhere (git archive).
+        full = cmd_out(["git", "rev-parse", commit]) or commit
+        info = machine_info_base(so)
+        info.update({"commit": full[:7], "commit_full": full,
+                     "dirty": False})
+        return info
+    return machine_info_base(so)
+
+
+def machine_info_base(so):
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -1355,7 +1537,6 @@ def machine_info():
         for line in f:
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) // 1024
-    so = os.environ.get("BENCH_SO_ORIG", "")
     return {
         "nproc": cmd_out(["nproc"]), "cpu": cpu,
         "kernel": os.uname().release, "mem_mb": mem,

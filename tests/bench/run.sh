@@ -15,8 +15,12 @@
 # directory only (not in bench/results). BENCH_WORK=DIR: the work
 # directory (default: a new one under $TMPDIR or /tmp; servers' logs and
 # configurations stay there, large databases are removed at the end).
+# PERF=1: also profile one app worker with perf (get_form,
+# get_result_304, post_submit) and put the top symbols in the Markdown.
+# BENCH_COMMIT=REV: the commit the module was built from, when it is not
+# the work tree's HEAD (e.g. a build from `git archive REV`).
 # Finer knobs (see bench.py): BENCH_RUNS, BENCH_DURATION, BENCH_CONNS,
-# BENCH_DB_SIZES, BENCH_SOAK, BENCH_SIGNUPS, BENCH_ONLY.
+# BENCH_DB_SIZES, BENCH_SOAK, BENCH_SIGNUPS, BENCH_ONLY, BENCH_BUILD_NOTE.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 so=${1:-./formwork.so}
@@ -60,6 +64,7 @@ cc $CFLAGS_REF $KORE_FEATURES -fPIC -shared -o "$work/ref/ref_sqlite.so" \
 
 args=(--so "$so" --work "$work" --refdir "$work/ref")
 [ "${QUICK:-0}" = 1 ] && args+=(--quick)
+[ "${PERF:-0}" = 1 ] && export BENCH_PERF=1
 PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/bench/bench.py "${args[@]}"
 rc=$?
 # Pre-filled databases and their copies are large; logs stay.

@@ -29,7 +29,9 @@ fail() {
 }
 [ -x /usr/bin/chromium ] || fail "no /usr/bin/chromium (apt-get install -y chromium)"
 command -v node >/dev/null || fail "node is not installed"
-if [ ! -d "$here/node_modules/playwright-core" ]; then
+if [ ! -d "$here/node_modules/playwright-core" ] ||
+    [ ! -d "$here/node_modules/axe-core" ] ||
+    [ ! -d "$here/node_modules/vnu-jar" ]; then
 	(cd "$here" && npm install --no-audit --no-fund) || fail "npm install failed"
 fi
 
@@ -54,9 +56,10 @@ if [ ! -s "$state" ]; then
 	fail "the servers did not start"
 fi
 base=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["base"])' "$state")
+db=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dir"] + "/formwork.db")' "$state")
 
 mkdir -p tests/out/browser
-FORMWORK_TEST_BASE="$base" FORMWORK_BROWSER_OUT="$PWD/tests/out/browser" \
+FORMWORK_TEST_BASE="$base" FORMWORK_TEST_DB="$db" FORMWORK_BROWSER_OUT="$PWD/tests/out/browser" \
 	node --test --test-reporter=tap "$here"/*.test.mjs 2>&1 | tee "$work/tap.txt"
 nrc=${PIPESTATUS[0]}
 stop_servers

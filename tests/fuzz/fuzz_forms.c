@@ -53,7 +53,7 @@ fuzz_form_check(struct form *f)
 		FUZZ_ASSERT(form_field_type_name(fld->type) != NULL,
 		    "a known type");
 		if (fld->type == FIELD_HIDDEN || fld->type == FIELD_CHECKBOX)
-			FUZZ_ASSERT(fld->value != NULL, "hidden/checkbox value");
+			FUZZ_ASSERT(fld->value != NULL, "a default value");
 		for (k = 0; k < fld->noptions; k++)
 			FUZZ_ASSERT(fld->options[k].value[0] != '\0',
 			    "option values are not empty");

@@ -184,7 +184,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = tmpl_set_add(set, "p", src, len, err, sizeof(err));
 	if (rc == -1) {
 		FUZZ_ASSERT(strncmp(err, "p:", 2) == 0, "error names it");
-		FUZZ_ASSERT(!tmpl_set_has(set, "p"), "a failed add adds nothing");
+		FUZZ_ASSERT(!tmpl_set_has(set, "p"), "failing adds nothing");
 		goto out;
 	}
 	rc = tmpl_set_add(set, "main", src, len, err, sizeof(err));

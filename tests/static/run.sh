@@ -77,7 +77,8 @@ else
 		passed=$((passed + 1))
 	else
 		sed 's/^/  /' "$out/cppcheck.log"
-		echo "cppcheck: $n findings, rc $rc ($(( $(date +%s) - start )) s)"
+		echo "cppcheck: $n findings, rc $rc" \
+			"($(( $(date +%s) - start )) s)"
 		failed=$((failed + 1))
 	fi
 fi
@@ -111,7 +112,7 @@ else
 		passed=$((passed + 1))
 	else
 		sed 's/^/  /' "$out/clang-tidy.txt"
-		echo "clang-tidy: $n findings, $nrc files failed" \
+		echo "clang-tidy: $n findings in $nrc files" \
 			"($(( $(date +%s) - start )) s; logs in $out/tidy_*.log)"
 		failed=$((failed + 1))
 	fi
