@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <kore/kore.h>
+#include <kore/http.h>
 #include <kore/hooks.h>
 #include <kore/seccomp.h>
 #include <kore/tasks.h>
@@ -84,6 +86,7 @@ static void	app_fail(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
 static void	app_secret_load(void);
 static void	app_module_pin(void);
+static void	app_mkdirs(const char *, int);
 static void	app_build_id_make(void);
 
 void
@@ -121,9 +124,11 @@ kore_parent_configure(int argc, char **argv)
 		app_fail("%s", err);
 	if (actions_init(err, sizeof(err)) == -1)
 		app_fail("%s", err);
-	if (mkdir(config.outbox_dir, 0750) == -1 && errno != EEXIST)
-		app_fail("%s: cannot create: %s", config.outbox_dir,
-		    strerror(errno));
+	/* A fresh clone has no var/: make what the settings point into. */
+	app_mkdirs(config.outbox_dir, 1);
+	app_mkdirs(config.db_path, 0);
+	app_mkdirs(config.secret_file, 0);
+	app_mkdirs(http_body_disk_path, 1);
 	if (store_init(config.db_path, err, sizeof(err)) == -1)
 		app_fail("%s", err);
 	app_secret_load();
@@ -212,6 +217,36 @@ app_secret_load(void)
 	}
 	token_secret_set(key, sizeof(key));
 	sodium_memzero(key, sizeof(key));
+}
+
+/*
+ * Creates path's directories like mkdir -p: all of them when is_dir,
+ * else all but the last component (a file's parent directories).
+ */
+static void
+app_mkdirs(const char *path, int is_dir)
+{
+	char		buf[PATH_MAX], *p, c;
+
+	if (strlen(path) >= sizeof(buf))
+		app_fail("%s: path too long", path);
+	(void)snprintf(buf, sizeof(buf), "%s", path);
+	if (!is_dir) {
+		if ((p = strrchr(buf, '/')) == NULL)
+			return;
+		*p = '\0';
+	}
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(buf, 0750) == -1 && errno != EEXIST)
+			app_fail("%s: cannot create: %s", buf, strerror(errno));
+		*p = c;
+		if (c == '\0')
+			break;
+	}
 }
 
 /*

@@ -35,6 +35,7 @@ Standard library only; Debian's /usr/bin/python3.
 """
 
 import argparse
+import calendar
 import csv
 import glob
 import http.client
@@ -91,9 +92,9 @@ class Settings:
             "BENCH_DB_SIZES", "10000,100000,1000000").split(",") if n]
         self.soak_warm = int(env("BENCH_SOAK_WARMUP", "2" if quick else "5"))
         self.soak = int(env("BENCH_SOAK", "5" if quick else "60"))
-        self.signups = int(env("BENCH_SIGNUPS", "1000" if quick else "5000"))
+        self.signups = int(env("BENCH_SIGNUPS", "1000" if quick else "2000"))
         self.signups_c1 = int(env("BENCH_SIGNUPS_C1",
-                                  "100" if quick else "300"))
+                                  "100" if quick else "200"))
         self.threads = 2
 
 
@@ -374,6 +375,7 @@ class Bench:
             f.write(REF_CONF % {
                 "port": port, "so": "./ref_%s.so" % which,
                 "workers": workers, "dir": d,
+                "app_settings": app_kore_settings(),
                 "routes": "".join("\troute\t\t%s\t%s\n" % r
                                   for r in routes)})
         env = dict(os.environ)
@@ -945,7 +947,11 @@ class Bench:
         return n
 
     def scenario_soak(self):
-        """RSS after a warm-up vs after many more GETs of get_form."""
+        """RSS after a warm-up vs after many more GETs of get_form. One wrk
+        run keeps the same connections for both phases (a new set could
+        land differently on the two workers and move their pools' high
+        water); RSS is read while it runs: after the warm-up and just
+        before it ends. Requests are counted by the app's /metrics."""
         st = self.st
         c = st.main_conns
         log("soak: warm-up %d s, then %d s of GET /f/contact at c%d" % (
@@ -954,35 +960,52 @@ class Bench:
         try:
             pids = self.pids(srv)
             start = {p: proc_mem(p) for p in pids}
-            w = self.wrk(srv.url + "/f/contact", c, st.soak_warm, "get.lua")
-            warm = {p: proc_mem(p) for p in pids}
-            s = self.wrk(srv.url + "/f/contact", c, st.soak, "get.lua")
-            end = {p: proc_mem(p) for p in pids}
-            self.check_run("soak", s)
+            cmd = ["wrk", "-t2", "-c%d" % c,
+                   "-d%ds" % (st.soak_warm + st.soak + 1), "--latency",
+                   "-s", os.path.join(HERE, "get.lua"),
+                   srv.url + "/f/contact"]
+            with LoadMeter() as lm:
+                t0 = time.monotonic()
+                w = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+                time.sleep(st.soak_warm)
+                n_warm = metrics_requests(srv.port)
+                warm = {p: proc_mem(p) for p in pids}
+                time.sleep(max(0.0, st.soak_warm + st.soak -
+                               (time.monotonic() - t0)))
+                n_end = metrics_requests(srv.port)
+                end = {p: proc_mem(p) for p in pids}
+                out = w.communicate(timeout=st.soak + 120)[0]
+            m = re.search(r"BENCHRESULT (.*)", out)
+            res = dict((kv.split("=")[0], float(kv.split("=")[1]))
+                       for kv in m.group(1).split()) if m else {}
+            res["errors"] = sum(v for k, v in res.items()
+                                if k.startswith("err_"))
+            self.check_run("soak", res)
         finally:
             self.stop_app(srv)
+        soak_n = n_end - n_warm if n_end and n_warm else 0
+        rps = soak_n / st.soak if soak_n else res.get("rps", 0)
         self.soak = {"pids": pids, "start": start, "warm": warm, "end": end,
-                     "warm_requests": int(w["requests"]),
-                     "soak_requests": int(s["requests"]),
-                     "soak_rps": s["rps"], "p50_ms": s["p50_ms"],
-                     "foreign_pct": s.get("foreign_pct"),
-                     "p99_ms": s["p99_ms"]}
+                     "warm_requests": n_warm, "soak_requests": soak_n,
+                     "soak_rps": rps, "p50_ms": res.get("p50_ms"),
+                     "p99_ms": res.get("p99_ms"),
+                     "foreign_pct": lm.foreign_pct}
         growth = max(end[p][1] - warm[p][1] for p in pids)
         log("soak: %d + %d requests; RSS per worker after warm-up %s kB, "
             "after %s kB (max growth %d kB)" % (
-                w["requests"], s["requests"],
-                [warm[p][1] for p in pids], [end[p][1] for p in pids],
-                growth))
-        row = {"scenario": "soak_get_form", "reference": "",
-               "formwork_rps": s["rps"], "reference_rps": None,
-               "ratio": None, "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"],
-               "ref_p50_ms": None, "ref_p99_ms": None,
-               "peak_rss_mb": max(end[p][0] for p in pids) / 1024.0,
-               "foreign_pct": s.get("foreign_pct"),
-               "app_runs": [round(s["rps"])], "ref_runs": [],
-               "detail": "c%d, %d requests after a %d-request warm-up" % (
-                   c, s["requests"], w["requests"])}
-        self.rows.append(row)
+                n_warm, soak_n, [warm[p][1] for p in pids],
+                [end[p][1] for p in pids], growth))
+        self.rows.append({
+            "scenario": "soak_get_form", "reference": "",
+            "formwork_rps": rps, "reference_rps": None, "ratio": None,
+            "p50_ms": res.get("p50_ms"), "p99_ms": res.get("p99_ms"),
+            "ref_p50_ms": None, "ref_p99_ms": None,
+            "peak_rss_mb": max(end[p][0] for p in pids) / 1024.0,
+            "foreign_pct": lm.foreign_pct,
+            "app_runs": [round(rps)], "ref_runs": [],
+            "detail": "c%d, %d requests after a %d-request warm-up, same "
+            "connections throughout" % (c, soak_n, n_warm)})
 
     def scenario_profile(self):
         """BENCH_PERF=1: perf record (DWARF call graphs) of one app worker
@@ -1107,7 +1130,7 @@ class Bench:
 
     def report(self):
         info = machine_info()
-        stamp = time.strftime("%Y-%m-%d-%H%M")
+        stamp = time.strftime("%Y-%m-%d-%H%M", time.gmtime())   # UTC
         base = "%s-%s" % (stamp, info["commit"])
         if self.st.quick:
             outdir = os.path.join(self.work, "results")
@@ -1339,7 +1362,7 @@ class Bench:
 # ---- helpers -------------------------------------------------------------
 
 REF_CONF = """# Generated by tests/bench/bench.py: a reference for the benchmark,
-# with the app's Kore settings (conf/formwork.conf).
+# with the app's Kore settings (worker_* and http_* of conf/formwork.conf).
 server default {
 	bind		127.0.0.1 %(port)d
 	tls		no
@@ -1347,19 +1370,11 @@ server default {
 
 load			%(so)s
 workers			%(workers)d
-worker_max_connections	1024
-worker_rlimit_nofiles	4096
 worker_death_policy	terminate
 seccomp_tracing		no
 pidfile			%(dir)s/kore.pid
-
-http_server_version	formwork-ref
-http_hsts_enable	0
-http_header_max		65535
-http_request_limit	1000
-http_body_max		12582912
-http_body_disk_offload	262144
 http_body_disk_path	%(dir)s/body
+%(app_settings)s
 
 domain * {
 	attach		default
@@ -1392,6 +1407,20 @@ CREATE INDEX submissions_created ON submissions (created_at, id);
 CREATE INDEX submissions_client ON submissions (client, created_at);
 PRAGMA journal_mode=WAL;
 """
+
+
+def app_kore_settings():
+    """The app's worker_* and http_* settings (conf/formwork.conf), for
+    the references; not those naming its own paths or processes."""
+    out = []
+    with open(os.path.join(REPO, "conf", "formwork.conf")) as f:
+        for line in f:
+            m = re.match(r"^(worker_\w+|http_\w+)\s+\S", line)
+            if m and m.group(1) not in ("worker_death_policy",
+                                        "http_body_disk_path",
+                                        "http_server_version"):
+                out.append(line.rstrip("\n"))
+    return "\n".join(out)
 
 
 def contact_body(i, key, csrf):
@@ -1448,6 +1477,19 @@ def job_stats(srv, after_id):
             "jobs_per_s": done / span if done else 0,
             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
             "max_ms": lat[-1] if lat else 0}
+
+
+def metrics_requests(port):
+    """Requests answered so far, from the app's /metrics (0 if unknown)."""
+    try:
+        st, _, body = http_get(port, "/metrics")
+    except OSError:
+        return 0
+    n = 0
+    for line in body.decode("utf-8", "replace").splitlines():
+        if line.startswith("formwork_http_requests_total{"):
+            n += int(float(line.rsplit(" ", 1)[1]))
+    return n
 
 
 def perf_summary(data):
@@ -1570,8 +1612,8 @@ def history_svg(outdir, work):
         m = HISTORY_RE.match(os.path.basename(p))
         if not m:
             continue
-        t = time.mktime(time.strptime("".join(m.groups()[:5]),
-                                      "%Y%m%d%H%M"))
+        t = calendar.timegm(time.strptime("".join(m.groups()[:5]),
+                                          "%Y%m%d%H%M"))
         vals = {}
         with open(p) as f:
             for r in csv.DictReader(f):
@@ -1593,22 +1635,27 @@ set output '%(svg)s'
 set datafile missing "NaN"
 set xdata time
 set timefmt "%%s"
-set format x "%%Y-%%m-%%d\\n%%H:%%M"
+set format x "%%Y-%%m-%%d\\n%%H:%%M UTC"
 set grid
-set key outside right top
-set multiplot layout 2,1 title "Formwork benchmark history (bench/results/*.csv)"
-set ylabel "requests/s (c64, median)"
+set key outside right top noenhanced
+set lmargin 10
+set rmargin 32
+set offsets graph 0.05, graph 0.05, 0, 0
+set multiplot layout 2,1 title "Formwork benchmark history (medians at 64 connections)"
+set ylabel "requests/s"
 set yrange [0:*]
-plot '%(dat)s' using 1:2 with linespoints pt 7 title "get\\\\_form", \\
-     '' using 1:4 with linespoints pt 5 title "post\\\\_submit", \\
-     '' using 1:6 with linespoints pt 9 title "get\\\\_result\\\\_304"
+plot '%(dat)s' using 1:2 with linespoints pt 7 ps 0.8 title "get_form", \\
+     '' using 1:4 with linespoints pt 5 ps 0.8 title "post_submit", \\
+     '' using 1:6 with linespoints pt 9 ps 0.8 title "get_result_304"
 set ylabel "formwork / reference"
 set yrange [0:*]
-plot '%(dat)s' using 1:3 with linespoints pt 7 title "get\\\\_form / static", \\
-     '' using 1:5 with linespoints pt 5 title "post\\\\_submit / sqlite NORMAL", \\
-     '' using 1:7 with linespoints pt 9 title "get\\\\_result\\\\_304 / static", \\
-     0.8 with lines dt 2 lc rgb "#888888" title "GET target 0.8", \\
-     1.0 with lines dt 3 lc rgb "#444444" title "POST target 1.0"
+set arrow 1 from graph 0, first 0.8 to graph 1, first 0.8 nohead dt 2 lc rgb "#888888"
+set arrow 2 from graph 0, first 0.9 to graph 1, first 0.9 nohead dt 3 lc rgb "#888888"
+set arrow 3 from graph 0, first 1.0 to graph 1, first 1.0 nohead dt 4 lc rgb "#444444"
+set label 1 "targets: GET 0.8, 304 0.9, POST 1.0" at graph 0.01, graph 0.06 font "sans,9"
+plot '%(dat)s' using 1:3 with linespoints pt 7 ps 0.8 title "get_form / static", \\
+     '' using 1:5 with linespoints pt 5 ps 0.8 title "post_submit / sqlite NORMAL", \\
+     '' using 1:7 with linespoints pt 9 ps 0.8 title "get_result_304 / static"
 unset multiplot
 """ % {"svg": svg, "dat": dat}
     gpf = os.path.join(work, "history.gp")
