@@ -27,10 +27,10 @@ HDR		= $(wildcard src/*.h)
 # Debian packages the build, the run and the tests need.
 DEB_PKGS	= kore libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
 		  libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
-		  coreutils chromium
+		  coreutils chromium clang libclang-rt-14-dev cppcheck clang-tidy
 
 .PHONY: all build run test unit integ unit-san unit-valgrind integ-san load \
-	crash browser deps clean
+	crash browser fuzz-smoke fuzz static deps clean
 
 all: build
 
@@ -115,10 +115,27 @@ crash: build
 browser: build
 	bash tests/browser/run.sh ./$(APP).so
 
+# libFuzzer targets (clang): 30 s each in make test, longer on demand;
+# FUZZ_MERGE=1 keeps new coverage-adding inputs in tests/fuzz/corpus/.
+FUZZ_SECONDS	?= 300
+FUZZ_MERGE	?= 0
+
+fuzz-smoke:
+	bash tests/fuzz/run.sh 30
+
+fuzz:
+	FUZZ_MERGE=$(FUZZ_MERGE) bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# cppcheck and clang-tidy (checks chosen in tests/static/.clang-tidy).
+static:
+	bash tests/static/run.sh
+
 test: deps build
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) unit-valgrind
+	$(MAKE) static
+	$(MAKE) fuzz-smoke
 	$(MAKE) integ
 	$(MAKE) integ-san
 	$(MAKE) load

@@ -258,12 +258,13 @@ app_mkdirs(const char *path, int is_dir)
 static void
 app_module_pin(void)
 {
-	Dl_info		info;
+	static void	*self;
+	Dl_info		 info;
 
 	if (dladdr((void *)app_module_pin, &info) == 0 ||
 	    info.dli_fname == NULL ||
-	    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) ==
-	    NULL)
+	    (self = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD |
+	    RTLD_NODELETE)) == NULL)
 		app_fail("cannot pin the module in memory: %s", dlerror());
 }
 

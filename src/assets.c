@@ -102,7 +102,8 @@ assets_load(const char *dir, char *err, size_t errlen)
 		crypto_generichash(h, sizeof(h), a->data, a->len, NULL, 0);
 		a->etag[0] = '"';
 		sodium_bin2hex(a->etag + 1, 33, h, sizeof(h));
-		(void)strcat(a->etag, "\"");
+		a->etag[33] = '"';
+		a->etag[34] = '\0';
 		nassets++;
 	}
 	(void)closedir(d);

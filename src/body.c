@@ -35,6 +35,8 @@ body_parse(const char *content_type, const u_int8_t *data, size_t len,
 {
 	TAILQ_INIT(&out->fields);
 	out->count = 0;
+	if (data == NULL)
+		data = (const u_int8_t *)"";	/* no pointer math on NULL */
 
 	if (content_type == NULL)
 		return (BODY_UNSUPPORTED);
@@ -319,11 +321,9 @@ body_unescape(const u_int8_t *s, size_t len, int urlencoded, char **out,
 	d = kore_malloc(len + 1);
 	n = 0;
 	for (i = 0; i < len; i++) {
-		if (!urlencoded) {
-			d[n++] = (char)s[i];
-		} else if (s[i] == '+') {
+		if (urlencoded && s[i] == '+') {
 			d[n++] = ' ';
-		} else if (s[i] == '%') {
+		} else if (urlencoded && s[i] == '%') {
 			if (len - i < 3 ||
 			    (hi = body_hexval(s[i + 1])) == -1 ||
 			    (lo = body_hexval(s[i + 2])) == -1) {

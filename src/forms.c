@@ -55,6 +55,9 @@ struct form_ctx {
 
 static int	form_fail(struct form_ctx *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+/* form_fail() always returns 0; said so here for static analysers. */
+#define FORM_FAIL(ctx, ...)	(form_fail((ctx), __VA_ARGS__), 0)
+
 static int	form_check_keys(struct form_ctx *, struct kore_json_item *,
 		    const char **);
 static int	form_string(struct form_ctx *, struct kore_json_item *,
@@ -203,7 +206,7 @@ form_field_parse(struct form_ctx *ctx, struct form *f,
 	type = NULL;
 
 	if (it->type != KORE_JSON_TYPE_OBJECT)
-		return (form_fail(ctx, "each field must be an object"));
+		return (FORM_FAIL(ctx, "each field must be an object"));
 	if (!form_string(ctx, it, "name", 1, &fld->name))
 		return (0);
 	(void)snprintf(pos, sizeof(pos), "%.31s", ctx->where);
@@ -213,11 +216,11 @@ form_field_parse(struct form_ctx *ctx, struct form *f,
 		return (0);
 	if (!form_name_ok(fld->name, 63) || fld->name[0] < 'a' ||
 	    fld->name[0] > 'z' || strchr(fld->name, '-') != NULL)
-		return (form_fail(ctx, "name must be 1 to 63 characters of "
+		return (FORM_FAIL(ctx, "name must be 1 to 63 characters of "
 		    "a-z, 0-9 and '_', starting with a letter"));
 	for (i = 0; &f->fields[i] != fld; i++) {
 		if (strcmp(f->fields[i].name, fld->name) == 0)
-			return (form_fail(ctx, "the name is used twice"));
+			return (FORM_FAIL(ctx, "the name is used twice"));
 	}
 
 	if (!form_string(ctx, it, "type", 1, &type))
@@ -290,7 +293,7 @@ form_field_check(struct form_ctx *ctx, struct form_field *fld)
 	case FIELD_SELECT:
 	case FIELD_RADIO:
 		if (fld->noptions == 0)
-			return (form_fail(ctx, "a %s needs 'options'",
+			return (FORM_FAIL(ctx, "a %s needs 'options'",
 			    form_field_type_name(fld->type)));
 		break;
 	case FIELD_CHECKBOX:
@@ -300,7 +303,7 @@ form_field_check(struct form_ctx *ctx, struct form_field *fld)
 		break;
 	default:
 		if (fld->noptions > 0)
-			return (form_fail(ctx, "'options' only apply to "
+			return (FORM_FAIL(ctx, "'options' only apply to "
 			    "select, radio and checkbox fields"));
 		break;
 	}
@@ -308,31 +311,31 @@ form_field_check(struct form_ctx *ctx, struct form_field *fld)
 		fld->value = kore_strdup("");
 	if (fld->value != NULL && fld->type != FIELD_HIDDEN &&
 	    fld->type != FIELD_CHECKBOX)
-		return (form_fail(ctx, "'value' only applies to hidden and "
+		return (FORM_FAIL(ctx, "'value' only applies to hidden and "
 		    "checkbox fields"));
 
 	if ((fld->has_min || fld->has_max) && fld->type != FIELD_NUMBER &&
 	    fld->type != FIELD_INTEGER)
-		return (form_fail(ctx, "'min' and 'max' apply to number, "
+		return (FORM_FAIL(ctx, "'min' and 'max' apply to number, "
 		    "integer and date fields"));
 	if (fld->has_min && fld->has_max && fld->min > fld->max)
-		return (form_fail(ctx, "'min' is greater than 'max'"));
+		return (FORM_FAIL(ctx, "'min' is greater than 'max'"));
 	if ((fld->min_date && !validate_date(fld->min_date)) ||
 	    (fld->max_date && !validate_date(fld->max_date)))
-		return (form_fail(ctx, "'min' and 'max' of a date must be "
+		return (FORM_FAIL(ctx, "'min' and 'max' of a date must be "
 		    "dates written YYYY-MM-DD"));
 	if (fld->min_length > 0 && fld->max_length >= 0 &&
 	    fld->min_length > fld->max_length)
-		return (form_fail(ctx, "'min_length' is greater than "
+		return (FORM_FAIL(ctx, "'min_length' is greater than "
 		    "'max_length'"));
 	if ((fld->min_length >= 0 || fld->max_length >= 0 ||
 	    fld->pattern != NULL) &&
 	    (fld->type == FIELD_SELECT || fld->type == FIELD_RADIO ||
 	    fld->type == FIELD_CHECKBOX))
-		return (form_fail(ctx, "length and pattern constraints do "
+		return (FORM_FAIL(ctx, "length and pattern constraints do "
 		    "not apply to a %s", form_field_type_name(fld->type)));
 	if (fld->unique && fld->type == FIELD_CHECKBOX)
-		return (form_fail(ctx, "a checkbox cannot be unique"));
+		return (FORM_FAIL(ctx, "a checkbox cannot be unique"));
 
 	if (fld->pattern != NULL) {
 		n = strlen(fld->pattern) + 5;
@@ -345,7 +348,7 @@ form_field_check(struct form_ctx *ctx, struct form_field *fld)
 			(void)regerror(rc, NULL, buf, sizeof(buf));
 			kore_free(fld->pattern);
 			fld->pattern = NULL;
-			return (form_fail(ctx, "'pattern' is not a valid POSIX "
+			return (FORM_FAIL(ctx, "'pattern' is not a valid POSIX "
 			    "extended regular expression: %s", buf));
 		}
 	}
@@ -363,14 +366,14 @@ form_options_parse(struct form_ctx *ctx, struct kore_json_item *it,
 	if ((arr = kore_json_find_array(it, "options")) == NULL) {
 		if (kore_json_find(it, "options", KORE_JSON_TYPE_OBJECT) ||
 		    kore_json_find_string(it, "options"))
-			return (form_fail(ctx, "'options' must be an array"));
+			return (FORM_FAIL(ctx, "'options' must be an array"));
 		return (1);
 	}
 	n = 0;
 	TAILQ_FOREACH(o, &arr->data.items, list)
 		n++;
 	if (n == 0 || n > FORMS_MAX_OPTIONS)
-		return (form_fail(ctx, "'options' must hold 1 to %d entries",
+		return (FORM_FAIL(ctx, "'options' must hold 1 to %d entries",
 		    FORMS_MAX_OPTIONS));
 	fld->options = kore_calloc(n, sizeof(*fld->options));
 	i = 0;
@@ -386,17 +389,17 @@ form_options_parse(struct form_ctx *ctx, struct kore_json_item *it,
 			    l->data.string : v->data.string);
 		} else {
 			fld->noptions = i;
-			return (form_fail(ctx, "options[%zu] must be a string "
+			return (FORM_FAIL(ctx, "options[%zu] must be a string "
 			    "or an object with a string 'value'", i));
 		}
 		fld->noptions = ++i;
 		if (fld->options[i - 1].value[0] == '\0')
-			return (form_fail(ctx, "options[%zu] has an empty "
+			return (FORM_FAIL(ctx, "options[%zu] has an empty "
 			    "value", i - 1));
 		for (k = 0; k + 1 < i; k++) {
 			if (strcmp(fld->options[k].value,
 			    fld->options[i - 1].value) == 0)
-				return (form_fail(ctx, "option '%s' is listed "
+				return (FORM_FAIL(ctx, "option '%s' is listed "
 				    "twice", fld->options[k].value));
 		}
 	}
@@ -411,7 +414,7 @@ form_action_parse(struct form_ctx *ctx, struct kore_json_item *it,
 	double		attempts;
 
 	if (it->type != KORE_JSON_TYPE_OBJECT)
-		return (form_fail(ctx, "each action must be an object"));
+		return (FORM_FAIL(ctx, "each action must be an object"));
 	if (!form_check_keys(ctx, it, action_keys) ||
 	    !form_string(ctx, it, "type", 1, &a->type) ||
 	    !form_string(ctx, it, "to", 0, &a->to) ||
@@ -424,28 +427,28 @@ form_action_parse(struct form_ctx *ctx, struct kore_json_item *it,
 	if (has) {
 		if (attempts < 1 || attempts > 50 ||
 		    attempts != (double)(int)attempts)
-			return (form_fail(ctx, "'max_attempts' must be a whole "
+			return (FORM_FAIL(ctx, "'max_attempts' must be a whole "
 			    "number from 1 to 50"));
 		a->max_attempts = (int)attempts;
 	}
 
 	if (strcmp(a->type, "email") == 0) {
 		if (a->to == NULL || strchr(a->to, '@') == NULL)
-			return (form_fail(ctx, "an email action needs 'to', an "
+			return (FORM_FAIL(ctx, "an email action needs 'to', an "
 			    "email address"));
 		if (a->url != NULL)
-			return (form_fail(ctx, "'url' belongs to webhook "
+			return (FORM_FAIL(ctx, "'url' belongs to webhook "
 			    "actions"));
 	} else if (strcmp(a->type, "webhook") == 0) {
 		if (a->url == NULL || (strncmp(a->url, "http://", 7) != 0 &&
 		    strncmp(a->url, "https://", 8) != 0))
-			return (form_fail(ctx, "a webhook action needs 'url', "
+			return (FORM_FAIL(ctx, "a webhook action needs 'url', "
 			    "an http:// or https:// address"));
 		if (a->to != NULL || a->subject != NULL)
-			return (form_fail(ctx, "'to' and 'subject' belong to "
+			return (FORM_FAIL(ctx, "'to' and 'subject' belong to "
 			    "email actions"));
 	} else {
-		return (form_fail(ctx, "unknown action type '%s' (email or "
+		return (FORM_FAIL(ctx, "unknown action type '%s' (email or "
 		    "webhook)", a->type));
 	}
 	return (1);
@@ -659,7 +662,7 @@ form_check_keys(struct form_ctx *ctx, struct kore_json_item *obj,
 				break;
 		}
 		if (allowed[i] == NULL)
-			return (form_fail(ctx, "unknown key '%s'", it->name));
+			return (FORM_FAIL(ctx, "unknown key '%s'", it->name));
 	}
 	return (1);
 }
@@ -677,14 +680,14 @@ form_string(struct form_ctx *ctx, struct kore_json_item *obj,
 		if (strcmp(it->name, key) != 0)
 			continue;
 		if (it->type != KORE_JSON_TYPE_STRING)
-			return (form_fail(ctx, "'%s' must be a string", key));
+			return (FORM_FAIL(ctx, "'%s' must be a string", key));
 		if (required && it->data.string[0] == '\0')
-			return (form_fail(ctx, "'%s' must not be empty", key));
+			return (FORM_FAIL(ctx, "'%s' must not be empty", key));
 		*out = kore_strdup(it->data.string);
 		return (1);
 	}
 	if (required)
-		return (form_fail(ctx, "'%s' is missing", key));
+		return (FORM_FAIL(ctx, "'%s' is missing", key));
 	return (1);
 }
 
@@ -708,13 +711,13 @@ form_number(struct form_ctx *ctx, struct kore_json_item *obj,
 		case KORE_JSON_TYPE_INTEGER:
 		case KORE_JSON_TYPE_NUMBER:
 			if (out == NULL)
-				return (form_fail(ctx, "'%s' must be a whole "
+				return (FORM_FAIL(ctx, "'%s' must be a whole "
 				    "number of zero or more", key));
 			*out = it->type == KORE_JSON_TYPE_INTEGER ?
 			    (double)it->data.s64 : it->data.number;
 			return (1);
 		default:
-			return (form_fail(ctx, "'%s' must be a number", key));
+			return (FORM_FAIL(ctx, "'%s' must be a number", key));
 		}
 	}
 	return (1);
@@ -732,7 +735,7 @@ form_bool(struct form_ctx *ctx, struct kore_json_item *obj, const char *key,
 			continue;
 		if (it->type != KORE_JSON_TYPE_LITERAL ||
 		    it->data.literal == KORE_JSON_NULL)
-			return (form_fail(ctx, "'%s' must be true or false",
+			return (FORM_FAIL(ctx, "'%s' must be true or false",
 			    key));
 		*out = it->data.literal == KORE_JSON_TRUE;
 	}

@@ -146,12 +146,11 @@ store_init(const char *path, char *err, size_t errlen)
 	sqlite3		*db;
 	sqlite3_stmt	*st;
 	char		*msg;
-	int		 version, i, rc;
+	int		 version, i;
 
 	if (store_connect(path, &db, err, errlen) == -1)
 		return (-1);
 
-	rc = -1;
 	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) !=
 	    SQLITE_OK)
 		goto fail;
@@ -187,9 +186,8 @@ store_init(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	rc = 0;
 	sqlite3_close(db);
-	return (rc);
+	return (0);
 
 fail:
 	(void)snprintf(err, errlen, "%s: cannot prepare the database: %s",

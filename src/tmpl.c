@@ -216,7 +216,7 @@ tmpl_set_new(void)
 
 	set = kore_calloc(1, sizeof(*set));
 	set->nbuckets = 16;
-	set->buckets = kore_calloc(set->nbuckets, sizeof(*set->buckets));
+	set->buckets = kore_calloc(set->nbuckets, sizeof(struct tmpl_entry *));
 
 	return (set);
 }
@@ -348,7 +348,7 @@ tmpl_set_grow(struct tmpl_set *set)
 	size_t			i, n, idx;
 
 	n = set->nbuckets * 2;
-	buckets = kore_calloc(n, sizeof(*buckets));
+	buckets = kore_calloc(n, sizeof(struct tmpl_entry *));
 
 	for (i = 0; i < set->nbuckets; i++) {
 		for (e = set->buckets[i]; e != NULL; e = next) {
@@ -524,7 +524,7 @@ tmpl_parse_next(struct tmpl_parser *p)
 		case '=':
 		case '&':
 		case '{':
-			type = s[c++];
+			type = (unsigned char)s[c++];
 			break;
 		}
 	}
@@ -1170,8 +1170,6 @@ tmpl_interpolate(struct tmpl_out *o, const struct kore_json_item *item,
 {
 	char		num[64];
 	int		n;
-
-	n = -1;
 
 	switch (item->type) {
 	case KORE_JSON_TYPE_STRING:

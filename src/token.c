@@ -86,8 +86,8 @@ token_csrf_check(const char *token, const char *slug, const char *key,
 	    dot - token > 16 || strlen(dot + 1) != TOKEN_MAC_B64)
 		return (TOKEN_FORGED);
 	/* Exactly one spelling: lowercase hex digits, nothing else. */
-	if (dot == token || strspn(token, "0123456789abcdef") !=
-	    (size_t)(dot - token))
+	if (dot == token || (*token == '0' && dot - token > 1) ||
+	    strspn(token, "0123456789abcdef") != (size_t)(dot - token))
 		return (TOKEN_FORGED);
 	ts = strtoull(token, &end, 16);
 	if (end != dot)

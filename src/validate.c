@@ -418,9 +418,11 @@ validate_date(const char *s)
 	}
 	if (s[10] != '\0')
 		return (0);
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
+	/* Digits are checked above: read them without atoi's silence. */
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
 	if (y < 1 || m < 1 || m > 12 || d < 1)
 		return (0);
 	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

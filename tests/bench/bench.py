@@ -900,12 +900,14 @@ class Bench:
                     self.problems.append("signup c%d run %d: errors %d" % (
                         c, r + 1, res["errors"]))
                 mark = int(srv.sql("select coalesce(max(id), 0) from jobs")[0])
-                res1 = self.wrk_until_done(
-                    srv.url + "/", 1, "post.lua",
-                    ["/f/signup", self.signup_c1_prefix, "stop"],
-                    self.signup_c1_prefix, threads=1)
-                self.wait_jobs(srv, st.signups + st.signups_c1)
+                with LoadMeter() as lm1:
+                    res1 = self.wrk_until_done(
+                        srv.url + "/", 1, "post.lua",
+                        ["/f/signup", self.signup_c1_prefix, "stop"],
+                        self.signup_c1_prefix, threads=1)
+                    self.wait_jobs(srv, st.signups + st.signups_c1)
                 s1 = job_stats(srv, mark)
+                s1["foreign_pct"] = lm1.foreign_pct
                 s1["post_rps"] = res1.get("rps", 0)
                 s1["posted"] = int(res1.get("bodies_taken", 0))
                 c1runs.append(s1)
@@ -1008,9 +1010,9 @@ class Bench:
             "connections throughout" % (c, soak_n, n_warm)})
 
     def scenario_profile(self):
-        """BENCH_PERF=1: perf record (DWARF call graphs) of one app worker
-        under get_form, get_result_304 and post_submit at c64; the top
-        symbols go into the Markdown. Not a measured run."""
+        """BENCH_PERF=1: perf record (DWARF call graphs) of the app's
+        workers under get_form, get_result_304 and post_submit at c64; the
+        top symbols go into the Markdown. Not a measured run."""
         if not shutil.which("perf"):
             self.notes.append("perf not found: no profile.")
             return
@@ -1019,7 +1021,9 @@ class Bench:
         self.profiles = []
         try:
             loc, etag, _ = self.app_result(srv)
-            worker = self.pids(srv)[0]
+            # Both workers: Kore's accept lock can hand every connection
+            # of a wrk run to one of them.
+            workers = ",".join(str(p) for p in self.pids(srv))
             for name, script, path, args, hdr in (
                     ("get_form", "get.lua", "/f/contact", [], []),
                     ("get_result_304", "get.lua", loc, [],
@@ -1037,7 +1041,7 @@ class Bench:
                 time.sleep(1)
                 subprocess.run(["perf", "record", "-q", "-F", "499",
                                 "--call-graph", "dwarf,16384", "-o", data,
-                                "-p", str(worker), "--", "sleep",
+                                "-p", workers, "--", "sleep",
                                 str(min(3, st.dur))],
                                stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, timeout=120)
@@ -1318,7 +1322,7 @@ class Bench:
                      "wait in the queue; the 1-connection rows show the "
                      "latency of a lone submission.\n" % st.main_conns)
         for name, text in getattr(self, "profiles", []):
-            m.append("## Where the time goes: %s (perf, one worker, c%d)\n"
+            m.append("## Where the time goes: %s (perf, both workers, c%d)\n"
                      % (name, st.main_conns))
             m.append("```")
             m.append(text)

@@ -15,7 +15,7 @@
 # directory only (not in bench/results). BENCH_WORK=DIR: the work
 # directory (default: a new one under $TMPDIR or /tmp; servers' logs and
 # configurations stay there, large databases are removed at the end).
-# PERF=1: also profile one app worker with perf (get_form,
+# PERF=1: also profile the app's workers with perf (get_form,
 # get_result_304, post_submit) and put the top symbols in the Markdown.
 # BENCH_COMMIT=REV: the commit the module was built from, when it is not
 # the work tree's HEAD (e.g. a build from `git archive REV`).

@@ -93,12 +93,13 @@ else
 	flags="-std=gnu11 -D_GNU_SOURCE -g $kore_features -Isrc -Wall -Wextra \
 		-Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith \
 		-Wcast-qual -Wsign-compare -Wno-unused-parameter"
-	# shellcheck disable=SC2086
-	ls src/*.c | xargs -P "$jobs" -I{} sh -c '
-		log='"$out"'/tidy_$(basename "$1" .c).log
+	export out flags
+	# shellcheck disable=SC2016
+	printf '%s\n' src/*.c | xargs -P "$jobs" -n 1 sh -c '
+		log=$out/tidy_$(basename "$1" .c).log
 		clang-tidy --quiet --config-file=tests/static/.clang-tidy "$1" \
-			-- '"$flags"' >"$log" 2>&1
-		echo "exit status $?" >>"$log"' _ {}
+			-- $flags >"$log" 2>&1
+		echo "exit status $?" >>"$log"' _
 	# "warning:" and "error:" lines; warnings-as-errors turns both into
 	# error: lines, and a file that does not compile gives error: too.
 	cat "$out"/tidy_*.log |
@@ -107,7 +108,8 @@ else
 	n=$(wc -l <"$out/clang-tidy.txt")
 	nrc=$(grep -L '^exit status 0$' "$out"/tidy_*.log | wc -l)
 	if [ "$n" -eq 0 ] && [ "$nrc" -eq 0 ]; then
-		echo "clang-tidy: 0 findings in $(ls src/*.c | wc -l) files" \
+		echo "clang-tidy: 0 findings in $(printf '%s\n' src/*.c |
+			wc -l) files" \
 			"($(( $(date +%s) - start )) s)"
 		passed=$((passed + 1))
 	else
