@@ -30,7 +30,7 @@ DEB_PKGS	= kore libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
 		  coreutils chromium clang libclang-rt-14-dev cppcheck clang-tidy
 
 .PHONY: all build run test unit integ unit-san unit-valgrind integ-san load \
-	crash browser fuzz-smoke fuzz static deps clean
+	crash browser fuzz-smoke fuzz static bench deps clean
 
 all: build
 
@@ -125,6 +125,12 @@ fuzz-smoke:
 
 fuzz:
 	FUZZ_MERGE=$(FUZZ_MERGE) bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Benchmarks against two minimal Kore references and a Flask peer; not
+# part of make test. Results in bench/results/. QUICK=1: a short trial
+# run; PERF=1: add perf profiles. See tests/bench/README.md.
+bench: build
+	bash tests/bench/run.sh ./$(APP).so
 
 # cppcheck and clang-tidy (checks chosen in tests/static/.clang-tidy).
 static:

@@ -72,10 +72,10 @@ page_result(struct http_request *req)
 			failed++;
 	}
 
-	ctx = form_view_result(form, &rec);
-	form_view_jobs(ctx, js, n, util_now_ms());
 	if (done + failed < n) {
 		/* Processing: never cached, and reloads itself. */
+		ctx = form_view_result(form, &rec);
+		form_view_jobs(ctx, js, n, util_now_ms());
 		refresh = req->query_string == NULL ||
 		    strcmp(req->query_string, "refresh=off") != 0;
 		kore_json_create_literal(ctx, "refresh", refresh ?
@@ -97,10 +97,11 @@ page_result(struct http_request *req)
 	http_response_header(req, "cache-control", "private, no-cache");
 	if (http_request_header(req, "if-none-match", &inm) &&
 	    strcmp(inm, etag) == 0) {
-		kore_json_item_free(ctx);
 		page_security_headers(req);
 		page_respond(req, 304, NULL, 0);
 	} else {
+		ctx = form_view_result(form, &rec);
+		form_view_jobs(ctx, js, n, util_now_ms());
 		page_send(req, 200, 0, form->title, "result", ctx);
 	}
 	store_record_cleanup(&rec);

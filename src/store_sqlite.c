@@ -15,11 +15,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <kore/kore.h>
 #include "store_sqlite.h"
 
-#define STORE_BUSY_MS	5000
+#define STORE_BUSY_MS		5000
+#define STORE_BUSY_STEP_US	250
 
 
 static const char *store_sql[ST_MAX] = {
@@ -47,6 +49,10 @@ static const char *store_sql[ST_MAX] = {
 	[ST_JOB_INSERT] = "INSERT INTO jobs (submission_id, action, kind, "
 	    "target, max_attempts, run_at, delivery_id, created_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
+	/* A read first: idle runners must not take the write lock. */
+	[ST_JOB_DUE] = "SELECT 1 FROM jobs WHERE "
+	    "(state = 'queued' AND run_at <= ?1) OR "
+	    "(state = 'running' AND lease_until < ?1) LIMIT 1",
 	/* One statement, so two runners can never claim the same job. */
 	[ST_JOB_CLAIM] = "UPDATE jobs SET state = 'running', "
 	    "attempts = attempts + 1, lease_until = ?1 + ?2, started_at = ?1 "
@@ -135,6 +141,7 @@ static struct store_handle	 store_reader;
 static struct store_handle	 store_writer;
 
 static void		 store_db_close(struct store_handle *);
+static int		 store_busy_wait(void *, int);
 static int		 store_connect(const char *, sqlite3 **, char *, size_t);
 static void		 store_insert_one(struct store_submission *);
 static enum store_result store_key_lookup(struct store_handle *, const char *,
@@ -519,6 +526,25 @@ store_open(struct store_handle *db)
 	return (db->conn);
 }
 
+/*
+ * Waits for another connection's write to end. SQLite's own busy handler
+ * sleeps 1, 2, 5 ... up to 100 ms at a time, so a writer that loses the
+ * lock to the other worker's group commit (a few ms) stalls far longer
+ * than needed; we retry every STORE_BUSY_STEP_US up to STORE_BUSY_MS.
+ */
+static int
+store_busy_wait(void *arg, int count)
+{
+	struct timespec	ts;
+
+	if ((u_int64_t)count * STORE_BUSY_STEP_US >= STORE_BUSY_MS * 1000ULL)
+		return (0);
+	ts.tv_sec = 0;
+	ts.tv_nsec = STORE_BUSY_STEP_US * 1000L;
+	(void)nanosleep(&ts, NULL);
+	return (1);
+}
+
 static int
 store_connect(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
@@ -533,7 +559,7 @@ store_connect(const char *path, sqlite3 **out, char *err, size_t errlen)
 		sqlite3_close(db);
 		return (-1);
 	}
-	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	sqlite3_busy_handler(db, store_busy_wait, NULL);
 	if (sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
 	    NULL, NULL, &msg) != SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, msg);

@@ -41,6 +41,16 @@ store_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
 	enum store_result	 r;
 	int			 rc;
 
+	if ((st = store_stmt(h, ST_JOB_DUE)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return (STORE_NOT_FOUND);
+	if (rc != SQLITE_ROW)
+		return (store_result_of(h, rc));
+
 	if ((st = store_stmt(h, ST_JOB_CLAIM)) == NULL)
 		return (STORE_ERROR);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
