@@ -35,6 +35,7 @@ TAILQ_HEAD(commit_list, commit_item);
 static struct kore_task		commit_task;
 static pthread_mutex_t		commit_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t		commit_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t		commit_park = PTHREAD_COND_INITIALIZER;
 static struct commit_list	commit_queued;
 static struct commit_list	commit_pending;	/* not yet back from it */
 static struct commit_list	commit_done;
@@ -200,7 +201,10 @@ commit_writer(struct kore_task *t)
 	pthread_mutex_lock(&commit_lock);
 	commit_stopped = 1;
 	pthread_cond_broadcast(&commit_cond);
-	pthread_mutex_unlock(&commit_lock);
+	/* Park until exit, for the reason given in queue.c's runner. */
+	for (;;)
+		pthread_cond_wait(&commit_park, &commit_lock);
+
 	return (KORE_RESULT_OK);
 }
 

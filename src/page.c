@@ -122,7 +122,19 @@ void
 page_send(struct http_request *req, int status, int flags, const char *title,
     const char *tmpl, struct kore_json_item *ctx)
 {
-	struct kore_buf		 content, out;
+	struct kore_buf		 out;
+
+	kore_buf_init(&out, 8192);
+	page_render(title, tmpl, ctx, &out);
+	page_send_html(req, status, flags, out.data, out.offset);
+	kore_buf_cleanup(&out);
+}
+
+void
+page_render(const char *title, const char *tmpl, struct kore_json_item *ctx,
+    struct kore_buf *out)
+{
+	struct kore_buf		 content;
 	struct kore_json_item	*layout;
 	size_t			 len;
 	char			*s;
@@ -138,16 +150,19 @@ page_send(struct http_request *req, int status, int flags, const char *title,
 	kore_json_create_string(layout, "content", s);
 	kore_buf_cleanup(&content);
 
-	kore_buf_init(&out, len + 1024);
-	(void)tmpl_render(page_set, "layout", layout, &out);
+	(void)tmpl_render(page_set, "layout", layout, out);
 	kore_json_item_free(layout);
+}
 
+void
+page_send_html(struct http_request *req, int status, int flags,
+    const void *data, size_t len)
+{
 	page_security_headers(req);
 	http_response_header(req, "content-type", "text/html; charset=utf-8");
 	if (flags & PAGE_NO_STORE)
 		http_response_header(req, "cache-control", "no-store");
-	page_respond(req, status, out.data, out.offset);
-	kore_buf_cleanup(&out);
+	page_respond(req, status, data, len);
 }
 
 void

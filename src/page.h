@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct http_request;
+struct kore_buf;
 struct kore_json_item;
 
 /* Compiles every templates/<name>.html once (parent, at start-up). */
@@ -27,6 +28,14 @@ struct kore_json_item	*page_ctx_new(void);
  */
 void	page_send(struct http_request *, int status, int flags,
 	    const char *title, const char *tmpl, struct kore_json_item *ctx);
+
+/* Renders template tmpl with ctx inside the layout into out. Frees ctx. */
+void	page_render(const char *title, const char *tmpl,
+	    struct kore_json_item *ctx, struct kore_buf *out);
+
+/* Sends an HTML page that is already rendered. */
+void	page_send_html(struct http_request *, int status, int flags,
+	    const void *data, size_t len);
 
 /* Sends the error page: heading, one sentence, and a link on. */
 void	page_error(struct http_request *, int status, const char *heading,

@@ -31,6 +31,7 @@
 static struct kore_task	queue_tasks[QUEUE_RUNNERS_MAX];
 static pthread_mutex_t	queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	queue_cond;
+static pthread_cond_t	queue_park = PTHREAD_COND_INITIALIZER;	/* never signalled */
 static u_int64_t	queue_wakeups;
 static int		queue_stop_asked;
 static u_int64_t	queue_running;		/* runner threads alive */
@@ -133,7 +134,14 @@ queue_runner(struct kore_task *t)
 	pthread_mutex_lock(&queue_lock);
 	queue_running--;
 	pthread_cond_broadcast(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
+	/*
+	 * Park until the process exits instead of returning: Kore's task
+	 * thread would go back to waiting on its own structures, which the
+	 * worker frees (kore_mem_cleanup) right after teardown.
+	 */
+	for (;;)
+		pthread_cond_wait(&queue_park, &queue_lock);
+
 	return (KORE_RESULT_OK);
 }
 

@@ -32,7 +32,24 @@
 #include "validate.h"
 
 
+/* Markers a fresh form page is rendered around (see form_fresh_send). */
+#define FRESH_KEY_MARK		"\x01formwork-key\x01"
+#define FRESH_CSRF_MARK		"\x01formwork-csrf\x01"
+
+struct fresh_form {
+	struct form		*form;
+	struct kore_buf		*head;
+	struct kore_buf		*middle;
+	struct kore_buf		*tail;
+	TAILQ_ENTRY(fresh_form)	 list;
+};
+
+static TAILQ_HEAD(, fresh_form)	fresh_forms =
+    TAILQ_HEAD_INITIALIZER(fresh_forms);
+
 static struct form	*route_form_lookup(struct http_request *, const char *);
+static int		 form_fresh_send(struct http_request *, struct form *,
+			    const char *, const char *);
 static void	form_send(struct http_request *, int, struct form *,
 		    const struct form_input *);
 static int	form_post(struct http_request *, struct form *);
@@ -112,8 +129,71 @@ form_send(struct http_request *req, int status, struct form *form,
 		    config.form_ttl_ms, &issued);
 	token_csrf_new(form->slug, key, issued, csrf);
 
+	if (in == NULL && form_fresh_send(req, form, key, csrf))
+		return;
 	page_send(req, status, PAGE_NO_STORE, form->title, "form",
 	    form_view_form(form, in, key, csrf));
+}
+
+/*
+ * A fresh form page differs between requests only in its _key and _csrf
+ * values, so each worker renders it once, around two markers, and then
+ * serves it from three pieces. The values are base64url and hex: they
+ * need no escaping. Returns 0 (and caches nothing) if the markers are not
+ * each found exactly once, and the caller renders the page as usual.
+ */
+static int
+form_fresh_send(struct http_request *req, struct form *form, const char *key,
+    const char *csrf)
+{
+	struct fresh_form	*ff;
+	struct kore_buf		 page, out;
+	u_int8_t		*k, *c;
+
+	TAILQ_FOREACH(ff, &fresh_forms, list) {
+		if (ff->form == form)
+			break;
+	}
+	if (ff == NULL) {
+		kore_buf_init(&page, 8192);
+		page_render(form->title, "form", form_view_form(form, NULL,
+		    FRESH_KEY_MARK, FRESH_CSRF_MARK), &page);
+		k = memmem(page.data, page.offset, FRESH_KEY_MARK,
+		    sizeof(FRESH_KEY_MARK) - 1);
+		c = memmem(page.data, page.offset, FRESH_CSRF_MARK,
+		    sizeof(FRESH_CSRF_MARK) - 1);
+		if (k == NULL || c == NULL || c < k ||
+		    memmem(k + 1, page.offset - (k + 1 - page.data),
+		    FRESH_KEY_MARK, sizeof(FRESH_KEY_MARK) - 1) != NULL ||
+		    memmem(c + 1, page.offset - (c + 1 - page.data),
+		    FRESH_CSRF_MARK, sizeof(FRESH_CSRF_MARK) - 1) != NULL) {
+			kore_buf_cleanup(&page);
+			return (0);
+		}
+		ff = kore_calloc(1, sizeof(*ff));
+		ff->form = form;
+		ff->head = kore_buf_alloc(k - page.data);
+		kore_buf_append(ff->head, page.data, k - page.data);
+		k += sizeof(FRESH_KEY_MARK) - 1;
+		ff->middle = kore_buf_alloc(c - k);
+		kore_buf_append(ff->middle, k, c - k);
+		c += sizeof(FRESH_CSRF_MARK) - 1;
+		ff->tail = kore_buf_alloc(page.offset - (c - page.data));
+		kore_buf_append(ff->tail, c, page.offset - (c - page.data));
+		kore_buf_cleanup(&page);
+		TAILQ_INSERT_TAIL(&fresh_forms, ff, list);
+	}
+
+	kore_buf_init(&out, ff->head->offset + ff->middle->offset +
+	    ff->tail->offset + TOKEN_ID_LEN + TOKEN_CSRF_MAX);
+	kore_buf_append(&out, ff->head->data, ff->head->offset);
+	kore_buf_append(&out, key, strlen(key));
+	kore_buf_append(&out, ff->middle->data, ff->middle->offset);
+	kore_buf_append(&out, csrf, strlen(csrf));
+	kore_buf_append(&out, ff->tail->data, ff->tail->offset);
+	page_send_html(req, 200, PAGE_NO_STORE, out.data, out.offset);
+	kore_buf_cleanup(&out);
+	return (1);
 }
 
 /* What a POST keeps while its submission waits for the writer. */
