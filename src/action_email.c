@@ -21,7 +21,6 @@
 
 #include "actions.h"
 #include "config.h"
-#include "queue.h"
 #include "form_view.h"
 #include "forms.h"
 #include "store.h"
@@ -214,13 +213,7 @@ email_smtp(const struct action_run *run, struct kore_buf *msg,
 	curl_easy_setopt(curl, CURLOPT_READFUNCTION, email_read);
 	curl_easy_setopt(curl, CURLOPT_READDATA, &rd);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, action_abort_check);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(config.action_timeout_ms / 2));
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-	    (long)config.action_timeout_ms);
+	action_curl_limits(curl);
 
 	rc = curl_easy_perform(curl);
 	code = 0;

@@ -30,7 +30,6 @@
 #include "actions.h"
 #include "app.h"
 #include "config.h"
-#include "queue.h"
 #include "forms.h"
 #include "json_out.h"
 #include "store.h"
@@ -158,13 +157,7 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body.offset);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, action_abort_check);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(config.action_timeout_ms / 2));
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-	    (long)config.action_timeout_ms);
+	action_curl_limits(curl);
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, webhook_open_socket);
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &call);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, webhook_header);
@@ -204,13 +197,6 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 			res->outcome = ACTION_RETRY;
 		}
 	}
-}
-
-int
-action_abort_check(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
-{
-	return (queue_stopping());
 }
 
 /* Called by libcurl with the resolved address, right before connect. */

@@ -41,9 +41,11 @@ struct action_run {
 /* Parent, at start-up: checks the settings the actions need. */
 int	actions_init(char *err, size_t errlen);
 
-/* libcurl progress callback: aborts a transfer when the worker stops. */
-int	action_abort_check(void *, curl_off_t, curl_off_t, curl_off_t,
-	    curl_off_t);
+/*
+ * Every action's transfer: no signals (threads), a time-out on connecting
+ * and on the whole call, and an abort as soon as the worker stops.
+ */
+void	action_curl_limits(CURL *);
 
 void	action_email_run(const struct action_run *, struct action_result *);
 void	action_webhook_run(const struct action_run *, struct action_result *);
