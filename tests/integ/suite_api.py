@@ -27,7 +27,6 @@ exit status is 1 on any failure.
 Usage: /usr/bin/python3 tests/integ/suite_api.py [--so PATH] [-k PATTERN]
 """
 
-import argparse
 import json
 import math
 import os
@@ -37,13 +36,13 @@ import socketserver
 import sys
 import threading
 import time
-import traceback
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from client import request, urlencode  # noqa: E402
+import harness  # noqa: E402
 import server as srvmod  # noqa: E402
 from server import Server  # noqa: E402
 
@@ -1135,111 +1134,16 @@ class A11Metrics(Base):
 
 # ---- runner -----------------------------------------------------------------
 
-class Result(unittest.TestResult):
-    def __init__(self, verbose=False):
-        super().__init__()
-        self.verbose = verbose
-        self.passed = []
-        self.failed = []   # (name, text)
-        self.t0 = {}
-
-    def startTest(self, test):
-        super().startTest(test)
-        self.t0[test.id()] = time.monotonic()
-
-    def name(self, test):
-        return "%s.%s" % (type(test).__name__,
-                          getattr(test, "_testMethodName", test.id()))
-
-    def took(self, test):
-        return time.monotonic() - self.t0.get(test.id(), time.monotonic())
-
-    def addSuccess(self, test):
-        self.passed.append(self.name(test))
-        print("ok    %-72s %5.2fs" % (self.name(test), self.took(test)),
-              flush=True)
-
-    def _bad(self, test, err, kind):
-        if self.verbose:
-            text = "".join(traceback.format_exception(*err))
-        else:
-            here = [f for f in traceback.extract_tb(err[2])
-                    if f.filename == os.path.abspath(__file__)]
-            text = "".join(traceback.format_list(here[-2:])) + "".join(
-                traceback.format_exception_only(err[0], err[1]))
-        self.failed.append((self.name(test), text))
-        print("%s  %-72s %5.2fs" % (kind, self.name(test), self.took(test)),
-              flush=True)
-        first = [l for l in text.strip().splitlines() if l.strip()][-1]
-        print("      " + first[:300], flush=True)
-
-    def addFailure(self, test, err):
-        self._bad(test, err, "FAIL")
-
-    def addError(self, test, err):
-        self._bad(test, err, "ERROR")
-
-    def addSkip(self, test, reason):
-        print("skip  %s: %s" % (self.name(test), reason))
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--so", help="the Formwork module to load")
-    ap.add_argument("-k", action="append", default=[],
-                    help="only tests whose name contains this")
-    ap.add_argument("-v", action="store_true", help="print full tracebacks")
-    args = ap.parse_args()
-    if args.so:
-        os.environ["FORMWORK_SO"] = os.path.abspath(args.so)
-    so = srvmod.module_path()
-    if not os.path.exists(so):
-        print("no module at %s (build it first)" % so)
-        print("0 passed, 1 failed")
-        return 1
-
-    t0 = time.monotonic()
-    print("formwork API tests: module %s, run dir %s" % (
-        so, srvmod.run_root()), flush=True)
-    loader = unittest.TestLoader()
-    if args.k:
-        loader.testNamePatterns = ["*%s*" % k for k in args.k]
-    suite = loader.loadTestsFromModule(sys.modules[__name__])
-    result = Result(args.v)
-    try:
-        suite.run(result)
-    finally:
-        # Stop every server and read its log.
-        for name, s in list(SERVERS.items()):
-            if isinstance(s, Exception):
-                label = "start: %s server" % name
-                result.failed.append((label, str(s)))
-                continue
-            problems = s.stop()
-            label = "log check: %s server (%s)" % (name, s.log)
-            if problems:
-                result.failed.append((label, "\n".join(problems)))
-                print("FAIL  %s" % label)
-                for p in problems[:20]:
-                    print("      " + p)
-            else:
-                result.passed.append(label)
-                print("ok    %s" % label)
+    def cleanup():
         for h in HELPERS:
             try:
                 h.stop()
             except Exception:
                 pass
 
-    if result.failed:
-        print("\n==== failures ====")
-        for name, text in result.failed:
-            print("---- %s" % name)
-            print(text.rstrip())
-    print("time: %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (len(result.passed), len(result.failed)))
-    return 1 if result.failed else 0
-
+    return harness.run(sys.modules[__name__], "API tests", SERVERS,
+                       cleanup=cleanup)
 
 if __name__ == "__main__":
     sys.exit(main())

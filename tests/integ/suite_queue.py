@@ -33,7 +33,6 @@ Usage: /usr/bin/python3 tests/integ/suite_queue.py [--so PATH] [-k PATTERN]
        [--no-figures]
 """
 
-import argparse
 import email
 import email.policy
 import http.client
@@ -47,7 +46,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import unittest
 import urllib.parse
 
@@ -56,6 +54,7 @@ sys.path.insert(0, HERE)
 
 from client import (get_form, location_path, looks_like_page,  # noqa: E402
                     post_form, request)
+import harness  # noqa: E402
 import server as srvmod  # noqa: E402
 from server import Server  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
@@ -1060,120 +1059,23 @@ class T09Figures(Base):
 
 # ---- runner -----------------------------------------------------------------
 
-class Result(unittest.TestResult):
-    def __init__(self, verbose=False):
-        super().__init__()
-        self.verbose = verbose
-        self.passed = []
-        self.failed = []   # (name, text)
-        self.t0 = {}
-
-    def startTest(self, test):
-        super().startTest(test)
-        self.t0[test.id()] = time.monotonic()
-
-    def name(self, test):
-        return "%s.%s" % (type(test).__name__,
-                          getattr(test, "_testMethodName", test.id()))
-
-    def took(self, test):
-        return time.monotonic() - self.t0.get(test.id(), time.monotonic())
-
-    def addSuccess(self, test):
-        self.passed.append(self.name(test))
-        print("ok    %-72s %5.2fs" % (self.name(test), self.took(test)),
-              flush=True)
-
-    def _bad(self, test, err, kind):
-        if self.verbose:
-            text = "".join(traceback.format_exception(*err))
-        else:
-            here = [f for f in traceback.extract_tb(err[2])
-                    if f.filename == os.path.abspath(__file__)]
-            text = "".join(traceback.format_list(here[-2:])) + "".join(
-                traceback.format_exception_only(err[0], err[1]))
-        self.failed.append((self.name(test), text))
-        print("%s  %-72s %5.2fs" % (kind, self.name(test), self.took(test)),
-              flush=True)
-        first = [l for l in text.strip().splitlines() if l.strip()][-1]
-        print("      " + first[:300], flush=True)
-
-    def addFailure(self, test, err):
-        self._bad(test, err, "FAIL")
-
-    def addError(self, test, err):
-        self._bad(test, err, "ERROR")
-
-    def addSkip(self, test, reason):
-        print("skip  %s: %s" % (self.name(test), reason), flush=True)
-
-
 def main():
-    global NO_FIGURES
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--so", help="the Formwork module to load")
-    ap.add_argument("-k", action="append", default=[],
-                    help="only tests whose name contains this")
-    ap.add_argument("-v", action="store_true", help="print full tracebacks")
-    ap.add_argument("--no-figures", action="store_true",
-                    help="skip the latency and throughput figures")
-    args = ap.parse_args()
-    NO_FIGURES = args.no_figures
-    if args.so:
-        os.environ["FORMWORK_SO"] = os.path.abspath(args.so)
-    so = srvmod.module_path()
-    if not os.path.exists(so):
-        print("no module at %s (build it first)" % so)
-        print("0 passed, 1 failed")
-        return 1
+    def add_args(ap):
+        ap.add_argument("--no-figures", action="store_true",
+                        help="skip the latency and throughput figures")
 
-    t0 = time.monotonic()
-    print("formwork queue tests: module %s, run dir %s" % (
-        so, srvmod.run_root()), flush=True)
-    loader = unittest.TestLoader()
-    if args.k:
-        loader.testNamePatterns = ["*%s*" % k for k in args.k]
-    suite = loader.loadTestsFromModule(sys.modules[__name__])
-    result = Result(args.v)
-    try:
-        suite.run(result)
-    finally:
-        for name, s in list(SERVERS.items()) + \
-                [(s.name, s) for s in EXTRA_SERVERS]:
-            if isinstance(s, Exception):
-                continue
-            problems = s.stop()
-            if name in SERVERS:
-                label = "log check: %s server (%s)" % (name, s.log)
-                if problems:
-                    result.failed.append((label, "\n".join(problems)))
-                    print("FAIL  %s" % label)
-                    for p in problems[:20]:
-                        print("      " + p)
-                else:
-                    result.passed.append(label)
-                    print("ok    %s" % label)
-            elif problems and not all("exited" in p for p in problems):
-                label = "log check: %s (%s)" % (s.name, s.log)
-                result.failed.append((label, "\n".join(problems)))
-                print("FAIL  %s" % label)
-        if _RX is not None:
-            _RX.stop()
-        if _SINK is not None:
-            _SINK.stop()
-    for name, s in SERVERS.items():
-        if isinstance(s, Exception):
-            result.failed.append(("start: %s server" % name, str(s)))
+    def use_args(args):
+        global NO_FIGURES
+        NO_FIGURES = args.no_figures
 
-    if result.failed:
-        print("\n==== failures ====")
-        for name, text in result.failed:
-            print("---- %s" % name)
-            print(text.rstrip())
-    print("time: %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (len(result.passed), len(result.failed)))
-    return 1 if result.failed else 0
+    def cleanup():
+        for helper in (_RX, _SINK):
+            if helper is not None:
+                helper.stop()
 
+    return harness.run(sys.modules[__name__], "queue tests", SERVERS,
+                       EXTRA_SERVERS, cleanup=cleanup, add_args=add_args,
+                       use_args=use_args)
 
 if __name__ == "__main__":
     sys.exit(main())
