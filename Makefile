@@ -47,7 +47,7 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-build: $(APP).so
+build: $(APP).so formworkctl
 
 $(APP).so: $(OBJ)
 	$(CC) -shared -o $@ $(OBJ) $(LDLIBS_APP)
@@ -55,6 +55,20 @@ $(APP).so: $(OBJ)
 .objs/%.o: src/%.c $(HDR)
 	@mkdir -p .objs
 	$(CC) $(CFLAGS_APP) -c $< -o $@
+
+# The operator's command line: the store, passwords and ids, linked with
+# Kore's memory and utility code (no server).
+CTL_SRC		= src/ctl/formworkctl.c src/store_sqlite.c src/store_sqlite_jobs.c \
+		  src/store_sqlite_users.c src/store_sqlite_admin.c \
+		  src/password.c src/token.c src/util.c src/ctl/kore_glue.c
+KORE_CTL_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
+		  $(KORE_SRC)/utils.c
+
+formworkctl: $(CTL_SRC) $(HDR)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) -Wno-missing-prototypes \
+		$(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc \
+		-o $@ $(CTL_SRC) $(KORE_CTL_SRC) \
+		-lsodium -lsqlite3 -lcrypto -lssl
 
 # The AddressSanitizer + UBSan build of the module, loaded with libasan
 # preloaded into kore (see tests/integ/run.sh).
@@ -76,18 +90,18 @@ UNIT_SRC	= src/tmpl.c src/body.c src/utf8.c src/forms.c src/validate.c \
 		  src/json_out.c src/json_in.c \
 		  src/token.c src/util.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
-		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c tests/unit/kore_stubs.c
+		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c src/ctl/kore_glue.c
 UNIT_TESTS	= $(wildcard tests/unit/test_*.c)
 UNIT_CFLAGS	= -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-unused-parameter \
 		  -Wno-sign-compare -Wno-missing-field-initializers \
 		  $(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc
 UNIT_LIBS	= -lcriterion -lsodium -lcrypto -lssl
 
-tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) tests/unit/kore_stubs.c
+tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c
 	$(CC) $(UNIT_CFLAGS) -O1 -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
 
-tests/unit/run-san: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) tests/unit/kore_stubs.c
+tests/unit/run-san: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c
 	$(CC) $(UNIT_CFLAGS) $(SAN) -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
 

@@ -74,6 +74,21 @@ config_load(char *err, size_t errlen)
 		return (-1);
 	config.webhook_private = (int)v;
 
+	/* The admin desk. */
+	if (config_number("FORMWORK_SESSION_IDLE", 1800, 1, 86400, &v, err,
+	    errlen) == -1)
+		return (-1);
+	config.session_idle_ms = v * 1000;
+	if (config_number("FORMWORK_SESSION_MAX", 43200, 1, 30 * 86400, &v,
+	    err, errlen) == -1)
+		return (-1);
+	config.session_max_ms = v * 1000;
+	if (config_number("FORMWORK_LOGIN_LIMIT", 5, 1, 1000,
+	    &config.login_limit, err, errlen) == -1 ||
+	    config_number("FORMWORK_EXPORT_SYNC_MAX", 10000, 1, 10000000,
+	    &config.export_sync_max, err, errlen) == -1)
+		return (-1);
+
 	config.smtp_url = config_string("FORMWORK_SMTP_URL", NULL);
 	if (config.smtp_url != NULL &&
 	    strncmp(config.smtp_url, "smtp://", 7) != 0 &&

@@ -33,6 +33,12 @@ struct config {
 	const char	*outbox_dir;	/* FORMWORK_OUTBOX */
 	const char	*webhook_secret; /* FORMWORK_WEBHOOK_SECRET (whsec_) */
 	int		 webhook_private; /* FORMWORK_WEBHOOK_ALLOW_PRIVATE */
+
+	/* The admin desk. */
+	u_int64_t	 session_idle_ms; /* FORMWORK_SESSION_IDLE (s) */
+	u_int64_t	 session_max_ms; /* FORMWORK_SESSION_MAX (s) */
+	u_int64_t	 login_limit;	/* FORMWORK_LOGIN_LIMIT per account */
+	u_int64_t	 export_sync_max; /* FORMWORK_EXPORT_SYNC_MAX rows */
 };
 
 extern struct config	config;

@@ -105,6 +105,22 @@ page_respond(struct http_request *req, int status, const void *data,
 }
 
 void
+page_url_encode(struct kore_buf *out, const char *s)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p) != NULL)
+			kore_buf_append(out, p, 1);
+		else
+			kore_buf_appendf(out, "%%%c%c", hex[*p >> 4],
+			    hex[*p & 0x0f]);
+	}
+}
+
+void
 page_security_headers(struct http_request *req)
 {
 	/* No inline script or style anywhere: the CSP can be strict. */

@@ -52,6 +52,9 @@ int	page_request_ok(struct http_request *, int methods, const char *allow);
 void	page_respond(struct http_request *, int status, const void *data,
 	    size_t len);
 
+/* Appends s to out percent-encoded for a query string value. */
+void	page_url_encode(struct kore_buf *out, const char *s);
+
 /* Adds the security headers every response carries. */
 void	page_security_headers(struct http_request *);
 

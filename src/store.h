@@ -27,6 +27,7 @@ enum store_result {
 	STORE_UNIQUE_TAKEN,	/* a unique field's value is in use */
 	STORE_NOT_FOUND,
 	STORE_BUSY,		/* the database stayed locked: retry later */
+	STORE_CONFLICT,		/* changed since the version the caller saw */
 	STORE_ERROR,
 };
 
@@ -72,6 +73,9 @@ struct store_record {
 	int			 spam;
 	int			 version;
 	u_int64_t		 created_ms;
+	char			 review[16];	/* new, approved, ... */
+	char			 client[64];
+	char			 actions[16];	/* none, pending, done, failed */
 };
 
 /*
@@ -144,6 +148,7 @@ struct store_job {
 /* A job's progress, as the result page shows it. */
 struct store_job_status {
 	char			 kind[16];
+	char			 target[256];
 	enum job_state		 state;
 	int			 attempts;
 	int			 max_attempts;

@@ -43,8 +43,8 @@ static const char *store_sql[ST_MAX] = {
 	    "WHERE form = ?1 AND field = ?2 AND value = ?3",
 	[ST_CLIENT_COUNT] = "SELECT count(*) FROM submissions "
 	    "WHERE client = ?1 AND created_at >= ?2",
-	[ST_SUB_GET] = "SELECT id, form, data, spam, version, created_at "
-	    "FROM submissions WHERE id = ?1",
+	[ST_SUB_GET] = "SELECT id, form, data, spam, version, created_at, "
+	    "review, client, actions FROM submissions WHERE id = ?1",
 	[ST_PING] = "SELECT 1",
 	[ST_JOB_INSERT] = "INSERT INTO jobs (submission_id, action, kind, "
 	    "target, max_attempts, run_at, delivery_id, created_at) "
@@ -66,7 +66,7 @@ static const char *store_sql[ST_MAX] = {
 	    "run_at = ?5, lease_until = 0, finished_at = ?6 "
 	    "WHERE id = ?1 AND attempts = ?2",
 	[ST_JOB_STATUSES] = "SELECT kind, state, attempts, max_attempts, "
-	    "run_at, coalesce(last_error, '') FROM jobs "
+	    "run_at, coalesce(last_error, ''), target FROM jobs "
 	    "WHERE submission_id = ?1 ORDER BY action",
 	[ST_JOB_COUNTS] = "SELECT state, count(*) FROM jobs GROUP BY state",
 	[ST_ENDPOINT_GET] = "SELECT 1 FROM webhook_endpoints WHERE url = ?1",
@@ -129,6 +129,122 @@ static const char *store_migrations[] = {
 	"  url         TEXT PRIMARY KEY,"
 	"  disabled_at INTEGER NOT NULL,"
 	"  reason      TEXT NOT NULL"
+	") WITHOUT ROWID;",
+
+	/*
+	 * 3: the admin desk. Users, sessions (token hashes only), failed
+	 * logins, review history and the audit log. The list stays fast at
+	 * a million rows through an index per filter, counts per review
+	 * state kept by triggers, each submission's overall action state
+	 * kept by triggers on its jobs, and a contentless FTS5 index of
+	 * the submitted values (not the field names).
+	 */
+	"ALTER TABLE submissions ADD COLUMN actions TEXT NOT NULL "
+	"  DEFAULT 'none';"
+	"UPDATE submissions SET actions = (SELECT CASE"
+	"  WHEN count(*) = 0 THEN 'none'"
+	"  WHEN sum(state IN ('queued', 'running')) > 0 THEN 'pending'"
+	"  WHEN sum(state = 'failed') > 0 THEN 'failed' ELSE 'done' END"
+	"  FROM jobs WHERE submission_id = submissions.id);"
+	"CREATE INDEX submissions_form ON submissions (form, created_at, id);"
+	"CREATE INDEX submissions_review ON submissions "
+	"  (review, created_at, id);"
+	"CREATE INDEX submissions_actions ON submissions "
+	"  (actions, created_at, id);"
+	"CREATE TRIGGER jobs_added AFTER INSERT ON jobs BEGIN"
+	"  UPDATE submissions SET actions = 'pending'"
+	"  WHERE id = new.submission_id AND actions <> 'pending'; END;"
+	"CREATE TRIGGER jobs_moved AFTER UPDATE OF state ON jobs"
+	"  WHEN old.state <> new.state BEGIN"
+	"  UPDATE submissions SET actions = (SELECT CASE"
+	"  WHEN sum(state IN ('queued', 'running')) > 0 THEN 'pending'"
+	"  WHEN sum(state = 'failed') > 0 THEN 'failed' ELSE 'done' END"
+	"  FROM jobs WHERE submission_id = new.submission_id)"
+	"  WHERE id = new.submission_id; END;"
+	"CREATE TABLE review_counts ("
+	"  form   TEXT NOT NULL,"
+	"  review TEXT NOT NULL,"
+	"  n      INTEGER NOT NULL,"
+	"  PRIMARY KEY (form, review)"
+	") WITHOUT ROWID;"
+	"INSERT INTO review_counts SELECT form, review, count(*) "
+	"  FROM submissions GROUP BY form, review;"
+	"CREATE TRIGGER counts_added AFTER INSERT ON submissions BEGIN"
+	"  INSERT INTO review_counts VALUES (new.form, new.review, 1)"
+	"  ON CONFLICT DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER counts_removed AFTER DELETE ON submissions BEGIN"
+	"  UPDATE review_counts SET n = n - 1"
+	"  WHERE form = old.form AND review = old.review; END;"
+	"CREATE TRIGGER counts_moved AFTER UPDATE OF review ON submissions"
+	"  WHEN old.review <> new.review BEGIN"
+	"  UPDATE review_counts SET n = n - 1"
+	"  WHERE form = old.form AND review = old.review;"
+	"  INSERT INTO review_counts VALUES (new.form, new.review, 1)"
+	"  ON CONFLICT DO UPDATE SET n = n + 1; END;"
+	"CREATE VIRTUAL TABLE submissions_fts USING fts5(body, content='',"
+	"  tokenize='unicode61 remove_diacritics 2');"
+	"INSERT INTO submissions_fts (rowid, body) SELECT rowid,"
+	"  (SELECT group_concat(atom, ' ') FROM json_tree(data)"
+	"  WHERE atom IS NOT NULL) FROM submissions;"
+	"CREATE TRIGGER fts_added AFTER INSERT ON submissions BEGIN"
+	"  INSERT INTO submissions_fts (rowid, body) VALUES (new.rowid,"
+	"  (SELECT group_concat(atom, ' ') FROM json_tree(new.data)"
+	"  WHERE atom IS NOT NULL)); END;"
+	"CREATE TRIGGER fts_removed AFTER DELETE ON submissions BEGIN"
+	"  INSERT INTO submissions_fts (submissions_fts, rowid, body)"
+	"  VALUES ('delete', old.rowid,"
+	"  (SELECT group_concat(atom, ' ') FROM json_tree(old.data)"
+	"  WHERE atom IS NOT NULL)); END;"
+	"CREATE TABLE users ("
+	"  id         INTEGER PRIMARY KEY,"
+	"  name       TEXT NOT NULL UNIQUE,"
+	"  role       TEXT NOT NULL,"
+	"  pwhash     TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE sessions ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  user_id    INTEGER NOT NULL REFERENCES users (id)"
+	"             ON DELETE CASCADE,"
+	"  client     TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  seen_at    INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX sessions_user ON sessions (user_id);"
+	"CREATE TABLE login_failures ("
+	"  subject TEXT NOT NULL,"
+	"  at      INTEGER NOT NULL"
+	");"
+	"CREATE INDEX login_failures_subject ON login_failures (subject, at);"
+	"CREATE TABLE reviews ("
+	"  id            INTEGER PRIMARY KEY,"
+	"  submission_id TEXT NOT NULL REFERENCES submissions (id)"
+	"                ON DELETE CASCADE,"
+	"  version       INTEGER NOT NULL,"
+	"  state_before  TEXT NOT NULL,"
+	"  state         TEXT NOT NULL,"
+	"  note          TEXT NOT NULL,"
+	"  user_name     TEXT NOT NULL,"
+	"  at            INTEGER NOT NULL"
+	");"
+	"CREATE INDEX reviews_submission ON reviews (submission_id, id);"
+	"CREATE TABLE audit ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  at        INTEGER NOT NULL,"
+	"  user_name TEXT NOT NULL,"
+	"  action    TEXT NOT NULL,"
+	"  subject   TEXT NOT NULL,"
+	"  before    TEXT NOT NULL,"
+	"  after     TEXT NOT NULL"
+	");"
+	"CREATE TABLE exports ("
+	"  id         TEXT PRIMARY KEY,"
+	"  user_name  TEXT NOT NULL,"
+	"  state      TEXT NOT NULL DEFAULT 'running',"
+	"  rows       INTEGER NOT NULL DEFAULT 0,"
+	"  error      TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  finished_at INTEGER"
 	") WITHOUT ROWID;",
 };
 
@@ -366,26 +482,9 @@ store_insert_one(struct store_submission *s)
 			goto fail;
 	}
 
-	for (i = 0; i < s->njobs; i++) {
-		char	delivery[TOKEN_ID_LEN + 5];
-
-		/* The webhook-id receivers de-duplicate on: stable per job. */
-		(void)snprintf(delivery, sizeof(delivery), "msg_");
-		token_id_new(delivery + 4);
-		st = store_stmt(w, ST_JOB_INSERT);
-		sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, s->jobs[i].action);
-		sqlite3_bind_text(st, 3, s->jobs[i].kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, s->jobs[i].target, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, s->jobs[i].max_attempts);
-		sqlite3_bind_int64(st, 6, (sqlite3_int64)s->created_ms);
-		sqlite3_bind_text(st, 7, delivery, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_DONE)
-			goto fail;
-	}
+	if ((rc = store_jobs_write(w, s->id, s->jobs, s->njobs,
+	    s->created_ms)) != SQLITE_DONE)
+		goto fail;
 
 	(void)store_exec(w, ST_RELEASE);
 	s->result = STORE_OK;
@@ -395,6 +494,38 @@ fail:
 	(void)store_exec(w, ST_ROLLBACK_TO);
 	(void)store_exec(w, ST_RELEASE);
 	s->result = store_result_of(w, rc);
+}
+
+/* Queues a submission's jobs; returns SQLite's code. */
+int
+store_jobs_write(struct store_handle *h, const char *id,
+    const struct store_job_spec *jobs, size_t n, u_int64_t now)
+{
+	sqlite3_stmt	*st;
+	char		 delivery[TOKEN_ID_LEN + 5];
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < n; i++) {
+		/* The webhook-id receivers de-duplicate on: stable per job. */
+		(void)snprintf(delivery, sizeof(delivery), "msg_");
+		token_id_new(delivery + 4);
+		if ((st = store_stmt(h, ST_JOB_INSERT)) == NULL)
+			return (SQLITE_ERROR);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, jobs[i].action);
+		sqlite3_bind_text(st, 3, jobs[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, jobs[i].target, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, jobs[i].max_attempts);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)now);
+		sqlite3_bind_text(st, 7, delivery, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			return (rc);
+	}
+	return (SQLITE_DONE);
 }
 
 enum store_result
@@ -496,6 +627,9 @@ store_record_read(sqlite3_stmt *st, struct store_record *rec)
 	rec->spam = sqlite3_column_int(st, 3);
 	rec->version = sqlite3_column_int(st, 4);
 	rec->created_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+	store_copy_text(st, 6, rec->review, sizeof(rec->review));
+	store_copy_text(st, 7, rec->client, sizeof(rec->client));
+	store_copy_text(st, 8, rec->actions, sizeof(rec->actions));
 }
 
 void
@@ -585,6 +719,27 @@ store_stmt(struct store_handle *db, enum store_stmt_id id)
 		return (NULL);
 	}
 	return (db->stmts[id]);
+}
+
+sqlite3_stmt *
+store_prepare(struct store_handle *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	sqlite3		*conn;
+
+	if ((conn = store_open(db)) == NULL)
+		return (NULL);
+	if (sqlite3_prepare_v2(conn, sql, -1, &st, NULL) != SQLITE_OK) {
+		kore_log(LOG_ERR, "%s: %s", __func__, sqlite3_errmsg(conn));
+		return (NULL);
+	}
+	return (st);
+}
+
+struct store_handle *
+store_handle_or_reader(struct store_handle *h)
+{
+	return (h != NULL ? h : &store_reader);
 }
 
 /* Steps a statement that returns no rows. */

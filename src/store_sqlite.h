@@ -49,6 +49,17 @@ enum store_result	 store_result_of(struct store_handle *, int);
 /* Copies column col as text into out (always NUL-terminated). */
 void			 store_copy_text(sqlite3_stmt *, int, char *, size_t);
 
+/* Prepares sql on h (not cached: for rare statements); NULL logged. */
+sqlite3_stmt		*store_prepare(struct store_handle *, const char *sql);
+
+/* h, or the event loop's connection when h is NULL. */
+struct store_handle	*store_handle_or_reader(struct store_handle *);
+
+/* Queues a submission's jobs; returns SQLite's code (SQLITE_DONE). */
+int			 store_jobs_write(struct store_handle *, const char *id,
+			    const struct store_job_spec *, size_t,
+			    u_int64_t now);
+
 /* Reads a submissions row selected as in ST_SUB_GET into rec. */
 void			 store_record_read(sqlite3_stmt *,
 			    struct store_record *);

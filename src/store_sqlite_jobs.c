@@ -183,6 +183,7 @@ store_job_statuses(const char *submission_id, struct store_job_status *out,
 		js->max_attempts = sqlite3_column_int(st, 3);
 		js->run_at = (u_int64_t)sqlite3_column_int64(st, 4);
 		store_copy_text(st, 5, js->error, sizeof(js->error));
+		store_copy_text(st, 6, js->target, sizeof(js->target));
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

@@ -26,7 +26,6 @@
 
 #define SUBMIT_RATE_WINDOW_MS	60000
 
-static void	submit_client(struct http_request *, char *, size_t);
 static char	*submit_data_json(const struct form_input *);
 
 void
@@ -175,8 +174,7 @@ submit_mark_taken(struct form *form, struct form_input *in, const char *field)
 	}
 }
 
-/* The client's address, or the first X-Forwarded-For hop when trusted. */
-static void
+void
 submit_client(struct http_request *req, char *out, size_t len)
 {
 	const char	*xff;

@@ -52,6 +52,9 @@ void	submit_start(struct http_request *, struct form *,
 /* The outcome of a queued item, once the writer is done with it. */
 void	submit_finish(const struct commit_item *, struct submit_outcome *);
 
+/* The client's address, or the first X-Forwarded-For hop when trusted. */
+void	submit_client(struct http_request *, char *out, size_t len);
+
 /* Marks field's value as taken, for the form shown again with 409. */
 void	submit_mark_taken(struct form *, struct form_input *, const char *);
 

@@ -9,7 +9,7 @@
  * What buf.c, json.c and utils.c need from outside themselves (checked
  * with nm -u): kore_malloc, kore_calloc, kore_realloc, kore_free,
  * kore_strdup, plus worker, kore_foreground, kore_progname,
- * kore_keymgr_cleanup and kore_msg_send, which tests/unit/kore_stubs.c
+ * kore_keymgr_cleanup and kore_msg_send, which src/ctl/kore_glue.c
  * provides (its constructor calls kore_mem_init, a no-op here). The
  * tagging calls are provided too so nothing falls back to mem.c.
  *

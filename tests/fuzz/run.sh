@@ -12,7 +12,7 @@
 # Build: clang with -fsanitize=fuzzer,address,undefined and
 # -fno-sanitize-recover=undefined, into tests/out/fuzz/ (gitignored). The
 # src/ files are linked with Kore's buf.c, json.c and utils.c, the stubs of
-# tests/unit/kore_stubs.c and tests/fuzz/kore_mem_libc.c, which replaces
+# src/ctl/kore_glue.c and tests/fuzz/kore_mem_libc.c, which replaces
 # Kore's pooled allocator (mem.c, pool.c) by libc's so that ASan sees the
 # bounds of every allocation. conf/forms/*.json used by fuzz_body are
 # compiled in (forms_embed.h, generated here).
@@ -94,7 +94,7 @@ mv "$gen/forms_embed.h.tmp" "$gen/forms_embed.h" || exit 1
 # Library objects: instrumented for coverage (fuzzer-no-link), once.
 lib_src="src/body.c src/utf8.c src/forms.c src/validate.c src/tmpl.c \
 	src/token.c src/json_in.c $kore_src/buf.c $kore_src/json.c \
-	$kore_src/utils.c tests/unit/kore_stubs.c tests/fuzz/kore_mem_libc.c"
+	$kore_src/utils.c src/ctl/kore_glue.c tests/fuzz/kore_mem_libc.c"
 build_start=$(date +%s)
 rm -f "$obj"/*.o
 export cc cflags warn obj

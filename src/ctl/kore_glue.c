@@ -1,8 +1,8 @@
 /*
- * kore_stubs.c: the few symbols Kore's buf/mem/pool/utils/json code refers
- * to outside those files, so unit tests can link them without the server.
- * Each test binary must call kore_mem_init() before any kore_* allocation;
- * the constructor below does it once.
+ * kore_glue.c: the few symbols Kore's buf/mem/pool/utils/json code refers
+ * to outside those files, so formworkctl and the unit tests can link them
+ * without the server. kore_mem_init() must run before any kore_*
+ * allocation; the constructor below does it once.
  */
 
 #include <sys/types.h>
@@ -11,7 +11,7 @@
 
 struct kore_worker	*worker = NULL;
 int			 kore_foreground = 1;
-char			*kore_progname = "unit";
+char			*kore_progname = "formwork";
 
 void	kore_keymgr_cleanup(int);
 void	kore_msg_send(u_int16_t, u_int8_t, const void *, size_t);
