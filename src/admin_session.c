@@ -120,6 +120,17 @@ admin_post_read(struct http_request *req, const struct admin *a,
 	return (1);
 }
 
+void
+admin_query_read(struct http_request *req, struct body *b)
+{
+	const char	*q;
+
+	q = req->query_string != NULL ? req->query_string : "";
+	/* A malformed query string reads as whatever parsed before it. */
+	(void)body_parse("application/x-www-form-urlencoded",
+	    (const u_int8_t *)q, strlen(q), b);
+}
+
 int
 admin_session_start(struct http_request *req, int64_t user_id,
     const char *client)

@@ -43,6 +43,9 @@ int	admin_session_require(struct http_request *, enum store_role need,
 int	admin_post_read(struct http_request *, const struct admin *,
 	    struct body *b);
 
+/* Parses req's query string into b (free it with body_cleanup). */
+void	admin_query_read(struct http_request *, struct body *b);
+
 /* Starts a session for user_id: stores its hash, sets the cookie. */
 int	admin_session_start(struct http_request *, int64_t user_id,
 	    const char *client);

@@ -31,11 +31,15 @@
 #include "actions.h"
 #include "assets.h"
 #include "commit.h"
+#include "login_check.h"
 #include "config.h"
 #include "metrics.h"
 #include "page.h"
+#include "password.h"
 #include "queue.h"
 #include "store.h"
+#include "store_admin.h"
+#include "util.h"
 #include "token.h"
 
 struct form_list	app_forms;
@@ -88,6 +92,7 @@ static void	app_secret_load(void);
 static void	app_module_pin(void);
 static void	app_mkdirs(const char *, int);
 static void	app_build_id_make(void);
+static void	app_exports_abandon(void);
 
 void
 kore_seccomp_hook(void)
@@ -126,6 +131,7 @@ kore_parent_configure(int argc, char **argv)
 		app_fail("%s", err);
 	/* A fresh clone has no var/: make what the settings point into. */
 	app_mkdirs(config.outbox_dir, 1);
+	app_mkdirs(config.exports_dir, 1);
 	app_mkdirs(config.db_path, 0);
 	app_mkdirs(config.secret_file, 0);
 	app_mkdirs(http_body_disk_path, 1);
@@ -134,11 +140,18 @@ kore_parent_configure(int argc, char **argv)
 	app_secret_load();
 	app_build_id_make();
 	store_configure(config.db_path);
+	app_exports_abandon();
 
 	app_module_pin();
 
-	/* Every long-lived task needs a thread: the writer and the runners. */
-	kore_task_threads = (u_int16_t)(1 + config.runners);
+	/*
+	 * Every long-lived task needs a thread: the writer, the password
+	 * checker and the runners.
+	 */
+	kore_task_threads = (u_int16_t)(2 + config.runners);
+	/* Made once here, so each worker inherits it (login_check.c). */
+	if (password_decoy()[0] == '\0')
+		app_fail("cannot hash a password (out of memory?)");
 
 	kore_log(LOG_NOTICE, "formwork: database %s, forms from %s, "
 	    "serving on %s", config.db_path, config.forms_dir,
@@ -150,6 +163,7 @@ kore_worker_configure(void)
 {
 	store_worker_open();
 	commit_init();
+	login_check_init();
 	queue_init();
 }
 
@@ -158,6 +172,7 @@ kore_worker_teardown(void)
 {
 	/* Threads first: Kore unloads this module right after. */
 	commit_stop();
+	login_check_stop();
 	queue_stop();
 	store_close();
 }
@@ -280,4 +295,17 @@ app_build_id_make(void)
 
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(app_build_id, sizeof(app_build_id), raw, sizeof(raw));
+}
+
+/* Exports that were running when Formwork stopped will never finish. */
+static void
+app_exports_abandon(void)
+{
+	struct store_handle	*h;
+
+	h = store_handle_new();
+	if (store_exports_abandon(h, util_now_ms()) != STORE_OK)
+		app_fail("%s: cannot update the exports table",
+		    config.db_path);
+	store_handle_free(h);
 }

@@ -100,6 +100,7 @@ config_load(char *err, size_t errlen)
 	config.mail_from = config_string("FORMWORK_MAIL_FROM",
 	    "formwork@localhost");
 	config.outbox_dir = config_string("FORMWORK_OUTBOX", "var/outbox");
+	config.exports_dir = config_string("FORMWORK_EXPORTS", "var/exports");
 	config.webhook_secret = config_string("FORMWORK_WEBHOOK_SECRET", NULL);
 	if (config.webhook_secret != NULL &&
 	    (strncmp(config.webhook_secret, "whsec_", 6) != 0 ||

@@ -39,6 +39,7 @@ struct config {
 	u_int64_t	 session_max_ms; /* FORMWORK_SESSION_MAX (s) */
 	u_int64_t	 login_limit;	/* FORMWORK_LOGIN_LIMIT per account */
 	u_int64_t	 export_sync_max; /* FORMWORK_EXPORT_SYNC_MAX rows */
+	const char	*exports_dir;	/* FORMWORK_EXPORTS */
 };
 
 extern struct config	config;

@@ -186,12 +186,18 @@ enum store_result	store_audit_each(int64_t before_id, size_t limit,
 			    void (*cb)(const struct store_audit *, void *),
 			    void *);
 
-/* Background exports: started by the desk, finished by their thread. */
+/*
+ * Background exports: started by the desk, finished by their thread
+ * (NULL handle: the event loop's).
+ */
 enum store_result	store_export_add(const char *id, const char *user,
 			    u_int64_t now);
 enum store_result	store_export_finish(struct store_handle *,
 			    const char *id, int ok, u_int64_t rows,
 			    const char *error, u_int64_t now);
+/* At start-up: exports a previous run left unfinished have failed. */
+enum store_result	store_exports_abandon(struct store_handle *,
+			    u_int64_t now);
 /* state is "running", "done" or "failed". */
 enum store_result	store_export_get(const char *id, char state[16],
 			    u_int64_t *rows, char error[256]);

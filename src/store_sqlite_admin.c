@@ -367,6 +367,7 @@ store_export_finish(struct store_handle *h, const char *id, int ok,
 	sqlite3_stmt	*st;
 	int		 rc;
 
+	h = store_handle_or_reader(h);
 	if ((st = store_prepare(h, "UPDATE exports SET state = ?2, rows = ?3, "
 	    "error = ?4, finished_at = ?5 WHERE id = ?1")) == NULL)
 		return (STORE_ERROR);
@@ -375,6 +376,22 @@ store_export_finish(struct store_handle *h, const char *id, int ok,
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)rows);
 	sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+enum store_result
+store_exports_abandon(struct store_handle *h, u_int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_prepare(h, "UPDATE exports SET state = 'failed', "
+	    "error = 'Formwork restarted while it ran; export again', "
+	    "finished_at = ?1 WHERE state = 'running'")) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));

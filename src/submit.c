@@ -108,14 +108,9 @@ submit_start(struct http_request *req, struct form *form,
 	}
 
 	/* Spam runs no actions; an admin who releases it runs them. */
-	for (i = 0; i < form->nactions && !spam && i < COMMIT_MAX_JOBS; i++) {
-		item->jobs[i].kind = form->actions[i].type;
-		item->jobs[i].target = form->actions[i].url ?
-		    form->actions[i].url : form->actions[i].to;
-		item->jobs[i].action = (int)i;
-		item->jobs[i].max_attempts = form->actions[i].max_attempts;
-		item->sub.njobs = i + 1;
-	}
+	if (!spam)
+		item->sub.njobs = submit_job_specs(form, item->jobs,
+		    COMMIT_MAX_JOBS);
 
 	token_id_new(item->sub.id);
 	(void)snprintf(item->form, sizeof(item->form), "%s", form->slug);
@@ -172,6 +167,22 @@ submit_mark_taken(struct form *form, struct form_input *in, const char *field)
 		    "site owner.", form->fields[i].label);
 		in->nerrors = 1;
 	}
+}
+
+size_t
+submit_job_specs(const struct form *form, struct store_job_spec *jobs,
+    size_t max)
+{
+	size_t		i;
+
+	for (i = 0; i < form->nactions && i < max; i++) {
+		jobs[i].kind = form->actions[i].type;
+		jobs[i].target = form->actions[i].url ?
+		    form->actions[i].url : form->actions[i].to;
+		jobs[i].action = (int)i;
+		jobs[i].max_attempts = form->actions[i].max_attempts;
+	}
+	return (i);
 }
 
 void

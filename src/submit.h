@@ -52,6 +52,11 @@ void	submit_start(struct http_request *, struct form *,
 /* The outcome of a queued item, once the writer is done with it. */
 void	submit_finish(const struct commit_item *, struct submit_outcome *);
 
+/* Fills in the jobs of form's actions (at most max); returns how many. */
+struct store_job_spec;
+size_t	submit_job_specs(const struct form *, struct store_job_spec *,
+	    size_t max);
+
 /* The client's address, or the first X-Forwarded-For hop when trusted. */
 void	submit_client(struct http_request *, char *out, size_t len);
 
