@@ -88,7 +88,7 @@ run: deps build
 # pool, utils and JSON code and a small stubs file.
 UNIT_SRC	= src/tmpl.c src/body.c src/utf8.c src/forms.c src/validate.c \
 		  src/json_out.c src/json_in.c \
-		  src/token.c src/util.c
+		  src/token.c src/util.c src/csv.c src/password.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c src/ctl/kore_glue.c
 UNIT_TESTS	= $(wildcard tests/unit/test_*.c)

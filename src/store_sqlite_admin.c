@@ -175,11 +175,10 @@ store_review_set(struct store_review_change *c)
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
 	char			 before[16];
-	int			 rc, spam, njobs, ok;
+	int			 rc, spam, njobs;
 
 	if (!store_tx_begin(h))
 		return (STORE_BUSY);
-	ok = 0;
 	if ((st = store_prepare(h, "SELECT review, version, spam, (SELECT "
 	    "count(*) FROM jobs WHERE submission_id = ?1) FROM submissions "
 	    "WHERE id = ?1")) == NULL)
@@ -187,8 +186,10 @@ store_review_set(struct store_review_change *c)
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		(void)store_tx_end(h, 0);
-		return (rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR);
+		if (rc != SQLITE_DONE)
+			return (store_tx_end(h, 0));
+		(void)store_exec(h, ST_ROLLBACK);
+		return (STORE_NOT_FOUND);
 	}
 	store_copy_text(st, 0, before, sizeof(before));
 	c->current_version = sqlite3_column_int(st, 1);
@@ -200,7 +201,7 @@ store_review_set(struct store_review_change *c)
 
 	if (c->version != -1 && c->version != c->current_version) {
 		store_review_last(h, c);
-		(void)store_tx_end(h, 0);
+		(void)store_exec(h, ST_ROLLBACK);
 		return (STORE_CONFLICT);
 	}
 
@@ -236,9 +237,8 @@ store_review_set(struct store_review_change *c)
 	if (spam && njobs == 0 && strcmp(c->state, "spam") != 0 &&
 	    store_jobs_write(h, c->id, c->jobs, c->njobs, c->now) != SQLITE_DONE)
 		return (store_tx_end(h, 0));
-	ok = 1;
 	c->current_version++;
-	return (store_tx_end(h, ok));
+	return (store_tx_end(h, 1));
 }
 
 enum store_result
@@ -291,7 +291,7 @@ store_submission_delete(const char *id, const char *user, u_int64_t now)
 	if (rc != SQLITE_DONE)
 		return (store_tx_end(h, 0));
 	if (sqlite3_changes(h->conn) == 0) {
-		(void)store_tx_end(h, 0);
+		(void)store_exec(h, ST_ROLLBACK);
 		return (STORE_NOT_FOUND);
 	}
 	if ((st = store_prepare(h, "DELETE FROM submissions WHERE id = ?1")) ==
