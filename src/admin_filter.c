@@ -155,9 +155,14 @@ admin_filter_ctx(struct kore_json_item *ctx, const struct admin_filter *f)
 }
 
 void
-admin_cursor(u_int64_t created_ms, const char *id, char *out, size_t len)
+admin_cursor(const struct admin_filter *f, const struct store_row *row,
+    char *out, size_t len)
 {
-	(void)snprintf(out, len, "%llu.%s", (unsigned long long)created_ms, id);
+	if (f->sf.match != NULL)
+		(void)snprintf(out, len, "r%lld", (long long)row->rowid);
+	else
+		(void)snprintf(out, len, "%llu.%s",
+		    (unsigned long long)row->created_ms, row->id);
 }
 
 /* A field's value; NULL when absent or empty (no filter). */
@@ -215,7 +220,19 @@ admin_cursor_parse(const char *s, struct store_filter *sf)
 {
 	const char	*dot;
 	char		*end;
+	long long	 rowid;
 
+	if (s[0] == 'r') {
+		if (strspn(s + 1, "0123456789") != strlen(s + 1) ||
+		    s[1] == '\0' || s[1] == '0')
+			return (-1);
+		rowid = strtoll(s + 1, &end, 10);
+		if (*end != '\0' || rowid < 1)
+			return (-1);
+		sf->after_rowid = rowid;
+		sf->has_after = 1;
+		return (0);
+	}
 	if ((dot = strchr(s, '.')) == NULL || dot == s ||
 	    strspn(s, "0123456789") != (size_t)(dot - s) ||
 	    !token_id_valid(dot + 1))

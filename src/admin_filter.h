@@ -38,8 +38,11 @@ void	admin_filter_query(const struct admin_filter *, struct kore_buf *);
 /* Adds what the filter form shows: each choice with its "selected". */
 void	admin_filter_ctx(struct kore_json_item *, const struct admin_filter *);
 
-/* The cursor for the page after row (created_ms, id): "ms.id". */
-void	admin_cursor(u_int64_t created_ms, const char *id, char *out,
-	    size_t len);
+/*
+ * The cursor for the page after row: "ms.id" (created_at, id), or
+ * "r<rowid>" when f searches (see store_rows_each).
+ */
+void	admin_cursor(const struct admin_filter *, const struct store_row *,
+	    char *out, size_t len);
 
 #endif

@@ -24,11 +24,11 @@
 #define ADMIN_PAGE	50
 
 struct list_state {
-	struct kore_json_item	*rows;
-	size_t			 n;
-	u_int64_t		 last_ms;
-	char			 last_id[TOKEN_ID_LEN + 1];
-	int			 more;
+	const struct admin_filter	*f;
+	struct kore_json_item		*rows;
+	size_t				 n;
+	char				 cursor[64];	/* after the last row */
+	int				 more;
 };
 
 static int	list_row(const struct store_row *, void *);
@@ -43,7 +43,7 @@ page_admin_list(struct http_request *req)
 	struct admin		 a;
 	struct body		 q;
 	u_int64_t		 n[STORE_REVIEW_STATES], total;
-	char			 err[160], cursor[64];
+	char			 err[160];
 	size_t			 i;
 
 	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
@@ -65,6 +65,7 @@ page_admin_list(struct http_request *req)
 	admin_filter_ctx(ctx, &f);
 
 	memset(&ls, 0, sizeof(ls));
+	ls.f = &f;
 	ls.rows = kore_json_create_array(ctx, "rows");
 	/* One row more than a page tells whether there is a next page. */
 	if (store_rows_each(NULL, &f.sf, ADMIN_PAGE + 1, list_row, &ls) !=
@@ -96,12 +97,11 @@ page_admin_list(struct http_request *req)
 	kore_json_create_string(ctx, "filters", kore_buf_stringify(&href,
 	    NULL));
 	if (ls.more) {
-		admin_cursor(ls.last_ms, ls.last_id, cursor, sizeof(cursor));
 		kore_buf_reset(&href);
 		kore_buf_appendf(&href, "/admin?");
 		admin_filter_query(&f, &href);
 		kore_buf_appendf(&href, "%safter=%s",
-		    href.offset > 7 ? "&" : "", cursor);
+		    href.offset > 7 ? "&" : "", ls.cursor);
 		kore_json_create_string(ctx, "next", kore_buf_stringify(&href,
 		    NULL));
 	}
@@ -123,7 +123,6 @@ list_row(const struct store_row *row, void *arg)
 	}
 	admin_view_row(ls->rows, row);
 	ls->n++;
-	ls->last_ms = row->created_ms;
-	(void)snprintf(ls->last_id, sizeof(ls->last_id), "%s", row->id);
+	admin_cursor(ls->f, row, ls->cursor, sizeof(ls->cursor));
 	return (1);
 }

@@ -100,9 +100,11 @@ struct store_filter {
 	int		 has_after;	/* keyset: rows older than this one */
 	u_int64_t	 after_ms;
 	char		 after_id[TOKEN_ID_LEN + 1];
+	int64_t		 after_rowid;	/* the keyset of a search */
 };
 
 struct store_row {
+	int64_t		 rowid;		/* arrival order */
 	char		 id[TOKEN_ID_LEN + 1];
 	char		 form[64];
 	char		 review[16];
@@ -113,7 +115,10 @@ struct store_row {
 
 /*
  * Calls cb for each submission matching f, newest first, at most limit
- * (0: all); cb returns 0 to stop early.
+ * (0: all); cb returns 0 to stop early. Without a search the order and
+ * the keyset are (created_at, id); a search walks the full-text index
+ * in arrival order (rowid, newest first), which stops after a page
+ * however many rows match, and pages by after_rowid.
  */
 enum store_result	store_rows_each(struct store_handle *,
 			    const struct store_filter *, size_t limit,

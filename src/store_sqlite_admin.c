@@ -37,25 +37,36 @@ store_rows_each(struct store_handle *h, const struct store_filter *f,
 
 	h = store_handle_or_reader(h);
 	kore_buf_init(&sql, 512);
-	kore_buf_appendf(&sql, "SELECT id, form, review, actions, created_at, "
-	    "data FROM submissions WHERE 1");
 	/* Numbered parameters, bound below only when their clause is in. */
-	if (f->form != NULL)
-		kore_buf_appendf(&sql, " AND form = ?1");
-	if (f->review != NULL)
-		kore_buf_appendf(&sql, " AND review = ?2");
-	if (f->actions != NULL)
-		kore_buf_appendf(&sql, " AND actions = ?3");
-	if (f->from_ms != 0)
-		kore_buf_appendf(&sql, " AND created_at >= ?4");
-	if (f->to_ms != 0)
-		kore_buf_appendf(&sql, " AND created_at < ?5");
 	if (f->match != NULL)
-		kore_buf_appendf(&sql, " AND rowid IN (SELECT rowid FROM "
-		    "submissions_fts WHERE submissions_fts MATCH ?6)");
-	if (f->has_after)
-		kore_buf_appendf(&sql, " AND (created_at, id) < (?7, ?8)");
-	kore_buf_appendf(&sql, " ORDER BY created_at DESC, id DESC");
+		kore_buf_appendf(&sql, "SELECT s.id, s.form, s.review, "
+		    "s.actions, s.created_at, s.data, s.rowid FROM "
+		    "submissions_fts JOIN submissions s ON s.rowid = "
+		    "submissions_fts.rowid WHERE submissions_fts MATCH ?6");
+	else
+		kore_buf_appendf(&sql, "SELECT id, form, review, actions, "
+		    "created_at, data, rowid FROM submissions s WHERE 1");
+	if (f->form != NULL)
+		kore_buf_appendf(&sql, " AND s.form = ?1");
+	if (f->review != NULL)
+		kore_buf_appendf(&sql, " AND s.review = ?2");
+	if (f->actions != NULL)
+		kore_buf_appendf(&sql, " AND s.actions = ?3");
+	if (f->from_ms != 0)
+		kore_buf_appendf(&sql, " AND s.created_at >= ?4");
+	if (f->to_ms != 0)
+		kore_buf_appendf(&sql, " AND s.created_at < ?5");
+	if (f->match != NULL) {
+		if (f->after_rowid != 0)
+			kore_buf_appendf(&sql,
+			    " AND submissions_fts.rowid < ?9");
+		kore_buf_appendf(&sql, " ORDER BY submissions_fts.rowid DESC");
+	} else {
+		if (f->has_after)
+			kore_buf_appendf(&sql,
+			    " AND (s.created_at, s.id) < (?7, ?8)");
+		kore_buf_appendf(&sql, " ORDER BY s.created_at DESC, s.id DESC");
+	}
 	if (limit > 0)
 		kore_buf_appendf(&sql, " LIMIT %zu", limit);
 	kore_buf_appendf(&sql, "%c", '\0');
@@ -76,10 +87,12 @@ store_rows_each(struct store_handle *h, const struct store_filter *f,
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)f->to_ms);
 	if (f->match != NULL)
 		sqlite3_bind_text(st, 6, f->match, -1, SQLITE_STATIC);
-	if (f->has_after) {
+	if (f->match == NULL && f->has_after) {
 		sqlite3_bind_int64(st, 7, (sqlite3_int64)f->after_ms);
 		sqlite3_bind_text(st, 8, f->after_id, -1, SQLITE_STATIC);
 	}
+	if (f->match != NULL && f->after_rowid != 0)
+		sqlite3_bind_int64(st, 9, f->after_rowid);
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_copy_text(st, 0, row.id, sizeof(row.id));
@@ -88,6 +101,7 @@ store_rows_each(struct store_handle *h, const struct store_filter *f,
 		store_copy_text(st, 3, row.actions, sizeof(row.actions));
 		row.created_ms = (u_int64_t)sqlite3_column_int64(st, 4);
 		row.data = (const char *)sqlite3_column_text(st, 5);
+		row.rowid = sqlite3_column_int64(st, 6);
 		if (cb(&row, arg) == 0) {
 			rc = SQLITE_DONE;
 			break;
