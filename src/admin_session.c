@@ -77,7 +77,6 @@ admin_session_require(struct http_request *req, enum store_role need,
 		    "Back to the submissions");
 		return (0);
 	}
-	http_response_header(req, "cache-control", "no-store");
 	return (1);
 }
 
