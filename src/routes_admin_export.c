@@ -239,7 +239,8 @@ export_run_new(const struct admin_filter *f)
 
 	/* The forms never change while Formwork runs: point into them. */
 	TAILQ_FOREACH(form, &app_forms, list) {
-		if (run->sf.form != NULL && strcmp(form->slug, run->sf.form))
+		if (run->sf.form != NULL &&
+		    strcmp(form->slug, run->sf.form) != 0)
 			continue;
 		for (i = 0; i < form->nfields; i++) {
 			for (k = 0; k < run->nfields; k++) {

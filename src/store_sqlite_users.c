@@ -156,7 +156,7 @@ store_user_role_set(struct store_handle *h, const char *name,
     enum store_role role)
 {
 	enum store_result	r;
-	int			n;
+	int			n = 0;
 
 	r = store_run(h, "UPDATE users SET role = ?2 WHERE name = ?1", name,
 	    store_role_name(role), 0, &n);
@@ -168,7 +168,7 @@ store_user_pwhash_set(struct store_handle *h, const char *name,
     const char *pwhash)
 {
 	enum store_result	r;
-	int			n;
+	int			n = 0;
 
 	r = store_run(h, "UPDATE users SET pwhash = ?2 WHERE name = ?1", name,
 	    pwhash, 0, &n);
@@ -185,7 +185,7 @@ enum store_result
 store_user_delete(struct store_handle *h, const char *name)
 {
 	enum store_result	r;
-	int			n;
+	int			n = 0;
 
 	/* Sessions go with the user (ON DELETE CASCADE). */
 	r = store_run(h, "DELETE FROM users WHERE name = ?1", name, NULL, 0,

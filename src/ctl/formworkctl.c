@@ -147,11 +147,13 @@ ctl_password_read(char *pw, size_t len)
 static void
 ctl_user_print(const struct store_user *u, void *arg)
 {
+	struct tm	tm;
 	char		day[32];
 	time_t		t;
 
 	t = (time_t)(u->created_ms / 1000);
-	(void)strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	printf("%s\t%s\t%s\n", u->name, store_role_name(u->role), day);
 }
 
