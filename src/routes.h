@@ -24,6 +24,7 @@ int	page_admin_bulk(struct http_request *);
 int	page_admin_export(struct http_request *);
 int	page_admin_exports(struct http_request *);
 int	page_admin_audit(struct http_request *);
+int	page_admin_users(struct http_request *);
 
 /* 503 (busy, with Retry-After) or 500 page for a store failure. */
 void	form_store_failed(struct http_request *, int store_result);
