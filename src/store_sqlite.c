@@ -46,6 +46,12 @@ static const char *store_sql[ST_MAX] = {
 	[ST_SUB_GET] = "SELECT id, form, data, spam, version, created_at, "
 	    "review, client, actions FROM submissions WHERE id = ?1",
 	[ST_PING] = "SELECT 1",
+	[ST_ROWID_MAX] = "SELECT coalesce(max(rowid), 0) FROM submissions",
+	/* The same text as the fts_removed trigger deletes. */
+	[ST_FTS_INDEX] = "INSERT INTO submissions_fts (rowid, body) "
+	    "SELECT rowid, (SELECT group_concat(atom, ' ') FROM "
+	    "json_tree(data) WHERE atom IS NOT NULL) FROM submissions "
+	    "WHERE rowid > ?1",
 	[ST_JOB_INSERT] = "INSERT INTO jobs (submission_id, action, kind, "
 	    "target, max_attempts, run_at, delivery_id, created_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
@@ -137,7 +143,10 @@ static const char *store_migrations[] = {
 	 * a million rows through an index per filter, counts per review
 	 * state kept by triggers, each submission's overall action state
 	 * kept by triggers on its jobs, and a contentless FTS5 index of
-	 * the submitted values (not the field names).
+	 * the submitted values (not the field names). New rows are indexed
+	 * by store_submissions_insert() at the end of their batch, not by a
+	 * trigger: FTS5 flushes its pending terms at every savepoint, and
+	 * each row of a batch has one.
 	 */
 	"ALTER TABLE submissions ADD COLUMN actions TEXT NOT NULL "
 	"  DEFAULT 'none';"
@@ -186,10 +195,6 @@ static const char *store_migrations[] = {
 	"INSERT INTO submissions_fts (rowid, body) SELECT rowid,"
 	"  (SELECT group_concat(atom, ' ') FROM json_tree(data)"
 	"  WHERE atom IS NOT NULL) FROM submissions;"
-	"CREATE TRIGGER fts_added AFTER INSERT ON submissions BEGIN"
-	"  INSERT INTO submissions_fts (rowid, body) VALUES (new.rowid,"
-	"  (SELECT group_concat(atom, ' ') FROM json_tree(new.data)"
-	"  WHERE atom IS NOT NULL)); END;"
 	"CREATE TRIGGER fts_removed AFTER DELETE ON submissions BEGIN"
 	"  INSERT INTO submissions_fts (submissions_fts, rowid, body)"
 	"  VALUES ('delete', old.rowid,"
@@ -398,8 +403,10 @@ store_ping(void)
 void
 store_submissions_insert(struct store_submission **subs, size_t n)
 {
-	struct store_handle		*w = &store_writer;
+	struct store_handle	*w = &store_writer;
 	enum store_result	 fail;
+	sqlite3_stmt		*st;
+	sqlite3_int64		 before;
 	size_t			 i;
 	int			 rc;
 
@@ -407,8 +414,34 @@ store_submissions_insert(struct store_submission **subs, size_t n)
 		fail = store_result_of(w, rc);
 		goto failed;
 	}
+	/* The write lock is ours: the batch's rows are those after this. */
+	if ((st = store_stmt(w, ST_ROWID_MAX)) == NULL ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (st != NULL)
+			sqlite3_reset(st);
+		fail = store_result_of(w, st ? rc : SQLITE_ERROR);
+		(void)store_exec(w, ST_ROLLBACK);
+		goto failed;
+	}
+	before = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+
 	for (i = 0; i < n; i++)
 		store_insert_one(subs[i]);
+
+	/* Indexed once for the batch, outside the rows' savepoints. */
+	if ((st = store_stmt(w, ST_FTS_INDEX)) == NULL) {
+		rc = SQLITE_ERROR;
+	} else {
+		sqlite3_bind_int64(st, 1, before);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (rc != SQLITE_DONE) {
+		fail = store_result_of(w, rc);
+		(void)store_exec(w, ST_ROLLBACK);
+		goto failed;
+	}
 	if ((rc = store_exec(w, ST_COMMIT)) != SQLITE_DONE) {
 		fail = store_result_of(w, rc);
 		(void)store_exec(w, ST_ROLLBACK);
