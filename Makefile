@@ -114,7 +114,7 @@ unit-san: tests/unit/run-san
 integ: build
 	bash tests/integ/run.sh ./$(APP).so
 
-integ-san: $(APP)-san.so
+integ-san: $(APP)-san.so formworkctl
 	FORMWORK_SAN=1 bash tests/integ/run.sh ./$(APP)-san.so
 
 unit-valgrind: tests/unit/run
