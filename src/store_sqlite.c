@@ -769,6 +769,28 @@ store_prepare(struct store_handle *db, const char *sql)
 	return (st);
 }
 
+enum store_result
+store_row_get(struct store_handle *h, const char *sql, const char *key,
+    void (*read)(sqlite3_stmt *, void *), void *arg)
+{
+	enum store_result	 r;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	h = store_handle_or_reader(h);
+	if ((st = store_prepare(h, sql)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read(st, arg);
+		r = STORE_OK;
+	} else {
+		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(h, rc);
+	}
+	sqlite3_finalize(st);
+	return (r);
+}
+
 struct store_handle *
 store_handle_or_reader(struct store_handle *h)
 {

@@ -53,6 +53,14 @@ void			 store_copy_text(sqlite3_stmt *, int, char *, size_t);
 /* Prepares sql on h (not cached: for rare statements); NULL logged. */
 sqlite3_stmt		*store_prepare(struct store_handle *, const char *sql);
 
+/*
+ * Runs sql (one text parameter, key) and hands its first row to read;
+ * STORE_NOT_FOUND when there is none.
+ */
+enum store_result	 store_row_get(struct store_handle *, const char *sql,
+			    const char *key,
+			    void (*read)(sqlite3_stmt *, void *), void *);
+
 /* h, or the event loop's connection when h is NULL. */
 struct store_handle	*store_handle_or_reader(struct store_handle *);
 

@@ -411,29 +411,30 @@ store_exports_abandon(struct store_handle *h, u_int64_t now)
 	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
 }
 
+struct store_export_row {
+	char		*state;
+	u_int64_t	*rows;
+	char		*error;
+};
+
+static void
+store_export_read(sqlite3_stmt *st, void *arg)
+{
+	struct store_export_row	*e = arg;
+
+	store_copy_text(st, 0, e->state, 16);
+	*e->rows = (u_int64_t)sqlite3_column_int64(st, 1);
+	store_copy_text(st, 2, e->error, 256);
+}
+
 enum store_result
 store_export_get(const char *id, char state[16], u_int64_t *rows,
     char error[256])
 {
-	struct store_handle	*h = store_reader_handle();
-	enum store_result	 r;
-	sqlite3_stmt		*st;
-	int			 rc;
+	struct store_export_row	e = { state, rows, error };
 
-	if ((st = store_prepare(h, "SELECT state, rows, error FROM exports "
-	    "WHERE id = ?1")) == NULL)
-		return (STORE_ERROR);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_copy_text(st, 0, state, 16);
-		*rows = (u_int64_t)sqlite3_column_int64(st, 1);
-		store_copy_text(st, 2, error, 256);
-		r = STORE_OK;
-	} else {
-		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(h, rc);
-	}
-	sqlite3_finalize(st);
-	return (r);
+	return (store_row_get(NULL, "SELECT state, rows, error FROM exports "
+	    "WHERE id = ?1", id, store_export_read, &e));
 }
 
 enum store_result

@@ -96,9 +96,10 @@ store_user_add(struct store_handle *h, const char *name, enum store_role role,
 }
 
 static void
-store_user_read(sqlite3_stmt *st, struct store_user *u)
+store_user_read(sqlite3_stmt *st, void *arg)
 {
-	char		role[16];
+	struct store_user	*u = arg;
+	char			 role[16];
 
 	u->id = sqlite3_column_int64(st, 0);
 	store_copy_text(st, 1, u->name, sizeof(u->name));
@@ -111,24 +112,9 @@ store_user_read(sqlite3_stmt *st, struct store_user *u)
 enum store_result
 store_user_get(struct store_handle *h, const char *name, struct store_user *u)
 {
-	sqlite3_stmt		*st;
-	enum store_result	 r;
-	int			 rc;
-
 	memset(u, 0, sizeof(*u));
-	h = store_handle_or_reader(h);
-	if ((st = store_prepare(h, "SELECT id, name, role, pwhash, created_at "
-	    "FROM users WHERE name = ?1")) == NULL)
-		return (STORE_ERROR);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_user_read(st, u);
-		r = STORE_OK;
-	} else {
-		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(h, rc);
-	}
-	sqlite3_finalize(st);
-	return (r);
+	return (store_row_get(h, "SELECT id, name, role, pwhash, created_at "
+	    "FROM users WHERE name = ?1", name, store_user_read, u));
 }
 
 enum store_result
@@ -214,34 +200,28 @@ store_session_add(const char *token_hash, int64_t user_id, const char *client,
 	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
 }
 
+static void
+store_session_read(sqlite3_stmt *st, void *arg)
+{
+	struct store_session	*s = arg;
+	char			 role[16];
+
+	s->user_id = sqlite3_column_int64(st, 0);
+	store_copy_text(st, 1, s->user, sizeof(s->user));
+	store_copy_text(st, 2, role, sizeof(role));
+	s->role = store_role_parse(role);
+	s->created_ms = (u_int64_t)sqlite3_column_int64(st, 3);
+	s->seen_ms = (u_int64_t)sqlite3_column_int64(st, 4);
+}
+
 enum store_result
 store_session_get(const char *token_hash, struct store_session *s)
 {
-	struct store_handle	*h = store_reader_handle();
-	enum store_result	 r;
-	sqlite3_stmt		*st;
-	char			 role[16];
-	int			 rc;
-
 	memset(s, 0, sizeof(*s));
-	if ((st = store_prepare(h, "SELECT u.id, u.name, u.role, "
+	return (store_row_get(NULL, "SELECT u.id, u.name, u.role, "
 	    "s.created_at, s.seen_at FROM sessions s JOIN users u "
-	    "ON u.id = s.user_id WHERE s.token_hash = ?1")) == NULL)
-		return (STORE_ERROR);
-	sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		s->user_id = sqlite3_column_int64(st, 0);
-		store_copy_text(st, 1, s->user, sizeof(s->user));
-		store_copy_text(st, 2, role, sizeof(role));
-		s->role = store_role_parse(role);
-		s->created_ms = (u_int64_t)sqlite3_column_int64(st, 3);
-		s->seen_ms = (u_int64_t)sqlite3_column_int64(st, 4);
-		r = STORE_OK;
-	} else {
-		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(h, rc);
-	}
-	sqlite3_finalize(st);
-	return (r);
+	    "ON u.id = s.user_id WHERE s.token_hash = ?1", token_hash,
+	    store_session_read, s));
 }
 
 enum store_result
