@@ -214,11 +214,15 @@ class T01SignIn(Base):
             t = time.monotonic()
             Desk(self.base, user, "wrong password!")
             return time.monotonic() - t
-        known = sorted(took("ada") for _ in range(3))[1]
-        unknown = sorted(took("ghost" + uniq()) for _ in range(3))[1]
-        # Both run one argon2id check (the unknown name against a decoy).
-        self.assertLess(abs(known - unknown), max(known, unknown) * 0.5,
-                        "known %.3f s, unknown %.3f s" % (known, unknown))
+        known = sorted(took("ada") for _ in range(5))[2]
+        unknown = sorted(took("ghost" + uniq()) for _ in range(5))[2]
+        # Both run one argon2id check (the unknown name against a decoy):
+        # a name lookup alone would answer in about a millisecond. The
+        # bound is loose because the machine may be busy.
+        self.assertGreater(unknown, known / 3,
+                           "known %.3f s, unknown %.3f s" % (known, unknown))
+        self.assertGreater(known, unknown / 3,
+                           "known %.3f s, unknown %.3f s" % (known, unknown))
 
     def test_not_signed_in_goes_to_login_and_comes_back(self):
         r = request(self.base, "GET", "/admin?review=new")
