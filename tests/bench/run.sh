@@ -20,7 +20,11 @@
 # BENCH_COMMIT=REV: the commit the module was built from, when it is not
 # the work tree's HEAD (e.g. a build from `git archive REV`).
 # Finer knobs (see bench.py): BENCH_RUNS, BENCH_DURATION, BENCH_CONNS,
-# BENCH_DB_SIZES, BENCH_SOAK, BENCH_SIGNUPS, BENCH_ONLY, BENCH_BUILD_NOTE.
+# BENCH_DB_SIZES, BENCH_SOAK, BENCH_SIGNUPS, BENCH_ONLY, BENCH_BUILD_NOTE,
+# and for the admin desk step (formworkctl generate, then /admin timed):
+# BENCH_ADMIN_ROWS (1000000; 20000 with QUICK=1), BENCH_ADMIN_SAMPLES,
+# BENCH_ADMIN_PAGE, BENCH_ADMIN_CONNS, BENCH_CTL (formworkctl to use;
+# default: next to SO_PATH, else ./formworkctl).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 so=${1:-./formwork.so}
