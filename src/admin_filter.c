@@ -21,6 +21,7 @@
 #include "page.h"
 
 #define ADMIN_DAY_MS	(86400ULL * 1000)
+#define ADMIN_SELECTIVE	20
 
 static const char *const admin_action_states[] = {
 	"none", "pending", "done", "failed",
@@ -32,6 +33,7 @@ static int		 admin_one_of(const char *, const char *const *,
 static int		 admin_day(const char *, u_int64_t *);
 static int		 admin_cursor_parse(const char *, struct store_filter *);
 static void		 admin_match_build(const char *, char *, size_t);
+static int		 admin_filter_selective(const struct store_filter *);
 
 int
 admin_filter_parse(struct body *b, struct admin_filter *f, char *err,
@@ -95,7 +97,46 @@ admin_filter_parse(struct body *b, struct admin_filter *f, char *err,
 		    "again from the first page.");
 		return (-1);
 	}
+	if (f->sf.match != NULL) {
+		/* A page link keeps the walk its first page chose. */
+		if (f->sf.has_after)
+			f->sf.search_by_date = f->sf.after_rowid == 0;
+		else
+			f->sf.search_by_date = admin_filter_selective(&f->sf);
+	}
 	return (0);
+}
+
+/*
+ * 1 when the filters besides the search keep few rows (under 1 in
+ * ADMIN_SELECTIVE): then walking their index by date and checking the
+ * search per row beats walking the search's matches, which may be
+ * nearly every row. Review and form counts are kept by the store;
+ * failed or pending actions are rare by nature.
+ */
+static int
+admin_filter_selective(const struct store_filter *sf)
+{
+	u_int64_t	 sel[STORE_REVIEW_STATES], all[STORE_REVIEW_STATES];
+	u_int64_t	 n, total;
+	size_t		 i;
+
+	if (sf->actions != NULL && (strcmp(sf->actions, "failed") == 0 ||
+	    strcmp(sf->actions, "pending") == 0))
+		return (1);
+	if (sf->review == NULL && sf->form == NULL)
+		return (0);
+	if (store_review_counts(sf->form, sel) != STORE_OK ||
+	    store_review_counts(NULL, all) != STORE_OK)
+		return (0);
+	n = total = 0;
+	for (i = 0; i < STORE_REVIEW_STATES; i++) {
+		total += all[i];
+		if (sf->review == NULL ||
+		    strcmp(sf->review, store_review_states[i]) == 0)
+			n += sel[i];
+	}
+	return (n * ADMIN_SELECTIVE < total);
 }
 
 void
@@ -158,7 +199,7 @@ void
 admin_cursor(const struct admin_filter *f, const struct store_row *row,
     char *out, size_t len)
 {
-	if (f->sf.match != NULL)
+	if (f->sf.match != NULL && !f->sf.search_by_date)
 		(void)snprintf(out, len, "r%lld", (long long)row->rowid);
 	else
 		(void)snprintf(out, len, "%llu.%s",

@@ -40,7 +40,7 @@ void	admin_filter_ctx(struct kore_json_item *, const struct admin_filter *);
 
 /*
  * The cursor for the page after row: "ms.id" (created_at, id), or
- * "r<rowid>" when f searches (see store_rows_each).
+ * "r<rowid>" when f walks a search's matches (see store_rows_each).
  */
 void	admin_cursor(const struct admin_filter *, const struct store_row *,
 	    char *out, size_t len);

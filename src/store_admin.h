@@ -101,6 +101,11 @@ struct store_filter {
 	u_int64_t	 after_ms;
 	char		 after_id[TOKEN_ID_LEN + 1];
 	int64_t		 after_rowid;	/* the keyset of a search */
+	/*
+	 * With a selective filter, walk the filter's index by date and
+	 * check the search per row instead (keyset: after_ms, after_id).
+	 */
+	int		 search_by_date;
 };
 
 struct store_row {
@@ -118,7 +123,8 @@ struct store_row {
  * (0: all); cb returns 0 to stop early. Without a search the order and
  * the keyset are (created_at, id); a search walks the full-text index
  * in arrival order (rowid, newest first), which stops after a page
- * however many rows match, and pages by after_rowid.
+ * however many rows match, and pages by after_rowid; unless
+ * search_by_date says the other filters keep few rows.
  */
 enum store_result	store_rows_each(struct store_handle *,
 			    const struct store_filter *, size_t limit,

@@ -38,7 +38,7 @@ store_rows_each(struct store_handle *h, const struct store_filter *f,
 	h = store_handle_or_reader(h);
 	kore_buf_init(&sql, 512);
 	/* Numbered parameters, bound below only when their clause is in. */
-	if (f->match != NULL)
+	if (f->match != NULL && !f->search_by_date)
 		kore_buf_appendf(&sql, "SELECT s.id, s.form, s.review, "
 		    "s.actions, s.created_at, s.data, s.rowid FROM "
 		    "submissions_fts JOIN submissions s ON s.rowid = "
@@ -56,7 +56,11 @@ store_rows_each(struct store_handle *h, const struct store_filter *f,
 		kore_buf_appendf(&sql, " AND s.created_at >= ?4");
 	if (f->to_ms != 0)
 		kore_buf_appendf(&sql, " AND s.created_at < ?5");
-	if (f->match != NULL) {
+	if (f->match != NULL && f->search_by_date)
+		kore_buf_appendf(&sql, " AND EXISTS (SELECT 1 FROM "
+		    "submissions_fts WHERE submissions_fts MATCH ?6 AND "
+		    "submissions_fts.rowid = s.rowid)");
+	if (f->match != NULL && !f->search_by_date) {
 		if (f->after_rowid != 0)
 			kore_buf_appendf(&sql,
 			    " AND submissions_fts.rowid < ?9");
@@ -87,11 +91,11 @@ store_rows_each(struct store_handle *h, const struct store_filter *f,
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)f->to_ms);
 	if (f->match != NULL)
 		sqlite3_bind_text(st, 6, f->match, -1, SQLITE_STATIC);
-	if (f->match == NULL && f->has_after) {
+	if ((f->match == NULL || f->search_by_date) && f->has_after) {
 		sqlite3_bind_int64(st, 7, (sqlite3_int64)f->after_ms);
 		sqlite3_bind_text(st, 8, f->after_id, -1, SQLITE_STATIC);
 	}
-	if (f->match != NULL && f->after_rowid != 0)
+	if (f->match != NULL && !f->search_by_date && f->after_rowid != 0)
 		sqlite3_bind_int64(st, 9, f->after_rowid);
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -461,6 +461,18 @@ class T06List(Base):
         ids, _ = self.list_ids(d, "?q=" + urllib.parse.quote('" OR *'))
         self.assertEqual(ids, [])   # no query syntax gets through
 
+    def test_search_within_a_rare_review_state(self):
+        word = uniq("rv")
+        a = self.submit(message="Search and review " + word)
+        b = self.submit(message="Search and review " + word)
+        d = self.desk("rita")
+        d.post("/admin/s/%s/review" % a, {"version": "1",
+                                          "state": "approved"})
+        ids, _ = self.list_ids(d, "?review=approved&q=" + word)
+        self.assertEqual(ids, [a])
+        ids, _ = self.list_ids(d, "?review=new&q=" + word)
+        self.assertEqual(ids, [b])
+
     def test_filters_by_form_review_and_day(self):
         c = self.submit()
         s = self.submit("signup")
