@@ -10,8 +10,22 @@
 
 #include "csv.h"
 
+static void	csv_write(struct kore_buf *, const char *, int, int);
+
 void
 csv_cell(struct kore_buf *out, const char *s, int first)
+{
+	csv_write(out, s, first, 1);
+}
+
+void
+csv_cell_ours(struct kore_buf *out, const char *s, int first)
+{
+	csv_write(out, s, first, 0);
+}
+
+static void
+csv_write(struct kore_buf *out, const char *s, int first, int neutralise)
 {
 	const char	*p;
 	int		 quote;
@@ -21,7 +35,7 @@ csv_cell(struct kore_buf *out, const char *s, int first)
 	quote = strpbrk(s, ",\"\r\n") != NULL;
 	if (quote)
 		kore_buf_append(out, "\"", 1);
-	if (strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0')
+	if (neutralise && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
 		kore_buf_append(out, "'", 1);
 	for (p = s; *p != '\0'; p++) {
 		if (*p == '"')

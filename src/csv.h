@@ -15,6 +15,12 @@ struct kore_buf;
  */
 void	csv_cell(struct kore_buf *, const char *s, int first);
 
+/*
+ * The same for a value Formwork made itself (an id, a date, a state),
+ * which may start with '-' and must stay as it is.
+ */
+void	csv_cell_ours(struct kore_buf *, const char *s, int first);
+
 /* Ends a record: CRLF, as RFC 4180 asks. */
 void	csv_row_end(struct kore_buf *);
 

@@ -297,11 +297,11 @@ export_row(const struct store_row *row, void *arg)
 	t = (time_t)(row->created_ms / 1000);
 	(void)gmtime_r(&t, &tm);
 	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	csv_cell(&run->buf, row->id, 1);
-	csv_cell(&run->buf, row->form, 0);
-	csv_cell(&run->buf, when, 0);
-	csv_cell(&run->buf, row->review, 0);
-	csv_cell(&run->buf, row->actions, 0);
+	csv_cell_ours(&run->buf, row->id, 1);
+	csv_cell_ours(&run->buf, row->form, 0);
+	csv_cell_ours(&run->buf, when, 0);
+	csv_cell_ours(&run->buf, row->review, 0);
+	csv_cell_ours(&run->buf, row->actions, 0);
 
 	kore_json_init(&j, row->data, strlen(row->data));
 	kore_buf_init(&v, 256);

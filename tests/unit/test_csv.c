@@ -76,3 +76,17 @@ Test(csv, utf8_passes_unchanged)
 
 	cr_assert_str_eq(csv_row(c, 2), "Zoë,日本語\r\n");
 }
+
+Test(csv, our_own_values_are_not_prefixed)
+{
+	struct kore_buf	b;
+
+	kore_buf_init(&b, 64);
+	csv_cell_ours(&b, "-ZBNRW6fX7A0ILYcYs6lrw", 1);
+	csv_cell(&b, "-1", 0);
+	csv_row_end(&b);
+	cr_assert_eq(b.offset, strlen("-ZBNRW6fX7A0ILYcYs6lrw,'-1\r\n"));
+	cr_assert(memcmp(b.data, "-ZBNRW6fX7A0ILYcYs6lrw,'-1\r\n",
+	    b.offset) == 0);
+	kore_buf_cleanup(&b);
+}
