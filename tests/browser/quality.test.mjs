@@ -44,6 +44,62 @@ function post(fields, extra = {}) {
   };
 }
 
+// The review desk: users made with formworkctl on the server's database,
+// signed in with fetch; pages of every kind a desk user meets.
+const CTL = new URL('../../formworkctl', import.meta.url).pathname;
+const PW = 'correct horse battery';
+
+function user(name, role) {
+  execFileSync(CTL, ['user', 'add', name, '--role', role], {
+    input: PW + '\n', env: { ...process.env, FORMWORK_DB: process.env.FORMWORK_TEST_DB } });
+}
+
+async function signIn(name, password = PW, want = 303) {
+  const html = await (await fetch(`${BASE}/admin/login`)).text();
+  const key = html.match(/name="_key" value="([^"]+)"/)[1];
+  const csrf = html.match(/name="_csrf" value="([^"]+)"/)[1];
+  const r = await fetch(`${BASE}/admin/login`, { redirect: 'manual',
+    ...post({ username: name, password, _key: key, _csrf: csrf, next: '/admin' }) });
+  assert.equal(r.status, want, `sign-in of ${name}`);
+  return want === 303 ? r.headers.get('set-cookie').split(';')[0] : r;
+}
+
+async function grabDesk() {
+  user('q-admin', 'admin');
+  user('q-viewer', 'viewer');
+  await grab('desk-login', '/admin/login', {}, 200);
+  const bad = await signIn('q-admin', 'not the password', 401);
+  pages.push({ name: 'desk-login-401', status: 401, html: await bad.text() });
+  const cookie = await signIn('q-admin');
+  const as = (init = {}) => ({ ...init, headers: { ...(init.headers || {}), cookie } });
+  // A signup, so the detail page has an action.
+  const f = await form('signup');
+  const html = await (await fetch(`${BASE}/f/signup`)).text();
+  const terms = (html.match(/name="terms"[^>]*value="([^"]+)"/) || [, 'on'])[1];
+  await fetch(`${BASE}/f/signup`, { redirect: 'manual', ...post({ _key: f.key,
+    _csrf: f.csrf, email: `q${Date.now()}@example.com`, name: 'Quality <i>check</i>',
+    plan: 'free', terms }) });
+  await grab('desk-list', '/admin', as(), 200);
+  const list = pages[pages.length - 1].html;
+  const id = list.match(/data-id="([^"]+)"/)[1];
+  const csrf = list.match(/name="_csrf" value="([^"]+)"/)[1];
+  await grab('desk-list-filtered', '/admin?review=new&q=quality', as(), 200);
+  await grab('desk-detail', `/admin/s/${id}`, as(), 200);
+  await fetch(`${BASE}/admin/s/${id}/review`, as({ redirect: 'manual',
+    ...post({ _csrf: csrf, version: '1', state: 'approved', note: 'fine' }) }));
+  await grab('desk-409', `/admin/s/${id}/review`, as(post({ _csrf: csrf,
+    version: '1', state: 'rejected', note: 'stale' })), 409);
+  await grab('desk-audit', '/admin/audit', as(), 200);
+  await grab('desk-users', '/admin/users', as(), 200);
+  await grab('desk-400', '/admin?review=bogus', as(), 400);
+  const viewer = await signIn('q-viewer');
+  await grab('desk-403', '/admin/audit', { headers: { cookie: viewer } }, 403);
+  const r = await fetch(`${BASE}/admin/export`, as({ redirect: 'manual',
+    ...post({ _csrf: csrf }) }));
+  assert.equal(r.status, 200, 'small export');
+  assert.match(r.headers.get('content-type'), /^text\/csv/);
+}
+
 before(async () => {
   assert.ok(BASE, 'FORMWORK_TEST_BASE is not set (use tests/browser/run.sh)');
   udd = mkdtempSync(join(tmpdir(), 'formwork-pw-'));
@@ -97,6 +153,7 @@ before(async () => {
   await grab('error-413', '/f/contact', post({ message: 'x'.repeat(70000) }), 413);
   await grab('error-415', '/f/contact', { method: 'POST', body: '{}',
     headers: { 'content-type': 'application/json' } }, 415);
+  await grabDesk();
 });
 
 after(async () => {

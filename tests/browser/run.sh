@@ -2,10 +2,13 @@
 # run.sh SO_PATH: Formwork's browser tests against the module SO_PATH.
 #
 # Starts serve.py (a Formwork server via tests/integ/server.py, with an SMTP
-# sink that takes 3 s per message), runs queue.test.mjs with node --test
-# (playwright-core driving Debian's /usr/bin/chromium, headless, JavaScript
-# off), then stops the servers by their PID; the Kore log check counts as
-# one more test. Installs playwright-core first if it is missing (npm).
+# sink that takes 3 s per message), runs every tests/browser/*.test.mjs
+# with node --test (playwright-core driving Debian's /usr/bin/chromium,
+# headless): flow (PRG), queue (the 202 page), quality (vnu + axe on every
+# kind of page, the desk's included) and desk (the review desk; users are
+# made with ./formworkctl), then stops the servers by their PID; the Kore
+# log check counts as one more test. Installs the npm packages first if
+# they are missing.
 # Screenshots: tests/out/browser/. Ends with "N passed, N failed" and a
 # non-zero exit status on any failure.
 set -u
