@@ -13,7 +13,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,34 +233,14 @@ app_secret_load(void)
 	sodium_memzero(key, sizeof(key));
 }
 
-/*
- * Creates path's directories like mkdir -p: all of them when is_dir,
- * else all but the last component (a file's parent directories).
- */
+/* Creates path's directories (all but the last when it names a file). */
 static void
 app_mkdirs(const char *path, int is_dir)
 {
-	char		buf[PATH_MAX], *p, c;
+	char		err[512];
 
-	if (strlen(path) >= sizeof(buf))
-		app_fail("%s: path too long", path);
-	(void)snprintf(buf, sizeof(buf), "%s", path);
-	if (!is_dir) {
-		if ((p = strrchr(buf, '/')) == NULL)
-			return;
-		*p = '\0';
-	}
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0750) == -1 && errno != EEXIST)
-			app_fail("%s: cannot create: %s", buf, strerror(errno));
-		*p = c;
-		if (c == '\0')
-			break;
-	}
+	if (util_mkdirs(path, is_dir, err, sizeof(err)) == -1)
+		app_fail("%s", err);
 }
 
 /*

@@ -7,11 +7,21 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
+
 /*
  * Wall-clock milliseconds since the epoch. Kore's kore_time_ms() is
  * monotonic (time since boot), which cannot be stored or compared across
  * restarts and machines.
  */
 u_int64_t	util_now_ms(void);
+
+/*
+ * Creates path's directories like mkdir -p: all of them when is_dir,
+ * else all but the last component (a file's parent directories).
+ * Returns -1 with a sentence in err on failure.
+ */
+int		util_mkdirs(const char *path, int is_dir, char *err,
+		    size_t errlen);
 
 #endif

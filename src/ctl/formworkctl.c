@@ -59,7 +59,9 @@ main(int argc, char **argv)
 		return (ctl_fail("libsodium failed to initialise"));
 	if ((path = getenv("FORMWORK_DB")) == NULL || *path == '\0')
 		path = CTL_DB_DEFAULT;
-	if (store_init(path, err, sizeof(err)) == -1)
+	/* Before the server's first start, a fresh clone has no var/. */
+	if (util_mkdirs(path, 0, err, sizeof(err)) == -1 ||
+	    store_init(path, err, sizeof(err)) == -1)
 		return (ctl_fail("%s", err));
 	store_configure(path);
 	ctl_db = store_handle_new();

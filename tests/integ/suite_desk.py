@@ -675,6 +675,15 @@ class T10Ctl(Base):
         self.assertEqual(ctl(self.srv, "user", "del", name).returncode, 0)
         self.assertStatus(d.get("/admin"), 303)
 
+    def test_first_user_before_the_first_start(self):
+        # A fresh clone has no var/ until the server starts once.
+        db = os.path.join(self.srv.dir, "fresh", "var", "formwork.db")
+        r = subprocess.run([CTL, "user", "add", "first", "--role", "admin"],
+                           input=PW + "\n", capture_output=True, text=True,
+                           env=dict(os.environ, FORMWORK_DB=db), timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(db))
+
     def test_prune_removes_old_submissions(self):
         sid = self.submit()
         self.srv.sql("update submissions set created_at = 1000 "
