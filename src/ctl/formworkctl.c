@@ -15,8 +15,10 @@
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,8 @@ static int	ctl_user(int, char **);
 static int	ctl_prune(int, char **);
 static int	ctl_generate(int, char **);
 static int	ctl_number(const char *, u_int64_t, u_int64_t, u_int64_t *);
+static const char *ctl_forms_dir(void);
+static int	ctl_form_exists(const char *);
 
 int
 main(int argc, char **argv)
@@ -259,7 +263,34 @@ ctl_prune(int argc, char **argv)
 	return (0);
 }
 
-/* Synthetic contact messages over the past year, for load tests. */
+static const char *
+ctl_forms_dir(void)
+{
+	const char	*dir;
+
+	if ((dir = getenv("FORMWORK_FORMS")) == NULL || *dir == '\0')
+		dir = "conf/forms";
+	return (dir);
+}
+
+/* The server serves only declared forms: rows for others would be lost. */
+static int
+ctl_form_exists(const char *slug)
+{
+	struct stat	st;
+	char		path[PATH_MAX];
+
+	if (strchr(slug, '/') != NULL || slug[0] == '.' ||
+	    snprintf(path, sizeof(path), "%s/%s.json", ctl_forms_dir(), slug) >=
+	    (int)sizeof(path))
+		return (0);
+	return (stat(path, &st) == 0 && S_ISREG(st.st_mode));
+}
+
+/*
+ * Synthetic messages in the shape of the contact form (name, email,
+ * topic, message) over the past year, for load tests.
+ */
 static int
 ctl_generate(int argc, char **argv)
 {
@@ -289,6 +320,8 @@ ctl_generate(int argc, char **argv)
 		form = argv[2];
 	else if (argc != 1)
 		return (ctl_usage());
+	if (!ctl_form_exists(form))
+		return (ctl_fail("no form %s in %s", form, ctl_forms_dir()));
 
 	now = util_now_ms();
 	span = 365 * CTL_DAY_MS;
