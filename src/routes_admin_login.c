@@ -263,6 +263,7 @@ login_next(const char *next, char *out, size_t len)
 	if (next == NULL || strncmp(next, "/admin", 6) != 0 ||
 	    (next[6] != '\0' && next[6] != '/' && next[6] != '?') ||
 	    strpbrk(next, "\\\r\n") != NULL || strstr(next, "//") != NULL ||
+	    strstr(next, "/.") != NULL ||
 	    strlen(next) >= len || strncmp(next, "/admin/login", 12) == 0)
 		next = "/admin";
 	(void)snprintf(out, len, "%s", next);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh SO_PATH: Formwork's integration tests against the module SO_PATH.
 #
-# Builds nothing (the module and ./formworkctl must be built). Four Python
+# Builds nothing (the module and ./formworkctl must be built). Five Python
 # suites (standard library, plus Debian's python3-aiosmtpd for the second;
 # all run with /usr/bin/python3):
 #   tests/integ/suite.py        pages, submitting, replays, validation, ...
@@ -9,6 +9,9 @@
 #                               retries, the 202 processing page, figures
 #   tests/integ/suite_api.py    the JSON API and /metrics
 #   tests/integ/suite_desk.py   the admin review desk and formworkctl
+#   tests/integ/suite_admin.py  the desk and formworkctl again, against the
+#                               desk's contract (markup hooks, roles, CSRF,
+#                               409/412/428, pages, CSV, audit)
 # Each makes a run directory under tests/out/, starts each Kore server it
 # needs there (own database, secret, conf, free port), waits for /healthz,
 # drives it over HTTP, stops it by its PID and checks its log for
@@ -35,7 +38,7 @@ cd "$(dirname "$0")/../.." || exit 2
 passed=0
 failed=0
 status=0
-for suite in suite.py suite_queue.py suite_api.py suite_desk.py; do
+for suite in suite.py suite_queue.py suite_api.py suite_desk.py suite_admin.py; do
 	out=$(mktemp)
 	/usr/bin/python3 -u "tests/integ/$suite" --so "$so" 2>&1 |
 		tee "$out" |
