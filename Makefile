@@ -60,7 +60,8 @@ $(APP).so: $(OBJ)
 # Kore's memory and utility code (no server).
 CTL_SRC		= src/ctl/formworkctl.c src/store_sqlite.c src/store_sqlite_jobs.c \
 		  src/store_sqlite_users.c src/store_sqlite_admin.c \
-		  src/password.c src/token.c src/util.c src/ctl/kore_glue.c
+		  src/store_epoch.c src/password.c src/token.c src/util.c \
+		  src/ctl/kore_glue.c
 KORE_CTL_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c
 
@@ -88,7 +89,8 @@ run: deps build
 # pool, utils and JSON code and a small stubs file.
 UNIT_SRC	= src/tmpl.c src/body.c src/utf8.c src/forms.c src/validate.c \
 		  src/json_out.c src/json_in.c \
-		  src/token.c src/util.c src/csv.c src/password.c
+		  src/token.c src/util.c src/csv.c src/password.c \
+		  src/result_cache.c src/store_epoch.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c src/ctl/kore_glue.c
 UNIT_TESTS	= $(wildcard tests/unit/test_*.c)

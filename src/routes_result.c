@@ -19,6 +19,7 @@
 #include "form_view.h"
 #include "forms.h"
 #include "page.h"
+#include "result_cache.h"
 #include "routes.h"
 #include "store.h"
 #include "token.h"
@@ -26,6 +27,8 @@
 
 #define RESULT_REFRESH_S	"2"
 #define RESULT_MAX_JOBS		FORM_MAX_ACTIONS
+
+static void	result_final_headers(struct http_request *, const char *);
 
 int
 page_result(struct http_request *req)
@@ -38,12 +41,22 @@ page_result(struct http_request *req)
 	const char		*id, *inm;
 	char			 etag[96];
 	size_t			 n, i, done, failed;
+	u_int64_t		 epoch;
 	int			 refresh;
 
 	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
 	    "GET, HEAD"))
 		return (KORE_RESULT_OK);
 	id = req->path + strlen("/s/");
+	if (!http_request_header(req, "if-none-match", &inm))
+		inm = NULL;
+	if (inm != NULL && result_cache_fresh(id, inm)) {
+		result_final_headers(req, inm);
+		page_respond(req, 304, NULL, 0);
+		return (KORE_RESULT_OK);
+	}
+	/* Noted before reading: a change made meanwhile voids what we keep. */
+	epoch = store_epoch();
 	if (!token_id_valid(id) ||
 	    (sr = store_submission_get(id, &rec)) == STORE_NOT_FOUND) {
 		page_error(req, 404, "Not found", "There is no submission at "
@@ -92,18 +105,27 @@ page_result(struct http_request *req)
 	/* Final: the ETag changes if an admin retries or reviews. */
 	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s-%zu-%zu\"", rec.id,
 	    rec.version, app_build_id, done, failed);
-	http_response_header(req, "etag", etag);
-	/* Private: the page shows what one visitor sent. */
-	http_response_header(req, "cache-control", "private, no-cache");
-	if (http_request_header(req, "if-none-match", &inm) &&
-	    strcmp(inm, etag) == 0) {
-		page_security_headers(req);
+	result_cache_keep(rec.id, etag, epoch);
+	if (inm != NULL && strcmp(inm, etag) == 0) {
+		result_final_headers(req, etag);
 		page_respond(req, 304, NULL, 0);
 	} else {
+		http_response_header(req, "etag", etag);
+		http_response_header(req, "cache-control", "private, no-cache");
 		ctx = form_view_result(form, &rec);
 		form_view_jobs(ctx, js, n, util_now_ms());
 		page_send(req, 200, 0, form->title, "result", ctx);
 	}
 	store_record_cleanup(&rec);
 	return (KORE_RESULT_OK);
+}
+
+/* What a 304 for a finished page carries (a 200 adds its own security). */
+static void
+result_final_headers(struct http_request *req, const char *etag)
+{
+	http_response_header(req, "etag", etag);
+	/* Private: the page shows what one visitor sent. */
+	http_response_header(req, "cache-control", "private, no-cache");
+	page_security_headers(req);
 }

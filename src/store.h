@@ -85,6 +85,16 @@ struct store_record {
  */
 int	store_init(const char *path, char *err, size_t errlen);
 
+/*
+ * A counter shared by every process using the database (a file beside
+ * it, mapped shared; store_epoch.c): it moves after each committed change
+ * made through the desk or formworkctl (reviews, retries, deletions,
+ * prunes). Opened by store_init(); 0 and no-op until then.
+ */
+int		store_epoch_open(const char *path, char *err, size_t errlen);
+u_int64_t	store_epoch(void);
+void		store_epoch_bump(void);
+
 /* Remembers the path the workers' connections open. */
 void	store_configure(const char *path);
 

@@ -315,7 +315,7 @@ store_init(const char *path, char *err, size_t errlen)
 		}
 	}
 	sqlite3_close(db);
-	return (0);
+	return (store_epoch_open(path, err, errlen));
 
 fail:
 	(void)snprintf(err, errlen, "%s: cannot prepare the database: %s",

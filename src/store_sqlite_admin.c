@@ -489,8 +489,11 @@ store_tx_end(struct store_handle *h, int ok)
 {
 	int		rc;
 
-	if (ok && (rc = store_exec(h, ST_COMMIT)) == SQLITE_DONE)
+	if (ok && (rc = store_exec(h, ST_COMMIT)) == SQLITE_DONE) {
+		/* Result pages kept as unchanged must be checked again. */
+		store_epoch_bump();
 		return (STORE_OK);
+	}
 	if (ok)
 		(void)store_result_of(h, rc);
 	else if (h->conn != NULL)

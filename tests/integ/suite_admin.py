@@ -474,6 +474,23 @@ class Base(unittest.TestCase):
                 return r
             time.sleep(0.1)
 
+    def revalidate(self, sid, etag, times=8):
+        """Statuses of times GET /s/{sid} with If-None-Match: etag, each
+        on a new connection (so both workers answer some)."""
+        return [request(self.srv.url, "GET", "/s/%s" % sid,
+                        headers={"If-None-Match": etag}).status
+                for _ in range(times)]
+
+    def revalidated(self, sid):
+        """sid's finished public page's ETag, once every worker has
+        answered 304 to it; the ETag."""
+        r = self.wait_public(sid)
+        self.assertStatus(r, 200)
+        etag = r.header("etag")
+        self.assertTrue(etag, "a finished result page without an ETag")
+        self.assertEqual(self.revalidate(sid, etag), [304] * 8)
+        return etag
+
     def audit_rows(self, d):
         r = d.get("/admin/audit")
         self.assertStatus(r, 200)
@@ -1731,6 +1748,42 @@ class T13AdminActions(Base):
             self.assertIn("rob", rev[0])
             self.assertIn("spam", rev[0])
 
+    def test_deleted_page_revalidates_to_404(self):
+        sid = submit(self.srv, "contact", contact())
+        etag = self.revalidated(sid)
+        a = self.as_user("ada")
+        self.assertSeeOther(a.post("/admin/s/%s/delete" % sid), "/admin")
+        self.assertEqual(self.revalidate(sid, etag), [404] * 8)
+
+    def test_reviewed_page_revalidates_to_a_new_etag(self):
+        sid = submit(self.srv, "contact", contact())
+        etag = self.revalidated(sid)
+        self.assertSeeOther(self.review(self.as_user("rita"), sid,
+                                        "approved"), "/admin/s/%s" % sid)
+        for _ in range(8):
+            r = request(self.srv.url, "GET", "/s/%s" % sid,
+                        headers={"If-None-Match": etag})
+            self.assertPage(r, 200)
+            self.assertNotEqual(r.header("etag"), etag)
+
+    def test_retried_page_revalidates_to_processing(self):
+        FLIP["ok"] = False
+        sid = submit(self.srv, "hookflip", {"name": "Again", "note": "n"})
+        etag = self.revalidated(sid)
+        self.assertIn("could not be completed", request(
+            self.srv.url, "GET", "/s/%s" % sid).text)
+        a = self.as_user("ada")
+        FLIP["ok"] = True
+        try:
+            self.assertSeeOther(a.post("/admin/s/%s/retry" % sid),
+                                "/admin/s/%s" % sid)
+            # Queued again, then done: 202, or 200 under another ETag;
+            # never "not modified".
+            for st in self.revalidate(sid, etag):
+                self.assertIn(st, (200, 202))
+        finally:
+            FLIP["ok"] = False
+
     def test_retry_is_audited(self):
         sid = submit(self.srv, "hookdown", {"name": "Retry audit",
                                             "note": "n"})
@@ -1897,6 +1950,10 @@ class T14Ctl(Base):
         cut = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))
         old = {i for i, d in dates.items() if d[:10] < cut}
         self.assertTrue(old, "generate made no rows older than 30 days")
+        # A visitor's browser revalidates an old row's page: 304 while it
+        # exists (kept by each worker), 404 once formworkctl pruned it.
+        some_old = sorted(old)[0]
+        etag = self.revalidated(some_old)
         r = ctl(self.srv, "prune", "--days", "30")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(str(len(old)), r.stdout,
@@ -1910,6 +1967,7 @@ class T14Ctl(Base):
         self.assertEqual(after, set(dates) - old)
         self.assertStatus(v.get("/admin/s/%s" % sorted(old)[0]), 404)
         self.assertStatus(request(self.srv.url, "GET", "/s/%s" % fresh), 200)
+        self.assertEqual(self.revalidate(some_old, etag), [404] * 8)
 
     def test_ctl_creates_a_new_database(self):
         d = os.path.join(self.srv.dir, "fresh-%s" % uniq(), "sub")
