@@ -21,7 +21,7 @@
 #include "tmpl.h"
 
 #define PAGE_TEMPLATE_MAX	(512 * 1024)
-#define PAGE_HEADERS_MAX	(16 * 1024)
+#define PAGE_HEADERS_MAX	(8 * 1024)
 
 static struct tmpl_set	*page_set = NULL;
 
@@ -205,8 +205,10 @@ page_request_ok(struct http_request *req, int methods, const char *allow)
 	char			 msg[160];
 
 	/*
-	 * Kore reads up to http_header_max (64 KB, its largest) so that an
-	 * oversized request still gets an answer; the real limit is here.
+	 * The limit is here, at 8 KB (what nginx and Apache allow a header
+	 * line), so a request over it gets a page saying what to do. Kore
+	 * reads up to http_header_max (16 KB in the shipped configuration)
+	 * and closes the connection beyond that.
 	 */
 	total = 0;
 	TAILQ_FOREACH(hdr, &req->req_headers, list)

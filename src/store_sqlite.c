@@ -22,6 +22,7 @@
 
 #define STORE_BUSY_MS		5000
 #define STORE_BUSY_STEP_US	250
+#define STORE_CACHE_KB		"512"	/* per connection (PRAGMA cache_size) */
 
 
 static const char *store_sql[ST_MAX] = {
@@ -727,8 +728,15 @@ store_connect(const char *path, sqlite3 **out, char *err, size_t errlen)
 		return (-1);
 	}
 	sqlite3_busy_handler(db, store_busy_wait, NULL);
-	if (sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
-	    NULL, NULL, &msg) != SQLITE_OK) {
+	/*
+	 * A worker has several connections (event loop, writer, runners);
+	 * 512 KB of page cache each is as fast here as SQLite's default
+	 * 2 MB (what is hot is a few right-hand B-tree edges, the rest is
+	 * in the OS page cache) and keeps a worker's memory small.
+	 */
+	if (sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+	    "PRAGMA cache_size=-" STORE_CACHE_KB, NULL, NULL, &msg) !=
+	    SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, msg);
 		sqlite3_free(msg);
 		sqlite3_close(db);

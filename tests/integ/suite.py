@@ -810,41 +810,40 @@ class T13BadInput(Base):
     def test_empty_body_is_refused(self):
         self.bad(b"", (400, 403, 422))
 
-    def test_60kb_header_is_431(self):
+    def test_12kb_header_is_431(self):
+        # Over Formwork's 8 KB limit, within what Kore reads (16 KB).
         before = self.rows()
         try:
             r = request(self.base, "GET", "/f/contact",
-                        headers={"X-Padding": "a" * (60 * 1024)})
+                        headers={"Cookie": "c=" + "b" * (12 * 1024)})
         except OSError as e:
-            self.fail("60 KB header: no HTTP answer (%s: %s)" % (type(e).__name__, e))
+            self.fail("12 KB header: no HTTP answer (%s: %s)" % (type(e).__name__, e))
         self.assertStatus(r, 431)
         self.assertPage(r)
+        self.assertIn("cookies", r.text)
         self.assertEqual(self.rows(), before)
         self.assertAlive()
 
-    def test_100kb_header_is_refused_and_server_survives(self):
-        # Kore 4.1.0 reads at most 65535 header bytes (a 16-bit setting)
-        # and closes the connection without a status beyond that; the app
-        # cannot answer. What must hold: no crash, nothing stored.
+    def test_7kb_header_is_served(self):
+        r = request(self.base, "GET", "/f/contact",
+                    headers={"Cookie": "c=" + "b" * (7 * 1024)})
+        self.assertStatus(r, 200)
+
+    def test_over_16kb_header_is_refused_and_server_survives(self):
+        # Kore 4.1.0 closes the connection without a status once the
+        # headers outgrow http_header_max (16 KB in the shipped
+        # configuration); the app cannot answer. What must hold: no
+        # crash, nothing stored, the server keeps serving.
         before = self.rows()
-        try:
-            r = request(self.base, "GET", "/f/contact",
-                        headers={"X-Padding": "a" * (100 * 1024)})
-            self.assertStatus(r, 431)
-        except OSError:
-            pass
+        for size in (20, 60, 100):
+            try:
+                r = request(self.base, "GET", "/f/contact",
+                            headers={"X-Padding": "a" * (size * 1024)})
+                self.assertStatus(r, 431)
+            except OSError:
+                pass
+            self.assertAlive()
         self.assertEqual(self.rows(), before)
-        self.assertAlive()
-
-    def test_20kb_header_is_431(self):
-        try:
-            r = request(self.base, "GET", "/f/contact",
-                        headers={"Cookie": "c=" + "b" * (20 * 1024)})
-        except OSError as e:
-            self.fail("20 KB header: no HTTP answer (%s: %s)" % (type(e).__name__, e))
-        self.assertStatus(r, 431)
-        self.assertPage(r)
-        self.assertAlive()
 
     def test_garbage_request_line_keeps_server_alive(self):
         status, raw = client.raw_send(self.base, b"\x00\xff\x13 garbage\r\n\r\n")
