@@ -1,5 +1,5 @@
 /*
- * token.c: random ids and signed form tokens, all from libsodium.
+ * token.c: unguessable ids and signed form tokens, from libsodium.
  *
  * Holds the signing key in a static buffer (set once by the parent before
  * the workers fork). Never logs a token or the key.
@@ -14,8 +14,10 @@
 #include <sodium.h>
 
 #include "token.h"
+#include "util.h"
 
 #define TOKEN_MAC_B64	43	/* base64url of a 32-byte MAC, unpadded */
+#define TOKEN_ID_TIME_BYTES	6
 
 static u_int8_t	token_key[crypto_auth_KEYBYTES];
 
@@ -34,8 +36,17 @@ void
 token_id_new(char out[TOKEN_ID_LEN + 1])
 {
 	u_int8_t	raw[16];
+	u_int64_t	now;
+	int		i;
 
-	randombytes_buf(raw, sizeof(raw));
+	/* 48 bits of milliseconds, big-endian, then 80 random bits. */
+	now = util_now_ms();
+	for (i = TOKEN_ID_TIME_BYTES - 1; i >= 0; i--) {
+		raw[i] = now & 0xff;
+		now >>= 8;
+	}
+	randombytes_buf(raw + TOKEN_ID_TIME_BYTES,
+	    sizeof(raw) - TOKEN_ID_TIME_BYTES);
 	sodium_bin2base64(out, TOKEN_ID_LEN + 1, raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }

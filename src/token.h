@@ -1,8 +1,12 @@
 /*
  * token.h: unguessable identifiers and the signed form token.
  *
- * Ids and submission keys are 128 random bits from libsodium, written as
- * unpadded base64url (22 characters). The form token (_csrf) binds a form
+ * Ids and submission keys are 128 bits written as unpadded base64url (22
+ * characters): the time they were made (48 bits of milliseconds, as in a
+ * UUIDv7), then 80 random bits from libsodium. Still unguessable, and
+ * ids made together sort together: the store's indexes on them take a
+ * batch's new rows at a page or two instead of one random page per row,
+ * which is most of what a commit writes (and checkpoints) otherwise. The form token (_csrf) binds a form
  * instance (slug + _key) to the time it was served, signed with the
  * server's secret (HMAC-SHA-512-256, crypto_auth), so no server state is
  * needed to check it and the minimum fill time can be measured.
@@ -28,7 +32,7 @@ enum token_check {
 /* Installs the signing secret (at least 32 bytes). */
 void	token_secret_set(const u_int8_t *, size_t);
 
-/* Writes a fresh random id into out (TOKEN_ID_LEN + 1 bytes). */
+/* Writes a fresh id into out (TOKEN_ID_LEN + 1 bytes). */
 void	token_id_new(char out[TOKEN_ID_LEN + 1]);
 
 /* Returns 1 when s looks like an id token_id_new() could have made. */

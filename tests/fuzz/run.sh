@@ -93,7 +93,7 @@ mv "$gen/forms_embed.h.tmp" "$gen/forms_embed.h" || exit 1
 
 # Library objects: instrumented for coverage (fuzzer-no-link), once.
 lib_src="src/body.c src/utf8.c src/forms.c src/validate.c src/tmpl.c \
-	src/token.c src/json_in.c $kore_src/buf.c $kore_src/json.c \
+	src/token.c src/util.c src/json_in.c $kore_src/buf.c $kore_src/json.c \
 	$kore_src/utils.c src/ctl/kore_glue.c tests/fuzz/kore_mem_libc.c"
 build_start=$(date +%s)
 rm -f "$obj"/*.o

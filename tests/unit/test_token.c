@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "token.h"
+#include "util.h"
 
 #define TK_SLUG		"contact"
 #define TK_KEY		"q1w2e3r4t5y6u7i8o9p0aB"
@@ -115,6 +116,53 @@ Test(token, thousand_ids_are_distinct)
 	for (i = 1; i < 1000; i++)
 		cr_assert_str_neq(ids[i - 1], ids[i], "duplicate id");
 	free(ids);
+}
+
+/* The time an id was made, from its first 6 bytes. */
+static u_int64_t
+tk_id_time(const char *id)
+{
+	u_int8_t	raw[16];
+	size_t		len, i;
+	u_int64_t	t;
+
+	cr_assert_eq(sodium_base642bin(raw, sizeof(raw), id, strlen(id), NULL,
+	    &len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	cr_assert_eq(len, 16);
+	for (t = 0, i = 0; i < 6; i++)
+		t = (t << 8) | raw[i];
+	return (t);
+}
+
+Test(token, id_starts_with_the_time_it_was_made)
+{
+	char		id[TOKEN_ID_LEN + 1];
+	u_int64_t	before, after, t;
+
+	before = util_now_ms();
+	token_id_new(id);
+	after = util_now_ms();
+	t = tk_id_time(id);
+	cr_assert(t >= before && t <= after, "%llu not in [%llu, %llu]",
+	    (unsigned long long)t, (unsigned long long)before,
+	    (unsigned long long)after);
+}
+
+Test(token, ids_of_one_moment_differ_in_80_random_bits)
+{
+	char	a[TOKEN_ID_LEN + 1], b[TOKEN_ID_LEN + 1];
+	int	tries;
+
+	/* Two ids of the same millisecond share 8 characters, not more. */
+	for (tries = 0; tries < 100; tries++) {
+		token_id_new(a);
+		token_id_new(b);
+		if (tk_id_time(a) == tk_id_time(b))
+			break;
+	}
+	cr_assert_lt(tries, 100, "never two ids in one millisecond");
+	cr_assert_eq(memcmp(a, b, 8), 0, "%s %s", a, b);
+	cr_assert_neq(strcmp(a + 8, b + 8), 0, "%s %s", a, b);
 }
 
 /* ---- form tokens ------------------------------------------------------- */
