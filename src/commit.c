@@ -144,7 +144,10 @@ commit_item_release(struct commit_item *item)
 }
 
 /*
- * The writer thread: takes everything queued, commits it as one batch,
+ * The writer thread: once something is queued it takes the database's
+ * write lock, then everything queued by then (the other workers' writers
+ * may have held the lock a while: what arrived meanwhile joins this
+ * batch rather than waiting for the next one), commits it as one batch,
  * hands it to the event loop, and waits for more. It never ends.
  */
 static int
@@ -153,6 +156,7 @@ commit_writer(struct kore_task *t)
 	struct store_submission	*subs[COMMIT_BATCH_MAX];
 	struct commit_item	*batch[COMMIT_BATCH_MAX];
 	struct commit_item	*item;
+	enum store_result	 begun;
 	size_t			 n, i;
 	int			 notify;
 	u_int8_t		 msg;
@@ -166,6 +170,11 @@ commit_writer(struct kore_task *t)
 			pthread_mutex_unlock(&commit_lock);
 			break;
 		}
+		pthread_mutex_unlock(&commit_lock);
+
+		begun = store_batch_begin();
+
+		pthread_mutex_lock(&commit_lock);
 		n = 0;
 		while (n < COMMIT_BATCH_MAX &&
 		    (item = TAILQ_FIRST(&commit_queued)) != NULL) {
@@ -176,7 +185,12 @@ commit_writer(struct kore_task *t)
 		}
 		pthread_mutex_unlock(&commit_lock);
 
-		store_submissions_insert(subs, n);
+		if (begun == STORE_OK) {
+			store_batch_commit(subs, n);
+		} else {
+			for (i = 0; i < n; i++)
+				subs[i]->result = begun;
+		}
 		for (i = 0; i < n; i++) {
 			if (subs[i]->result == STORE_OK && subs[i]->njobs > 0) {
 				queue_wake();

@@ -116,6 +116,17 @@ int	store_ping(void);
 /* Inserts n submissions in one transaction; sets each one's result. */
 void	store_submissions_insert(struct store_submission **, size_t n);
 
+/*
+ * The same in two steps, for a writer that gathers its batch while it
+ * waits: store_batch_begin() takes the database's write lock (waiting
+ * for another process's transaction to end), store_batch_commit() then
+ * inserts and commits what has arrived meanwhile. A batch begun must be
+ * committed, even an empty one.
+ */
+enum store_result	store_batch_begin(void);
+void			store_batch_commit(struct store_submission **,
+			    size_t n);
+
 /* Looks up the submission stored for a form instance. */
 enum store_result	store_key_find(const char *form, const char *key,
 			    char id[TOKEN_ID_LEN + 1],

@@ -401,8 +401,32 @@ store_ping(void)
 	return (rc == SQLITE_ROW);
 }
 
+enum store_result
+store_batch_begin(void)
+{
+	int		rc;
+
+	if ((rc = store_exec(&store_writer, ST_BEGIN)) != SQLITE_DONE)
+		return (store_result_of(&store_writer, rc));
+	return (STORE_OK);
+}
+
 void
 store_submissions_insert(struct store_submission **subs, size_t n)
+{
+	enum store_result	 r;
+	size_t			 i;
+
+	if ((r = store_batch_begin()) == STORE_OK) {
+		store_batch_commit(subs, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		subs[i]->result = r;
+}
+
+void
+store_batch_commit(struct store_submission **subs, size_t n)
 {
 	struct store_handle	*w = &store_writer;
 	enum store_result	 fail;
@@ -411,10 +435,6 @@ store_submissions_insert(struct store_submission **subs, size_t n)
 	size_t			 i;
 	int			 rc;
 
-	if ((rc = store_exec(w, ST_BEGIN)) != SQLITE_DONE) {
-		fail = store_result_of(w, rc);
-		goto failed;
-	}
 	/* The write lock is ours: the batch's rows are those after this. */
 	if ((st = store_stmt(w, ST_ROWID_MAX)) == NULL ||
 	    (rc = sqlite3_step(st)) != SQLITE_ROW) {
