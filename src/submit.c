@@ -27,6 +27,9 @@
 #define SUBMIT_RATE_WINDOW_MS	60000
 
 static char	*submit_data_json(const struct form_input *);
+static int	 submit_key_used(const struct form *, const char *,
+		    enum validate_status, const char *,
+		    struct submit_outcome *);
 
 void
 submit_start(struct http_request *req, struct form *form,
@@ -38,7 +41,6 @@ submit_start(struct http_request *req, struct form *form,
 	struct store_claim	*claim;
 	enum store_result	 sr;
 	char			 hash[VALIDATE_HASH_LEN + 1];
-	char			 prior_hash[VALIDATE_HASH_LEN + 1];
 	u_int64_t		 count;
 	size_t			 i, k;
 
@@ -51,19 +53,15 @@ submit_start(struct http_request *req, struct form *form,
 		out->status = SUBMIT_IN_FLIGHT;
 		return;
 	}
-	sr = store_key_find(form->slug, key, out->id, prior_hash);
-	if (sr == STORE_OK) {
-		out->status = vst == VALIDATE_OK &&
-		    strcmp(prior_hash, hash) == 0 ? SUBMIT_REPLAY :
-		    SUBMIT_KEY_REUSED;
-		return;
-	} else if (sr != STORE_NOT_FOUND) {
-		out->status = SUBMIT_STORE_FAILED;
-		out->store_result = sr;
-		return;
-	}
+	/*
+	 * A valid one is not looked up first: the writer finds a used key
+	 * as the insert's conflict (submit_finish() tells a replay from a
+	 * reuse), which spares every new submission a read. An invalid one
+	 * stored already is "already sent", not a 422.
+	 */
 	if (vst != VALIDATE_OK) {
-		out->status = SUBMIT_INVALID;
+		if (!submit_key_used(form, key, vst, hash, out))
+			out->status = SUBMIT_INVALID;
 		return;
 	}
 
@@ -83,11 +81,15 @@ submit_start(struct http_request *req, struct form *form,
 			*p = (char)tolower((unsigned char)*p);
 		if ((sr = store_unique_check(form->slug, claim->field,
 		    claim->value)) != STORE_OK) {
+			commit_item_release(item);
+			/* Taken by this very instance: a replay. */
+			if (sr == STORE_UNIQUE_TAKEN &&
+			    submit_key_used(form, key, vst, hash, out))
+				return;
 			out->status = sr == STORE_UNIQUE_TAKEN ?
 			    SUBMIT_UNIQUE_TAKEN : SUBMIT_STORE_FAILED;
-			out->taken_field = claim->field;
+			out->taken_field = form->fields[i].name;
 			out->store_result = sr;
-			commit_item_release(item);
 			return;
 		}
 		k++;
@@ -242,4 +244,30 @@ submit_data_json(const struct form_input *in)
 	s = kore_strdup(s);
 	kore_buf_cleanup(&b);
 	return (s);
+}
+
+/*
+ * 1 when (form, key) is stored already, with out set to a replay (same
+ * valid values) or a reuse; also 1, with out a store failure, when the
+ * store cannot tell.
+ */
+static int
+submit_key_used(const struct form *form, const char *key,
+    enum validate_status vst, const char *hash, struct submit_outcome *out)
+{
+	enum store_result	sr;
+	char			prior_hash[VALIDATE_HASH_LEN + 1];
+
+	sr = store_key_find(form->slug, key, out->id, prior_hash);
+	if (sr == STORE_NOT_FOUND)
+		return (0);
+	if (sr == STORE_OK) {
+		out->status = vst == VALIDATE_OK &&
+		    strcmp(prior_hash, hash) == 0 ? SUBMIT_REPLAY :
+		    SUBMIT_KEY_REUSED;
+	} else {
+		out->status = SUBMIT_STORE_FAILED;
+		out->store_result = sr;
+	}
+	return (1);
 }
