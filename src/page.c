@@ -130,7 +130,7 @@ page_security_headers(struct http_request *req)
 	http_response_header(req, "x-content-type-options", "nosniff");
 	/* Result URLs are capabilities: never leak them in a Referer. */
 	http_response_header(req, "referrer-policy", "no-referrer");
-	http_response_header(req, "x-frame-options", "DENY");
+	/* frame-ancestors above replaces X-Frame-Options in every browser. */
 	http_response_header(req, "cross-origin-opener-policy", "same-origin");
 }
 

@@ -120,12 +120,15 @@ page_result(struct http_request *req)
 	return (KORE_RESULT_OK);
 }
 
-/* What a 304 for a finished page carries (a 200 adds its own security). */
+/*
+ * What a 304 for a finished page carries: what the 200 had that guides
+ * caches (RFC 9110, 15.4.5), nothing else; the browser keeps the stored
+ * page's other headers, its Content-Security-Policy among them.
+ */
 static void
 result_final_headers(struct http_request *req, const char *etag)
 {
 	http_response_header(req, "etag", etag);
 	/* Private: the page shows what one visitor sent. */
 	http_response_header(req, "cache-control", "private, no-cache");
-	page_security_headers(req);
 }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +20,40 @@
 #define TOKEN_MAC_B64	43	/* base64url of a 32-byte MAC, unpadded */
 #define TOKEN_ID_TIME_BYTES	6
 
-static u_int8_t	token_key[crypto_auth_KEYBYTES];
+/* HMAC state with the key absorbed: each MAC starts from a copy. */
+static crypto_auth_hmacsha512256_state	token_keyed;
+
+/*
+ * Random bytes for ids, drawn from libsodium a page at a time, so an id
+ * costs no system call (each randombytes_buf() is a getrandom()). Shared
+ * by the threads under a lock; a forked child starts with an empty pool
+ * (never the parent's bytes), like OpenBSD's arc4random.
+ */
+static struct {
+	pthread_mutex_t	lock;
+	size_t		left;
+	u_int8_t	buf[4096];
+} token_pool = { PTHREAD_MUTEX_INITIALIZER, 0, { 0 } };
+static pthread_once_t	token_pool_once = PTHREAD_ONCE_INIT;
 
 static void	token_csrf_mac(const char *, const char *, u_int64_t,
 		    u_int8_t [crypto_auth_BYTES]);
+static void	token_random(u_int8_t *, size_t);
+static void	token_pool_atfork(void);
+static void	token_pool_lock(void);
+static void	token_pool_unlock(void);
+static void	token_pool_forget(void);
 
 void
 token_secret_set(const u_int8_t *secret, size_t len)
 {
+	u_int8_t	key[crypto_auth_KEYBYTES];
+
 	/* Derive a fixed-size key whatever the length of the secret. */
-	crypto_generichash(token_key, sizeof(token_key), secret, len,
+	crypto_generichash(key, sizeof(key), secret, len,
 	    (const u_int8_t *)"formwork-csrf-v1", 16);
+	crypto_auth_hmacsha512256_init(&token_keyed, key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
 }
 
 void
@@ -45,7 +69,7 @@ token_id_new(char out[TOKEN_ID_LEN + 1])
 		raw[i] = now & 0xff;
 		now >>= 8;
 	}
-	randombytes_buf(raw + TOKEN_ID_TIME_BYTES,
+	token_random(raw + TOKEN_ID_TIME_BYTES,
 	    sizeof(raw) - TOKEN_ID_TIME_BYTES);
 	sodium_bin2base64(out, TOKEN_ID_LEN + 1, raw, sizeof(raw),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -129,7 +153,7 @@ token_csrf_mac(const char *slug, const char *key, u_int64_t issued_ms,
 	crypto_auth_hmacsha512256_state	st;
 	u_int32_t			n;
 
-	crypto_auth_hmacsha512256_init(&st, token_key, sizeof(token_key));
+	st = token_keyed;
 	n = (u_int32_t)strlen(slug);
 	crypto_auth_hmacsha512256_update(&st, (u_int8_t *)&n, sizeof(n));
 	crypto_auth_hmacsha512256_update(&st, (const u_int8_t *)slug, n);
@@ -139,4 +163,51 @@ token_csrf_mac(const char *slug, const char *key, u_int64_t issued_ms,
 	crypto_auth_hmacsha512256_update(&st, (u_int8_t *)&issued_ms,
 	    sizeof(issued_ms));
 	crypto_auth_hmacsha512256_final(&st, mac);
+}
+
+static void
+token_random(u_int8_t *out, size_t len)
+{
+	u_int8_t	*p;
+
+	(void)pthread_once(&token_pool_once, token_pool_atfork);
+	token_pool_lock();
+	if (token_pool.left < len) {
+		randombytes_buf(token_pool.buf, sizeof(token_pool.buf));
+		token_pool.left = sizeof(token_pool.buf);
+	}
+	p = token_pool.buf + sizeof(token_pool.buf) - token_pool.left;
+	memcpy(out, p, len);
+	/* Used bytes do not stay behind. */
+	sodium_memzero(p, len);
+	token_pool.left -= len;
+	token_pool_unlock();
+}
+
+static void
+token_pool_atfork(void)
+{
+	(void)pthread_atfork(token_pool_lock, token_pool_unlock,
+	    token_pool_forget);
+}
+
+static void
+token_pool_lock(void)
+{
+	(void)pthread_mutex_lock(&token_pool.lock);
+}
+
+static void
+token_pool_unlock(void)
+{
+	(void)pthread_mutex_unlock(&token_pool.lock);
+}
+
+/* In a forked child (holding the lock): the parent's bytes are not ours. */
+static void
+token_pool_forget(void)
+{
+	sodium_memzero(token_pool.buf, sizeof(token_pool.buf));
+	token_pool.left = 0;
+	token_pool_unlock();
 }

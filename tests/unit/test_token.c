@@ -6,10 +6,12 @@
  */
 
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -165,7 +167,75 @@ Test(token, ids_of_one_moment_differ_in_80_random_bits)
 	cr_assert_neq(strcmp(a + 8, b + 8), 0, "%s %s", a, b);
 }
 
+/*
+ * Ids come from a pool of random bytes: a child process must never hand
+ * out the bytes its parent will (Kore forks its workers from the parent).
+ */
+Test(token, forked_processes_make_different_ids)
+{
+	char	first[TOKEN_ID_LEN + 1], mine[TOKEN_ID_LEN + 1];
+	char	child[TOKEN_ID_LEN + 1];
+	int	fds[2], status;
+	pid_t	pid;
+
+	token_id_new(first);		/* the pool is full now */
+	cr_assert_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		token_id_new(child);
+		_exit(write(fds[1], child, TOKEN_ID_LEN) == TOKEN_ID_LEN ?
+		    0 : 1);
+	}
+	cr_assert_gt(pid, 0);
+	token_id_new(mine);
+	memset(child, 0, sizeof(child));
+	cr_assert_eq(read(fds[0], child, TOKEN_ID_LEN), TOKEN_ID_LEN);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(status, 0);
+	(void)close(fds[0]);
+	(void)close(fds[1]);
+	/* Same moment perhaps, never the same random part. */
+	cr_assert_str_neq(child + 8, mine + 8, "%s %s", child, mine);
+	cr_assert_str_neq(child + 8, first + 8, "%s %s", child, first);
+}
+
 /* ---- form tokens ------------------------------------------------------- */
+
+/*
+ * The token's format, pinned: hex issue time, ".", base64url of
+ * HMAC-SHA-512-256 keyed with BLAKE2b(secret, "formwork-csrf-v1") over
+ * the length-prefixed slug and key and the issue time, computed here from
+ * scratch. Tokens issued by one version (or node) stay valid on another.
+ */
+Test(token, csrf_is_the_documented_hmac)
+{
+	crypto_auth_hmacsha512256_state	st;
+	u_int8_t	key[crypto_auth_KEYBYTES], mac[crypto_auth_BYTES];
+	char		b64[64], want[TOKEN_CSRF_MAX], got[TOKEN_CSRF_MAX];
+	u_int64_t	t = TK_T0;
+	u_int32_t	n;
+	int		i;
+
+	crypto_generichash(key, sizeof(key), tk_secret, sizeof(tk_secret) - 1,
+	    (const u_int8_t *)"formwork-csrf-v1", 16);
+	crypto_auth_hmacsha512256_init(&st, key, sizeof(key));
+	n = (u_int32_t)strlen(TK_SLUG);
+	crypto_auth_hmacsha512256_update(&st, (u_int8_t *)&n, sizeof(n));
+	crypto_auth_hmacsha512256_update(&st, (const u_int8_t *)TK_SLUG, n);
+	n = (u_int32_t)strlen(TK_KEY);
+	crypto_auth_hmacsha512256_update(&st, (u_int8_t *)&n, sizeof(n));
+	crypto_auth_hmacsha512256_update(&st, (const u_int8_t *)TK_KEY, n);
+	crypto_auth_hmacsha512256_update(&st, (u_int8_t *)&t, sizeof(t));
+	crypto_auth_hmacsha512256_final(&st, mac);
+	sodium_bin2base64(b64, sizeof(b64), mac, sizeof(mac),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	(void)snprintf(want, sizeof(want), "%llx.%s",
+	    (unsigned long long)t, b64);
+	/* Twice: each token starts from the same keyed state. */
+	for (i = 0; i < 2; i++) {
+		token_csrf_new(TK_SLUG, TK_KEY, t, got);
+		cr_assert_str_eq(got, want);
+	}
+}
 
 Test(token, csrf_round_trip_returns_issue_time)
 {
