@@ -66,6 +66,7 @@ import server as srvmod  # noqa: E402
 from server import Server, free_port  # noqa: E402
 
 SECRET = "formwork-bench-secret-0123456789abcdef-not-for-production"
+SETTLE_S = 1.0          # quiet time before each timed GET run
 CSV_COLUMNS = ["scenario", "formwork_rps", "reference", "reference_rps",
                "ratio", "p50_ms", "p99_ms", "peak_rss_mb"]
 KEY_RE = re.compile(rb'name="_key" value="([^"]+)"')
@@ -668,6 +669,9 @@ class Bench:
             reset_hwm(self.pids(s))
         for r in range(st.runs):
             for n, s in servers.items():
+                # The previous server (gunicorn above all) may still be
+                # busy with what wrk left in flight: let it finish first.
+                time.sleep(SETTLE_S)
                 res = self.wrk(s.url + path_of[n], conns, st.dur, "get.lua",
                                headers=(headers_of or {}).get(n, ()))
                 self.check_run("%s c%d run %d" % (n, conns, r + 1), res,
