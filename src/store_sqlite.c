@@ -265,7 +265,8 @@ static struct store_handle	 store_writer;
 static void		 store_db_close(struct store_handle *);
 static int		 store_busy_wait(void *, int);
 static int		 store_connect(const char *, sqlite3 **, char *, size_t);
-static void		 store_insert_one(struct store_submission *);
+static int		 store_insert_one(struct store_submission *);
+static void		 store_insert_undo(int);
 static enum store_result store_key_lookup(struct store_handle *, const char *,
 			    const char *, char *, char *);
 
@@ -447,8 +448,13 @@ store_batch_commit(struct store_submission **subs, size_t n)
 	before = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 
-	for (i = 0; i < n; i++)
-		store_insert_one(subs[i]);
+	for (i = 0; i < n; i++) {
+		if (store_insert_one(subs[i]) == -1) {
+			fail = subs[i]->result;
+			(void)store_exec(w, ST_ROLLBACK);
+			goto failed;
+		}
+	}
 
 	/* Indexed once for the batch, outside the rows' savepoints. */
 	if ((st = store_stmt(w, ST_FTS_INDEX)) == NULL) {
@@ -476,22 +482,24 @@ failed:
 }
 
 /*
- * Inserts one submission inside the batch transaction, under a savepoint
- * so that its conflict (a used key, a taken unique value) undoes only its
- * own rows.
+ * Inserts one submission inside the batch transaction. A conflict undoes
+ * only this submission's rows: a failed statement undoes itself, so only
+ * one with unique values (rows after the first, and they may conflict)
+ * needs a savepoint. Any other error returns -1 with the result set: the
+ * batch is then rolled back as a whole (SQLite may have ended the
+ * transaction already, and nothing of it may be kept in part).
  */
-static void
+static int
 store_insert_one(struct store_submission *s)
 {
 	struct store_handle	*w = &store_writer;
 	sqlite3_stmt	*st;
 	size_t		 i;
-	int		 rc;
+	int		 rc, sp;
 
-	if ((rc = store_exec(w, ST_SAVEPOINT)) != SQLITE_DONE) {
-		s->result = store_result_of(w, rc);
-		return;
-	}
+	sp = s->nclaims > 0;
+	if (sp && (rc = store_exec(w, ST_SAVEPOINT)) != SQLITE_DONE)
+		goto fail;
 
 	st = store_stmt(w, ST_SUB_INSERT);
 	sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
@@ -507,11 +515,10 @@ store_insert_one(struct store_submission *s)
 	sqlite3_clear_bindings(st);
 
 	if (rc == SQLITE_CONSTRAINT) {
-		(void)store_exec(w, ST_ROLLBACK_TO);
-		(void)store_exec(w, ST_RELEASE);
+		store_insert_undo(sp);
 		s->result = store_key_lookup(w, s->form, s->key, s->prior_id,
 		    s->prior_hash) == STORE_OK ? STORE_KEY_USED : STORE_ERROR;
-		return;
+		return (0);
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;
@@ -526,11 +533,10 @@ store_insert_one(struct store_submission *s)
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		if (rc == SQLITE_CONSTRAINT) {
-			(void)store_exec(w, ST_ROLLBACK_TO);
-			(void)store_exec(w, ST_RELEASE);
+			store_insert_undo(sp);
 			s->result = STORE_UNIQUE_TAKEN;
 			s->taken_field = s->claims[i].field;
-			return;
+			return (0);
 		}
 		if (rc != SQLITE_DONE)
 			goto fail;
@@ -540,14 +546,24 @@ store_insert_one(struct store_submission *s)
 	    s->created_ms)) != SQLITE_DONE)
 		goto fail;
 
-	(void)store_exec(w, ST_RELEASE);
+	if (sp)
+		(void)store_exec(w, ST_RELEASE);
 	s->result = STORE_OK;
-	return;
+	return (0);
 
 fail:
-	(void)store_exec(w, ST_ROLLBACK_TO);
-	(void)store_exec(w, ST_RELEASE);
 	s->result = store_result_of(w, rc);
+	return (-1);
+}
+
+/* Undoes this submission's rows, when a savepoint holds them. */
+static void
+store_insert_undo(int sp)
+{
+	if (!sp)
+		return;
+	(void)store_exec(&store_writer, ST_ROLLBACK_TO);
+	(void)store_exec(&store_writer, ST_RELEASE);
 }
 
 /* Queues a submission's jobs; returns SQLite's code. */
