@@ -106,12 +106,10 @@ page_result(struct http_request *req)
 	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s-%zu-%zu\"", rec.id,
 	    rec.version, app_build_id, done, failed);
 	result_cache_keep(rec.id, etag, epoch);
+	result_final_headers(req, etag);
 	if (inm != NULL && strcmp(inm, etag) == 0) {
-		result_final_headers(req, etag);
 		page_respond(req, 304, NULL, 0);
 	} else {
-		http_response_header(req, "etag", etag);
-		http_response_header(req, "cache-control", "private, no-cache");
 		ctx = form_view_result(form, &rec);
 		form_view_jobs(ctx, js, n, util_now_ms());
 		page_send(req, 200, 0, form->title, "result", ctx);
@@ -121,9 +119,9 @@ page_result(struct http_request *req)
 }
 
 /*
- * What a 304 for a finished page carries: what the 200 had that guides
- * caches (RFC 9110, 15.4.5), nothing else; the browser keeps the stored
- * page's other headers, its Content-Security-Policy among them.
+ * A finished page's cache headers: all a 304 carries (RFC 9110, 15.4.5);
+ * the browser keeps the stored page's other headers, its
+ * Content-Security-Policy among them.
  */
 static void
 result_final_headers(struct http_request *req, const char *etag)
