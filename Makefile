@@ -85,19 +85,21 @@ run: deps build
 	exec stdbuf -oL kore -fnrc conf/$(APP).conf
 
 # ---- tests ----------------------------------------------------------------
-# Unit tests link the pure sources directly, plus Kore's own buffer, memory,
-# pool, utils and JSON code and a small stubs file.
+# Unit tests link the pure sources and the SQLite store directly, plus
+# Kore's own buffer, memory, pool, utils and JSON code and a small stubs file.
 UNIT_SRC	= src/tmpl.c src/body.c src/utf8.c src/forms.c src/validate.c \
 		  src/json_out.c src/json_in.c \
 		  src/token.c src/util.c src/csv.c src/password.c \
-		  src/result_cache.c src/store_epoch.c
+		  src/result_cache.c src/store_epoch.c src/store_sqlite.c \
+		  src/store_sqlite_jobs.c src/store_sqlite_users.c \
+		  src/store_sqlite_admin.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c src/ctl/kore_glue.c
 UNIT_TESTS	= $(wildcard tests/unit/test_*.c)
 UNIT_CFLAGS	= -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-unused-parameter \
 		  -Wno-sign-compare -Wno-missing-field-initializers \
 		  $(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc
-UNIT_LIBS	= -lcriterion -lsodium -lcrypto -lssl
+UNIT_LIBS	= -lcriterion -lsodium -lsqlite3 -lcrypto -lssl
 
 tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c
 	$(CC) $(UNIT_CFLAGS) -O1 -o $@ $(UNIT_TESTS) $(UNIT_SRC) \

@@ -3,12 +3,14 @@
  * migrations, submissions); with store_sqlite_jobs.c, the only files that
  * include sqlite3.h.
  *
- * One connection per worker, opened lazily on first use (so it is always
- * opened after fork and survives a module reload), in WAL mode with
- * synchronous=FULL: a commit is on disk before any 303 is sent. Writers
- * take the lock up front (BEGIN IMMEDIATE) so two workers never deadlock
- * on a lock upgrade, and wait up to the busy timeout for each other.
- * Every statement is prepared once per connection, with bound values.
+ * Connections are opened lazily on first use (so always after fork, and
+ * they survive a module reload), in WAL mode, and a commit is on disk
+ * before any 303 is sent: synchronous=FULL, except for the submissions'
+ * writer, which syncs the WAL itself once its commit has released the
+ * write lock (store_wal_sync). Writers take the lock up front (BEGIN
+ * IMMEDIATE) so two workers never deadlock on a lock upgrade, and wait
+ * up to the busy timeout for each other. Every statement is prepared
+ * once per connection, with bound values.
  */
 
 #include <sys/types.h>
@@ -260,11 +262,12 @@ static const char *store_migrations[] = {
 
 static char		*store_path = NULL;
 static struct store_handle	 store_reader;
-static struct store_handle	 store_writer;
+static struct store_handle	 store_writer = { .wal_sync = 1 };
 
 static void		 store_db_close(struct store_handle *);
 static int		 store_busy_wait(void *, int);
 static int		 store_connect(const char *, sqlite3 **, char *, size_t);
+static int		 store_wal_sync(struct store_handle *);
 static int		 store_insert_one(struct store_submission *);
 static void		 store_insert_undo(int);
 static enum store_result store_key_lookup(struct store_handle *, const char *,
@@ -474,11 +477,36 @@ store_batch_commit(struct store_submission **subs, size_t n)
 		(void)store_exec(w, ST_ROLLBACK);
 		goto failed;
 	}
+	if ((rc = store_wal_sync(w)) != SQLITE_OK) {
+		/* Committed, but not known to be on disk: not acknowledged. */
+		fail = store_result_of(w, rc);
+		goto failed;
+	}
 	return;
 
 failed:
 	for (i = 0; i < n; i++)
 		subs[i]->result = fail;
+}
+
+/*
+ * Makes w's last commit durable, as synchronous=FULL does inside COMMIT,
+ * but after the commit has released the write lock: the other workers'
+ * writers take their turn while this one waits for the disk, and one
+ * fsync often covers their commits too (group commit across processes).
+ * A WAL commit is durable once its frames are: recovery replays every
+ * committed frame it finds intact.
+ */
+static int
+store_wal_sync(struct store_handle *w)
+{
+	sqlite3_file	*wal = NULL;
+
+	if (sqlite3_file_control(w->conn, "main",
+	    SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
+	    wal == NULL || wal->pMethods == NULL)
+		return (SQLITE_IOERR_FSYNC);
+	return (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL));
 }
 
 /*
@@ -725,6 +753,13 @@ store_open(struct store_handle *db)
 	if (store_connect(store_path, &db->conn, err, sizeof(err)) == -1) {
 		kore_log(LOG_ERR, "%s: %s", __func__, err);
 		db->conn = NULL;
+		return (NULL);
+	}
+	/* Its commits are made durable by store_wal_sync(). */
+	if (db->wal_sync && sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL",
+	    NULL, NULL, NULL) != SQLITE_OK) {
+		kore_log(LOG_ERR, "%s: %s", __func__, sqlite3_errmsg(db->conn));
+		store_db_close(db);
 		return (NULL);
 	}
 	return (db->conn);

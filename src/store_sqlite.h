@@ -30,6 +30,7 @@ enum store_stmt_id {
 struct store_handle {
 	sqlite3		*conn;
 	sqlite3_stmt	*stmts[ST_MAX];
+	int		 wal_sync;	/* commits synced by the caller */
 };
 
 /* The event loop's connection. */
