@@ -29,6 +29,7 @@
 #include "app.h"
 #include "actions.h"
 #include "assets.h"
+#include "checkpoint.h"
 #include "commit.h"
 #include "login_check.h"
 #include "config.h"
@@ -144,10 +145,10 @@ kore_parent_configure(int argc, char **argv)
 	app_module_pin();
 
 	/*
-	 * Every long-lived task needs a thread: the writer, the password
-	 * checker and the runners.
+	 * Every long-lived task needs a thread: the writer, the
+	 * checkpointer, the password checker and the runners.
 	 */
-	kore_task_threads = (u_int16_t)(2 + config.runners);
+	kore_task_threads = (u_int16_t)(3 + config.runners);
 	/* Made once here, so each worker inherits it (login_check.c). */
 	if (password_decoy()[0] == '\0')
 		app_fail("cannot hash a password (out of memory?)");
@@ -161,6 +162,7 @@ void
 kore_worker_configure(void)
 {
 	store_worker_open();
+	checkpoint_init();
 	commit_init();
 	login_check_init();
 	queue_init();
@@ -171,6 +173,7 @@ kore_worker_teardown(void)
 {
 	/* Threads first: Kore unloads this module right after. */
 	commit_stop();
+	checkpoint_stop();
 	login_check_stop();
 	queue_stop();
 	store_close();

@@ -23,6 +23,7 @@
 #include <kore/http.h>
 #include <kore/tasks.h>
 
+#include "checkpoint.h"
 #include "commit.h"
 #include "queue.h"
 #include "store.h"
@@ -187,6 +188,7 @@ commit_writer(struct kore_task *t)
 
 		if (begun == STORE_OK) {
 			store_batch_commit(subs, n);
+			checkpoint_nudge();
 		} else {
 			for (i = 0; i < n; i++)
 				subs[i]->result = begun;

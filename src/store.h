@@ -21,6 +21,8 @@
 #include "token.h"
 #include "validate.h"
 
+struct store_handle;	/* a thread's own connection (store_handle_new) */
+
 enum store_result {
 	STORE_OK = 0,
 	STORE_KEY_USED,		/* this form instance was already stored */
@@ -107,6 +109,15 @@ void	store_worker_open(void);
 
 /* The writer thread, as it ends: closes its connection. */
 void	store_writer_close(void);
+
+/*
+ * The writer's connection never checkpoints the write-ahead log itself
+ * (checkpoint.h says why): after each batch the writer asks whether the
+ * log has grown past SQLite's usual 1,000 pages, and if so has
+ * store_checkpoint() run on another connection (h, opened on first use).
+ */
+int	store_log_needs_checkpoint(void);
+void	store_checkpoint(struct store_handle *h);
 /* Worker shutdown, once the threads have ended: closes the reader. */
 void	store_close(void);
 
@@ -178,8 +189,6 @@ struct store_job_status {
 };
 
 /* A connection of a thread's own (a runner), for the calls below. */
-struct store_handle;
-
 struct store_handle	*store_handle_new(void);
 void			 store_handle_free(struct store_handle *);
 

@@ -25,6 +25,7 @@
 #define STORE_BUSY_MS		5000
 #define STORE_BUSY_STEP_US	250
 #define STORE_CACHE_KB		"512"	/* per connection (PRAGMA cache_size) */
+#define STORE_CHECKPOINT_PAGES	1000	/* SQLite's wal_autocheckpoint */
 
 
 static const char *store_sql[ST_MAX] = {
@@ -263,11 +264,13 @@ static const char *store_migrations[] = {
 static char		*store_path = NULL;
 static struct store_handle	 store_reader;
 static struct store_handle	 store_writer = { .wal_sync = 1 };
+static int			 store_log_pages;	/* writer thread */
 
 static void		 store_db_close(struct store_handle *);
 static int		 store_busy_wait(void *, int);
 static int		 store_connect(const char *, sqlite3 **, char *, size_t);
 static int		 store_wal_sync(struct store_handle *);
+static int		 store_log_grown(void *, sqlite3 *, const char *, int);
 static int		 store_insert_one(struct store_submission *);
 static void		 store_insert_undo(int);
 static enum store_result store_key_lookup(struct store_handle *, const char *,
@@ -390,6 +393,46 @@ store_db_close(struct store_handle *db)
 	if (db->conn != NULL)
 		sqlite3_close(db->conn);
 	db->conn = NULL;
+}
+
+/* The writer's WAL hook, after each commit: the log's size in pages. */
+static int
+store_log_grown(void *arg, sqlite3 *conn, const char *schema, int pages)
+{
+	store_log_pages = pages;
+	return (SQLITE_OK);
+}
+
+int
+store_log_needs_checkpoint(void)
+{
+	return (store_log_pages >= STORE_CHECKPOINT_PAGES);
+}
+
+/*
+ * Copies the log back into the database and has the next commit start
+ * the log over from its beginning (SQLITE_CHECKPOINT_RESTART). Under a
+ * steady stream of batches a passive checkpoint never catches the log
+ * whole, so the log would only grow (and the sync of a file that grows
+ * must also write its new size: a journal commit on ext4). A
+ * restart holds the write lock for the copy (a few ms every 1,000 pages);
+ * but it waits for no one: without a busy handler it does only what it
+ * can at once (a reader on an old snapshot, an export say, keeps what it
+ * reads) and the writer's next nudge tries again.
+ */
+void
+store_checkpoint(struct store_handle *h)
+{
+	sqlite3		*conn;
+	int		 rc;
+
+	if ((conn = store_open(h)) == NULL)
+		return;
+	sqlite3_busy_handler(conn, NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_RESTART,
+	    NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		kore_log(LOG_WARNING, "%s: %s", __func__, sqlite3_errmsg(conn));
 }
 
 int
@@ -755,12 +798,20 @@ store_open(struct store_handle *db)
 		db->conn = NULL;
 		return (NULL);
 	}
-	/* Its commits are made durable by store_wal_sync(). */
-	if (db->wal_sync && sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL",
-	    NULL, NULL, NULL) != SQLITE_OK) {
-		kore_log(LOG_ERR, "%s: %s", __func__, sqlite3_errmsg(db->conn));
-		store_db_close(db);
-		return (NULL);
+	/*
+	 * The writer's commits are made durable by store_wal_sync(), and
+	 * its log is checkpointed by another thread: its WAL hook takes
+	 * the place of SQLite's automatic checkpoint (itself a WAL hook).
+	 */
+	if (db->wal_sync) {
+		if (sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL", NULL,
+		    NULL, NULL) != SQLITE_OK) {
+			kore_log(LOG_ERR, "%s: %s", __func__,
+			    sqlite3_errmsg(db->conn));
+			store_db_close(db);
+			return (NULL);
+		}
+		sqlite3_wal_hook(db->conn, store_log_grown, NULL);
 	}
 	return (db->conn);
 }
