@@ -418,7 +418,8 @@ store_log_needs_checkpoint(void)
  * restart holds the write lock for the copy (a few ms every 1,000 pages);
  * but it waits for no one: without a busy handler it does only what it
  * can at once (a reader on an old snapshot, an export say, keeps what it
- * reads) and the writer's next nudge tries again.
+ * reads) and the writer's next nudge tries again. h may be any thread's
+ * connection: its busy handler is back in place on return.
  */
 void
 store_checkpoint(struct store_handle *h)
@@ -431,6 +432,7 @@ store_checkpoint(struct store_handle *h)
 	sqlite3_busy_handler(conn, NULL, NULL);
 	rc = sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_RESTART,
 	    NULL, NULL);
+	sqlite3_busy_handler(conn, store_busy_wait, NULL);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		kore_log(LOG_WARNING, "%s: %s", __func__, sqlite3_errmsg(conn));
 }
@@ -538,7 +540,12 @@ failed:
  * writers take their turn while this one waits for the disk, and one
  * fsync often covers their commits too (group commit across processes).
  * A WAL commit is durable once its frames are: recovery replays every
- * committed frame it finds intact.
+ * committed frame it finds intact. Unlike with FULL, other connections
+ * may read the batch during that fsync; its requests learn their ids
+ * only after it, and the runners are woken only after it (one that
+ * wakes on its own timer in that fraction of a millisecond could start
+ * a job early: after a power cut right then, an email for a submission
+ * whose sender saw an error and sends it again).
  */
 static int
 store_wal_sync(struct store_handle *w)

@@ -362,6 +362,9 @@ ctl_generate(int argc, char **argv)
 				return (ctl_fail("stopped after %llu rows",
 				    (unsigned long long)(done + b)));
 		}
+		/* The writer leaves checkpoints to its caller (store.h). */
+		if (store_log_needs_checkpoint())
+			store_checkpoint(ctl_db);
 		if (done % 100000 == 0 && done > 0)
 			fprintf(stderr, "%llu\n", (unsigned long long)done);
 	}
