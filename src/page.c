@@ -120,18 +120,29 @@ page_url_encode(struct kore_buf *out, const char *s)
 	}
 }
 
+/*
+ * The headers of every page: no inline script or style anywhere, so the
+ * CSP can be strict; result URLs are capabilities, never leaked in a
+ * Referer; frame-ancestors replaces X-Frame-Options in every browser.
+ * They go to Kore as one entry whose value carries the other lines: Kore
+ * copies each entry's name and value and formats it with "%s: %s\r\n"
+ * (http_response_header, http_response_normal), and four entries per
+ * page cost the form page a measurable share of its rate.
+ */
+#define PAGE_SECURITY_LINES \
+	"default-src 'none'; style-src 'self'; img-src 'self'; " \
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n" \
+	"x-content-type-options: nosniff\r\n" \
+	"referrer-policy: no-referrer\r\n" \
+	"cross-origin-opener-policy: same-origin"
+#define PAGE_HTML_LINES \
+	PAGE_SECURITY_LINES "\r\ncontent-type: text/html; charset=utf-8"
+
 void
 page_security_headers(struct http_request *req)
 {
-	/* No inline script or style anywhere: the CSP can be strict. */
 	http_response_header(req, "content-security-policy",
-	    "default-src 'none'; style-src 'self'; img-src 'self'; "
-	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-	http_response_header(req, "x-content-type-options", "nosniff");
-	/* Result URLs are capabilities: never leak them in a Referer. */
-	http_response_header(req, "referrer-policy", "no-referrer");
-	/* frame-ancestors above replaces X-Frame-Options in every browser. */
-	http_response_header(req, "cross-origin-opener-policy", "same-origin");
+	    PAGE_SECURITY_LINES);
 }
 
 void
@@ -174,10 +185,9 @@ void
 page_send_html(struct http_request *req, int status, int flags,
     const void *data, size_t len)
 {
-	page_security_headers(req);
-	http_response_header(req, "content-type", "text/html; charset=utf-8");
-	if (flags & PAGE_NO_STORE)
-		http_response_header(req, "cache-control", "no-store");
+	http_response_header(req, "content-security-policy",
+	    (flags & PAGE_NO_STORE) ? PAGE_HTML_LINES "\r\ncache-control: "
+	    "no-store" : PAGE_HTML_LINES);
 	page_respond(req, status, data, len);
 }
 
