@@ -118,6 +118,7 @@ void	store_writer_close(void);
  */
 int	store_log_needs_checkpoint(void);
 void	store_checkpoint(struct store_handle *h);
+
 /* Worker shutdown, once the threads have ended: closes the reader. */
 void	store_close(void);
 
