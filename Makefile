@@ -6,7 +6,11 @@
 # flags ourselves so struct layouts match the installed kore binary.
 
 APP		= formwork
-KORE_FEATURES	!= cat /usr/share/kore/features 2>/dev/null
+# Kore's build flags: they change the layout of its structs, so the module
+# must be compiled with them. Read when a compile runs, not when make
+# starts: on a new machine `make test` installs kore (deps) in the same run.
+KORE_FEATURES_FILE = /usr/share/kore/features
+KORE_FEATURES	= $(shell cat $(KORE_FEATURES_FILE))
 KORE_SRC	= /usr/share/kore/src
 
 CC		?= cc
@@ -49,10 +53,14 @@ deps:
 
 build: $(APP).so formworkctl
 
+$(KORE_FEATURES_FILE):
+	@echo "Kore is not installed ($@ is missing): run 'make deps'" >&2
+	@exit 1
+
 $(APP).so: $(OBJ)
 	$(CC) -shared -o $@ $(OBJ) $(LDLIBS_APP)
 
-.objs/%.o: src/%.c $(HDR)
+.objs/%.o: src/%.c $(HDR) | $(KORE_FEATURES_FILE)
 	@mkdir -p .objs
 	$(CC) $(CFLAGS_APP) -c $< -o $@
 
@@ -65,7 +73,7 @@ CTL_SRC		= src/ctl/formworkctl.c src/store_sqlite.c src/store_sqlite_jobs.c \
 KORE_CTL_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c
 
-formworkctl: $(CTL_SRC) $(HDR)
+formworkctl: $(CTL_SRC) $(HDR) | $(KORE_FEATURES_FILE)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) -Wno-missing-prototypes \
 		$(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc \
 		-o $@ $(CTL_SRC) $(KORE_CTL_SRC) \
@@ -76,7 +84,7 @@ formworkctl: $(CTL_SRC) $(HDR)
 $(APP)-san.so: $(OBJ_SAN)
 	$(CC) -shared -fsanitize=address,undefined -o $@ $(OBJ_SAN) $(LDLIBS_APP)
 
-.objs-san/%.o: src/%.c $(HDR)
+.objs-san/%.o: src/%.c $(HDR) | $(KORE_FEATURES_FILE)
 	@mkdir -p .objs-san
 	$(CC) $(CFLAGS_APP) $(SAN) -c $< -o $@
 
@@ -101,7 +109,8 @@ UNIT_CFLAGS	= -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-unused-parameter \
 		  $(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc
 UNIT_LIBS	= -lcriterion -lsodium -lsqlite3 -lcrypto -lssl
 
-tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c
+tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c \
+		| $(KORE_FEATURES_FILE)
 	$(CC) $(UNIT_CFLAGS) -O1 -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
 

@@ -26,6 +26,14 @@
 #include <kore/tasks.h>
 #include <sodium.h>
 
+/*
+ * Kore's structs change with its build flags: a module compiled without
+ * them loads and runs, but reads the wrong fields of every request.
+ */
+#if !defined(KORE_USE_TASKS) || !defined(KORE_USE_PGSQL)
+#error "compile with Kore's flags, from /usr/share/kore/features"
+#endif
+
 #include "app.h"
 #include "actions.h"
 #include "assets.h"
