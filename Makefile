@@ -114,7 +114,8 @@ tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c \
 	$(CC) $(UNIT_CFLAGS) -O1 -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
 
-tests/unit/run-san: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c
+tests/unit/run-san: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c \
+		| $(KORE_FEATURES_FILE)
 	$(CC) $(UNIT_CFLAGS) $(SAN) -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
 
