@@ -26,7 +26,8 @@ admin_list and admin_search, no reference).
 
 Every figure is the median of RUNS runs (app and reference runs
 alternate). POST runs start each server afresh on a fresh copy of the
-database (empty, or pre-filled for the database-size rows), so every run
+database (empty, or a copy of one filled by `formworkctl generate` for
+the database-size rows), so every run
 sees the same database and every pre-fetched form instance (_key/_csrf,
 fetched with wrk through tests/bench/prefetch.lua, signed with a fixed
 FORMWORK_SECRET so they stay valid across restarts) can be posted once
@@ -45,7 +46,6 @@ import calendar
 import csv
 import glob
 import http.client
-import json
 import math
 import os
 import re
@@ -62,7 +62,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integ"))
 
-import server as srvmod  # noqa: E402
 from server import Server, free_port  # noqa: E402
 
 SECRET = "formwork-bench-secret-0123456789abcdef-not-for-production"
@@ -869,32 +868,35 @@ class Bench:
             self.add_row("post_submit_db%s" % human(n), "kore_sqlite_normal",
                          a, b, pa, "c%d, 2 workers, %d rows before each run"
                          % (c, n))
-            os.unlink(tpl)
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(tpl + suffix):
+                    os.unlink(tpl + suffix)
 
     def db_template(self, n):
-        """A database migrated by the app, pre-filled with n contact
-        submissions by the sqlite3 CLI (recursive CTE)."""
-        srv = self.app("template-%d" % n)
-        self.stop_app(srv)
+        """A database with n contact submissions from `formworkctl
+        generate`, the app's own write path: time-ordered ids, the search
+        index and the review counts as the app keeps them (so a POST at 1M
+        rows also pays for a search index of 1M rows)."""
+        ctl, _ = self.ctl_path()
         path = os.path.join(self.work, "template-%d.db" % n)
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(srv.db + suffix):
-                shutil.move(srv.db + suffix, path + suffix)
         t0 = time.monotonic()
-        r = subprocess.run(["sqlite3", "-batch", path], input=PREFILL_SQL % {
-            "n": n, "t0": int(time.time() * 1000) - n * 1000},
-            capture_output=True, text=True, timeout=600)
-        if r.returncode != 0:
-            raise RuntimeError("prefill: %s" % r.stderr)
+        self.ctl(ctl, path, ["generate", str(n), "--form", "contact"])
+        took = time.monotonic() - t0
+        # Each run gets a copy of the main file only: fold the log into it.
+        r = subprocess.run(["sqlite3", "-batch", path,
+                            "PRAGMA wal_checkpoint(TRUNCATE)"],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0 or not r.stdout.startswith("0|0|0"):
+            raise RuntimeError("checkpoint of %s: %s%s" % (
+                path, r.stdout, r.stderr))
         got = sqlite_count(path)
-        log("pre-filled %d rows in %.1f s (%d MB)" % (
-            got, time.monotonic() - t0, os.path.getsize(path) >> 20))
+        size = os.path.getsize(path)
+        log("generated %d rows in %.1f s (%d MB)" % (got, took, size >> 20))
         if got != n:
-            raise RuntimeError("prefill: %d rows, wanted %d" % (got, n))
-        self.notes.append("Pre-fill of %d rows (sqlite3 CLI, recursive CTE, "
-                          "journal off, indexes built after): %.1f s, "
-                          "%d MB." % (n, time.monotonic() - t0,
-                                      os.path.getsize(path) >> 20))
+            raise RuntimeError("generate: %d rows, wanted %d" % (got, n))
+        self.notes.append("Template of %d rows (`formworkctl generate`, "
+                          "with its search index): %.1f s, %d MB." % (
+                              n, took, size >> 20))
         return path
 
     def scenario_signup(self):
@@ -1670,8 +1672,8 @@ class Bench:
             "- POST bodies: fresh `_key`/`_csrf` pairs pre-fetched with wrk "
             "(tests/bench/prefetch.lua; %d contact forms), each posted "
             "once per run by tests/bench/post.lua. Each POST run starts the "
-            "server anew on a fresh database (a copy of the pre-filled "
-            "template for `post_submit_db*`), and is checked: no non-2xx/3xx "
+            "server anew on a fresh database (for `post_submit_db*` a copy "
+            "of a template filled by `formworkctl generate`), and is checked: no non-2xx/3xx "
             "answer, no socket error, new rows = answers (up to the "
             "requests in flight at the end)." % getattr(self, "pool_n", 0))
         m.append("- GET runs are checked the same way, plus the bytes per "
@@ -1748,33 +1750,6 @@ http_body_disk_path	%(dir)s/body
 domain * {
 	attach		default
 %(routes)s}
-"""
-
-PREFILL_SQL = """
-PRAGMA journal_mode=OFF;
-PRAGMA synchronous=OFF;
-PRAGMA cache_size=-1048576;
-PRAGMA temp_store=MEMORY;
-PRAGMA locking_mode=EXCLUSIVE;
-DROP INDEX submissions_created;
-DROP INDEX submissions_client;
-BEGIN;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
-                        WHERE i < %(n)d)
-INSERT INTO submissions (id, form, submit_key, values_hash, data, client,
-                         spam, review, created_at)
-SELECT lower(hex(randomblob(11))), 'contact', lower(hex(randomblob(11))),
-       lower(hex(randomblob(32))),
-       '{"name":"Prefill ' || i || '","email":"prefill' || i ||
-       '@example.com","topic":"support","message":"Pre-filled message '
-       || 'number ' || i || ', long enough."}',
-       '10.0.' || (i %% 250) || '.' || (i / 250 %% 250), 0, 'new',
-       %(t0)d + i * 1000
-FROM n;
-COMMIT;
-CREATE INDEX submissions_created ON submissions (created_at, id);
-CREATE INDEX submissions_client ON submissions (client, created_at);
-PRAGMA journal_mode=WAL;
 """
 
 
