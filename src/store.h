@@ -119,6 +119,12 @@ void	store_writer_close(void);
 int	store_log_needs_checkpoint(void);
 void	store_checkpoint(struct store_handle *h);
 
+/*
+ * Merges the search index into one segment (FTS5 'optimize'), on h's
+ * connection; for a store filled in bulk (formworkctl generate).
+ */
+void	store_search_optimize(struct store_handle *h);
+
 /* Worker shutdown, once the threads have ended: closes the reader. */
 void	store_close(void);
 

@@ -56,6 +56,8 @@ static const char *store_sql[ST_MAX] = {
 	    "SELECT rowid, (SELECT group_concat(atom, ' ') FROM "
 	    "json_tree(data) WHERE atom IS NOT NULL) FROM submissions "
 	    "WHERE rowid > ?1",
+	[ST_FTS_OPTIMIZE] = "INSERT INTO submissions_fts (submissions_fts) "
+	    "VALUES ('optimize')",
 	[ST_JOB_INSERT] = "INSERT INTO jobs (submission_id, action, kind, "
 	    "target, max_attempts, run_at, delivery_id, created_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
@@ -435,6 +437,17 @@ store_checkpoint(struct store_handle *h)
 	sqlite3_busy_handler(conn, store_busy_wait, NULL);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		kore_log(LOG_WARNING, "%s: %s", __func__, sqlite3_errmsg(conn));
+}
+
+void
+store_search_optimize(struct store_handle *h)
+{
+	int	rc;
+
+	if (store_open(h) == NULL)
+		return;
+	if ((rc = store_exec(h, ST_FTS_OPTIMIZE)) != SQLITE_DONE)
+		(void)store_result_of(h, rc);
 }
 
 int

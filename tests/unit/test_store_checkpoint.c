@@ -2,7 +2,8 @@
  * test_store_checkpoint.c: the submissions' writer leaves checkpoints to
  * another connection (src/store_sqlite.c, src/checkpoint.c): its log
  * grows until store_checkpoint() runs, store_checkpoint() keeps the log
- * from growing past a bound, and it never waits for a slow reader.
+ * from growing past a bound, and it never waits for a slow reader. Also
+ * the other upkeep of a store filled in bulk: store_search_optimize().
  */
 
 #include <sys/types.h>
@@ -164,4 +165,44 @@ Test(store_checkpoint, a_slow_reader_is_not_waited_for)
 	cr_assert(!store_log_needs_checkpoint(),
 	    "the log did not start over after a checkpoint");
 	store_handle_free(h);
+}
+
+/* One integer from a query on a connection of its own. */
+static int
+count_of(const char *sql)
+{
+	sqlite3		*conn;
+	sqlite3_stmt	*st;
+	int		 n;
+
+	cr_assert_eq(sqlite3_open(db_path, &conn), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(conn, sql, -1, &st, NULL), SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(conn));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(conn);
+	return (n);
+}
+
+Test(store_checkpoint, optimize_merges_the_search_index_and_keeps_it_whole)
+{
+	struct store_handle	*h;
+	int			 i, pages;
+
+	/* Every batch adds segments to the search index. */
+	for (i = 0; i < 40; i++)
+		commit_batch();
+	pages = count_of("SELECT count(*) FROM submissions_fts_data");
+
+	h = store_handle_new();
+	store_search_optimize(h);
+	store_handle_free(h);
+
+	cr_assert_lt(count_of("SELECT count(*) FROM submissions_fts_data"),
+	    pages, "the index was not merged (%d records before)", pages);
+	/* Every message is one long word, "mnop...": commit_batch(). */
+	cr_assert_eq(count_of("SELECT count(*) FROM submissions_fts WHERE "
+	    "submissions_fts MATCH 'mnopq*'"), 40 * BATCH,
+	    "rows went missing from the index");
 }
