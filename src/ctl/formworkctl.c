@@ -371,8 +371,8 @@ ctl_generate(int argc, char **argv)
 	/*
 	 * Batches of 5,000 leave big segments in the search index's lowest
 	 * levels, where FTS5 would merge the server's small batches into them
-	 * under its write lock (a batch's p99 13.6 ms instead of 3.1 ms at 1M
-	 * rows, tests/bench/fts_batches.py). One merged segment leaves those
+	 * under its write lock (a batch's p99 13.6 ms instead of 3.1-3.9 ms at
+	 * 1M rows, tests/bench/fts_batches.py). One merged segment leaves those
 	 * levels to the server, as in a store that grew through it.
 	 */
 	store_search_optimize(ctl_db);

@@ -1673,8 +1673,9 @@ class Bench:
             "(tests/bench/prefetch.lua; %d contact forms), each posted "
             "once per run by tests/bench/post.lua. Each POST run starts the "
             "server anew on a fresh database (for `post_submit_db*` a copy "
-            "of a template filled by `formworkctl generate`), and is checked: no non-2xx/3xx "
-            "answer, no socket error, new rows = answers (up to the "
+            "of a template filled by `formworkctl generate`), and is "
+            "checked: no non-2xx/3xx answer, no socket error, new rows = "
+            "answers (up to the "
             "requests in flight at the end)." % getattr(self, "pool_n", 0))
         m.append("- GET runs are checked the same way, plus the bytes per "
                  "answer (a 304 must not be a 200).")

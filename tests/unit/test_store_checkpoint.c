@@ -188,19 +188,19 @@ count_of(const char *sql)
 Test(store_checkpoint, optimize_merges_the_search_index_and_keeps_it_whole)
 {
 	struct store_handle	*h;
-	int			 i, pages;
+	int			 i, records;
 
 	/* Every batch adds segments to the search index. */
 	for (i = 0; i < 40; i++)
 		commit_batch();
-	pages = count_of("SELECT count(*) FROM submissions_fts_data");
+	records = count_of("SELECT count(*) FROM submissions_fts_data");
 
 	h = store_handle_new();
 	store_search_optimize(h);
 	store_handle_free(h);
 
 	cr_assert_lt(count_of("SELECT count(*) FROM submissions_fts_data"),
-	    pages, "the index was not merged (%d records before)", pages);
+	    records, "the index was not merged (%d records before)", records);
 	/* Every message is one long word, "mnop...": commit_batch(). */
 	cr_assert_eq(count_of("SELECT count(*) FROM submissions_fts WHERE "
 	    "submissions_fts MATCH 'mnopq*'"), 40 * BATCH,
