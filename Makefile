@@ -22,11 +22,17 @@ LDLIBS_APP	= -lsodium -lsqlite3 -lcurl
 SAN		= -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		  -fno-sanitize-recover=all
 
-# Sources of the Kore module; tools and tests reuse the pure ones.
-SRC		= $(wildcard src/*.c)
+# The layers, one folder each (README, "Source map"). core/ and store/
+# need no Kore server: formworkctl and the unit tests link them as they
+# are; the module links every layer but ctl/.
+CORE_SRC	= $(wildcard src/core/*.c)
+STORE_SRC	= $(wildcard src/store/*.c)
+SERVER_DIRS	= worker queue web desk
+SRC		= $(CORE_SRC) $(STORE_SRC) \
+		  $(foreach d,$(SERVER_DIRS),$(wildcard src/$(d)/*.c))
 OBJ		= $(SRC:src/%.c=.objs/%.o)
 OBJ_SAN		= $(SRC:src/%.c=.objs-san/%.o)
-HDR		= $(wildcard src/*.h)
+HDR		= $(wildcard src/*/*.h)
 
 # Debian packages the build, the run and the tests need.
 DEB_PKGS	= kore libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
@@ -61,16 +67,13 @@ $(APP).so: $(OBJ)
 	$(CC) -shared -o $@ $(OBJ) $(LDLIBS_APP)
 
 .objs/%.o: src/%.c $(HDR) | $(KORE_FEATURES_FILE)
-	@mkdir -p .objs
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_APP) -c $< -o $@
 
 # The operator's command line: the store, passwords and ids, linked with
 # Kore's memory and utility code (no server).
-CTL_SRC		= src/ctl/formworkctl.c src/store_sqlite.c src/store_sqlite_jobs.c \
-		  src/store_sqlite_users.c src/store_sqlite_admin.c \
-		  src/store_epoch.c src/password.c src/token.c src/util.c \
-		  src/ctl/kore_glue.c
-KORE_CTL_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
+CTL_SRC		= $(wildcard src/ctl/*.c) $(CORE_SRC) $(STORE_SRC)
+KORE_CTL_SRC	= $(KORE_SRC)/json.c $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c
 
 formworkctl: $(CTL_SRC) $(HDR) | $(KORE_FEATURES_FILE)
@@ -85,7 +88,7 @@ $(APP)-san.so: $(OBJ_SAN)
 	$(CC) -shared -fsanitize=address,undefined -o $@ $(OBJ_SAN) $(LDLIBS_APP)
 
 .objs-san/%.o: src/%.c $(HDR) | $(KORE_FEATURES_FILE)
-	@mkdir -p .objs-san
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_APP) $(SAN) -c $< -o $@
 
 run: deps build
@@ -95,12 +98,8 @@ run: deps build
 # ---- tests ----------------------------------------------------------------
 # Unit tests link the pure sources and the SQLite store directly, plus
 # Kore's own buffer, memory, pool, utils and JSON code and a small stubs file.
-UNIT_SRC	= src/tmpl.c src/body.c src/utf8.c src/forms.c src/validate.c \
-		  src/json_out.c src/json_in.c \
-		  src/token.c src/util.c src/csv.c src/password.c \
-		  src/result_cache.c src/store_epoch.c src/store_sqlite.c \
-		  src/store_sqlite_jobs.c src/store_sqlite_users.c \
-		  src/store_sqlite_admin.c
+# (result_cache.c is the one web/ file with no Kore server in it.)
+UNIT_SRC	= $(CORE_SRC) $(STORE_SRC) src/web/result_cache.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c src/ctl/kore_glue.c
 UNIT_TESTS	= $(wildcard tests/unit/test_*.c)

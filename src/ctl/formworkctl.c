@@ -27,9 +27,9 @@
 #include <kore/kore.h>
 #include <sodium.h>
 
-#include "password.h"
-#include "store_admin.h"
-#include "util.h"
+#include "core/password.h"
+#include "store/store_admin.h"
+#include "core/util.h"
 
 #define CTL_DB_DEFAULT		"var/formwork.db"
 #define CTL_GENERATE_BATCH	5000

@@ -2,7 +2,7 @@
 """
 Replays the writer's batches on a copy of a store and times each one: a
 write transaction that inserts BATCH contact submissions, indexes them for
-search the way src/store_sqlite.c does (ST_FTS_INDEX), and commits; no
+search the way src/store/store_sqlite.c does (ST_FTS_INDEX), and commits; no
 fsync (synchronous=OFF), so what is timed is SQLite's own work, FTS5's
 segment merges included. Where the POST tail goes at 1M rows (README,
 "The search index at 1M rows").
@@ -69,7 +69,7 @@ def main():
         c = sqlite3.connect(db, isolation_level=None)
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA synchronous=OFF")
-        c.execute("PRAGMA cache_size=-512")   # as src/store_sqlite.c
+        c.execute("PRAGMA cache_size=-512")   # as src/store/store_sqlite.c
         for opt in a.fts:
             name, value = opt.split("=", 1)
             c.execute(FTS_SET, (name, int(value)))

@@ -12,7 +12,7 @@
  *   GET /healthz     "ok\n" (readiness check of the harness)
  *
  * The table is the app's own `submissions` (same columns and indexes as
- * migration 1 in src/store_sqlite.c), so a database pre-filled for the
+ * migration 1 in src/store/store_sqlite.c), so a database pre-filled for the
  * app serves this handler too. The database is REF_DB (created if
  * missing); one connection per worker, opened on first use after fork.
  *

@@ -1,6 +1,6 @@
 /*
- * fuzz_body.c: libFuzzer target for the form body parser (src/body.c) and
- * the validator behind it (src/validate.c, src/utf8.c), the code every
+ * fuzz_body.c: libFuzzer target for the form body parser (src/core/body.c) and
+ * the validator behind it (src/core/validate.c, src/core/utf8.c), the code every
  * public POST runs on bytes straight from the visitor.
  *
  * Input: one selector byte, then the request body.
@@ -30,9 +30,9 @@
 #include <kore/kore.h>
 #include <sodium.h>
 
-#include "body.h"
-#include "forms.h"
-#include "validate.h"
+#include "core/body.h"
+#include "core/forms.h"
+#include "core/validate.h"
 
 #include "forms_embed.h"
 #include "fuzz.h"

@@ -1,6 +1,6 @@
 /*
  * fuzz_forms.c: libFuzzer target for the form definition loader
- * (form_parse in src/forms.c) on arbitrary bytes, through Kore's JSON
+ * (form_parse in src/core/forms.c) on arbitrary bytes, through Kore's JSON
  * parser. Definitions are trusted files, but a typo in one must give a
  * message, never a crash at start-up.
  *
@@ -20,7 +20,7 @@
 
 #include <kore/kore.h>
 
-#include "forms.h"
+#include "core/forms.h"
 
 #include "fuzz.h"
 

@@ -1,13 +1,13 @@
 /*
  * fuzz_json_in.c: libFuzzer target for the \uXXXX decoder in front of
- * Kore's JSON parser (src/json_in.c), as the JSON API runs it on request
+ * Kore's JSON parser (src/core/json_in.c), as the JSON API runs it on request
  * bodies: json_in_decode(), then kore_json_parse() of the result.
  *
  * Checked:
  *   - input holding no "\u" at all comes out byte for byte (and can only
  *     fail by ending inside an escape);
  *   - decoding is idempotent: the output decodes to itself;
- *   - valid UTF-8 in gives valid UTF-8 out (src/utf8.c), so surrogate
+ *   - valid UTF-8 in gives valid UTF-8 out (src/core/utf8.c), so surrogate
  *     pairs are combined and nothing else is invented;
  *   - a failure always says why.
  */
@@ -18,8 +18,8 @@
 
 #include <kore/kore.h>
 
-#include "json_in.h"
-#include "utf8.h"
+#include "core/json_in.h"
+#include "core/utf8.h"
 
 #include "fuzz.h"
 

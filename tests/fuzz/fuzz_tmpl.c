@@ -1,5 +1,5 @@
 /*
- * fuzz_tmpl.c: libFuzzer target for the Mustache engine (src/tmpl.c):
+ * fuzz_tmpl.c: libFuzzer target for the Mustache engine (src/core/tmpl.c):
  * compiling arbitrary templates and rendering them with arbitrary JSON
  * data (Kore's parser), directly and as a partial, also at an indentation
  * (the standalone-partial copies).
@@ -23,7 +23,7 @@
 
 #include <kore/kore.h>
 
-#include "tmpl.h"
+#include "core/tmpl.h"
 
 #include "fuzz.h"
 

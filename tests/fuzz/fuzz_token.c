@@ -1,6 +1,6 @@
 /*
  * fuzz_token.c: libFuzzer target for the form token and id checks
- * (src/token.c): token_csrf_check() and token_id_valid() on arbitrary
+ * (src/core/token.c): token_csrf_check() and token_id_valid() on arbitrary
  * strings, which is what a visitor's _csrf and _key fields are.
  *
  * Input: 1 flag byte, 8 bytes of issue time (little endian), then up to
@@ -22,7 +22,7 @@
 
 #include <sodium.h>
 
-#include "token.h"
+#include "core/token.h"
 
 #include "fuzz.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_body.c: tests for the form body parser (src/body.c), which exists
+ * test_body.c: tests for the form body parser (src/core/body.c), which exists
  * because Kore's own parameter parser drops values holding encoded CR, LF
  * or TAB. Covers application/x-www-form-urlencoded and
  * multipart/form-data, the error statuses, and hostile input.
@@ -15,7 +15,7 @@
 
 #include <kore/kore.h>
 
-#include "body.h"
+#include "core/body.h"
 
 #define CT_URLENC	"application/x-www-form-urlencoded"
 #define CT_MULTI	"multipart/form-data; boundary=XyZ123"

@@ -1,5 +1,5 @@
 /*
- * test_csv.c: tests for CSV cells (src/csv.c): RFC 4180 quoting and the
+ * test_csv.c: tests for CSV cells (src/core/csv.c): RFC 4180 quoting and the
  * neutralisation of cells a spreadsheet would run as formulas.
  */
 
@@ -10,7 +10,7 @@
 #include <criterion/criterion.h>
 #include <kore.h>
 
-#include "csv.h"
+#include "core/csv.h"
 
 /* One row of cells, as text. */
 static char *

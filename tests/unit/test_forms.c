@@ -1,5 +1,5 @@
 /*
- * test_forms.c: tests for form definitions (src/forms.c): the sample
+ * test_forms.c: tests for form definitions (src/core/forms.c): the sample
  * definitions in conf/forms load as written, and every mistake an owner
  * can make in a definition stops start-up with a message naming the file,
  * the field and the problem.
@@ -23,7 +23,7 @@
 
 #include <kore/kore.h>
 
-#include "forms.h"
+#include "core/forms.h"
 
 #define FT_SAMPLES	"../../conf/forms"
 

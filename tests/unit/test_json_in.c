@@ -1,6 +1,6 @@
 /*
  * test_json_in.c: tests for the \uXXXX decoding done before Kore's JSON
- * parser sees a client's body (src/json_in.c): escapes become UTF-8
+ * parser sees a client's body (src/core/json_in.c): escapes become UTF-8
  * inside strings (surrogate pairs as one 4-byte character), a decoded
  * quote, backslash or short-escape control character is written back as
  * its JSON escape so the text still means the same, everything else is
@@ -16,7 +16,7 @@
 
 #include <kore/kore.h>
 
-#include "json_in.h"
+#include "core/json_in.h"
 
 /*
  * json_in_decode(in) as a kore_malloc'd C string in *out (NULL when it

@@ -1,5 +1,5 @@
 /*
- * test_json_out.c: tests for JSON string writing (src/json_out.c), used
+ * test_json_out.c: tests for JSON string writing (src/core/json_out.c), used
  * for webhook payloads and the JSON API: every character that RFC 8259
  * requires escaping is escaped, UTF-8 passes through, and the output
  * reads back through Kore's own parser unchanged.
@@ -14,7 +14,7 @@
 
 #include <kore/kore.h>
 
-#include "json_out.h"
+#include "core/json_out.h"
 
 /* json_out_string(s) as a kore_malloc'd C string. */
 static char *

@@ -1,5 +1,5 @@
 /*
- * test_password.c: tests for admin password hashes (src/password.c):
+ * test_password.c: tests for admin password hashes (src/core/password.c):
  * argon2id strings that verify only the right password, and a decoy
  * that verifies nothing a user could type.
  */
@@ -9,7 +9,7 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 
-#include "password.h"
+#include "core/password.h"
 
 static void
 pw_setup(void)

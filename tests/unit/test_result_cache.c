@@ -1,7 +1,7 @@
 /*
  * test_result_cache.c: tests for the kept ETags of finished result pages
- * (src/result_cache.c) and the store's shared change counter they trust
- * (src/store_epoch.c).
+ * (src/web/result_cache.c) and the store's shared change counter they trust
+ * (src/store/store_epoch.c).
  */
 
 #include <sys/types.h>
@@ -16,8 +16,8 @@
 
 #include <criterion/criterion.h>
 
-#include "result_cache.h"
-#include "store.h"
+#include "web/result_cache.h"
+#include "store/store.h"
 
 #define ID_A	"AAAAAAAAAAAAAAAAAAAAAA"
 #define ID_B	"BBBBBBBBBBBBBBBBBBBBBB"

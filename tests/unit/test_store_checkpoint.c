@@ -1,6 +1,6 @@
 /*
  * test_store_checkpoint.c: the submissions' writer leaves checkpoints to
- * another connection (src/store_sqlite.c, src/checkpoint.c): its log
+ * another connection (src/store/store_sqlite.c, src/worker/checkpoint.c): its log
  * grows until store_checkpoint() runs, store_checkpoint() keeps the log
  * from growing past a bound, and it never waits for a slow reader. Also
  * the other upkeep of a store filled in bulk: store_search_optimize().
@@ -17,7 +17,7 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* 1,000 pages of 4 KB plus their frame headers, and some slack. */
 #define LOG_BOUND	(3 * 1000 * (4096 + 24))

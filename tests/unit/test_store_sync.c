@@ -1,6 +1,6 @@
 /*
  * test_store_sync.c: what the submissions' writer acknowledges is on
- * disk (src/store_sqlite.c). The store runs on a VFS that passes every
+ * disk (src/store/store_sqlite.c). The store runs on a VFS that passes every
  * call to SQLite's own and counts, for the write-ahead log, the bytes
  * written since its last sync and the syncs: when a batch returns STORE_OK
  * nothing written to the log may still wait for a sync, and a batch costs
@@ -17,7 +17,7 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store/store.h"
 
 struct shim_file {
 	sqlite3_file	 base;

@@ -1,5 +1,5 @@
 /*
- * test_tmpl.c: tests for the Mustache engine (src/tmpl.c). The spec suite
+ * test_tmpl.c: tests for the Mustache engine (src/core/tmpl.c). The spec suite
  * runs the official test data for the six required modules when it can
  * find it (../../../shared/spec/mustache from tests/unit, or the directory
  * in FORMWORK_MUSTACHE_SPEC) and skips otherwise; the rest are focused
@@ -17,7 +17,7 @@
 
 #include <kore/kore.h>
 
-#include "tmpl.h"
+#include "core/tmpl.h"
 
 #define SPEC_DIR_DEFAULT	"../../../shared/spec/mustache"
 #define SPEC_MAIN		"(spec template)"

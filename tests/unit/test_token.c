@@ -1,6 +1,6 @@
 /*
  * test_token.c: tests for random ids and the signed form token
- * (src/token.c): ids are 22 base64url characters and unique, and a form
+ * (src/core/token.c): ids are 22 base64url characters and unique, and a form
  * token only checks out for the form instance and secret it was made for,
  * within its age and at most a minute in the future.
  */
@@ -16,8 +16,8 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 
-#include "token.h"
-#include "util.h"
+#include "core/token.h"
+#include "core/util.h"
 
 #define TK_SLUG		"contact"
 #define TK_KEY		"q1w2e3r4t5y6u7i8o9p0aB"

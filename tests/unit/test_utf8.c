@@ -1,5 +1,5 @@
 /*
- * test_utf8.c: tests for the UTF-8 checks (src/utf8.c) applied to every
+ * test_utf8.c: tests for the UTF-8 checks (src/core/utf8.c) applied to every
  * submitted value: well-formedness per RFC 3629, code point counting for
  * length limits, and control character detection.
  */
@@ -8,7 +8,7 @@
 
 #include <criterion/criterion.h>
 
-#include "utf8.h"
+#include "core/utf8.h"
 
 /* utf8_valid() over a string literal that may hold NUL bytes. */
 #define U8_VALID(lit)	utf8_valid((lit), sizeof(lit) - 1)

@@ -1,5 +1,5 @@
 /*
- * test_validate.c: tests for the validator (src/validate.c): each field
+ * test_validate.c: tests for the validator (src/core/validate.c): each field
  * type's rules, normalisation of submitted values, the 400 cases (unknown
  * or repeated fields), Formwork's own fields, and the submission hash.
  *
@@ -18,10 +18,10 @@
 
 #include <kore/kore.h>
 
-#include "body.h"
-#include "forms.h"
-#include "utf8.h"
-#include "validate.h"
+#include "core/body.h"
+#include "core/forms.h"
+#include "core/utf8.h"
+#include "core/validate.h"
 
 static struct form		*vt_f;
 static struct body		 vt_b;

@@ -1,0 +1,149 @@
+/*
+ * config.c: environment settings with their defaults and limits. Paths
+ * are relative to the directory Formwork starts in.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+
+struct config	config;
+
+static int	config_number(const char *, u_int64_t, u_int64_t, u_int64_t,
+		    u_int64_t *, char *, size_t);
+static const char *config_string(const char *, const char *);
+
+int
+config_load(char *err, size_t errlen)
+{
+	u_int64_t	v;
+
+	config.db_path = config_string("FORMWORK_DB", "var/formwork.db");
+	config.forms_dir = config_string("FORMWORK_FORMS", "conf/forms");
+	config.templates_dir = config_string("FORMWORK_TEMPLATES",
+	    "templates");
+	config.assets_dir = config_string("FORMWORK_ASSETS", "assets");
+	config.secret_file = config_string("FORMWORK_SECRET_FILE",
+	    "var/secret.key");
+	config.base_url = config_string("FORMWORK_BASE_URL",
+	    "http://127.0.0.1:8080");
+
+	if (strncmp(config.base_url, "http://", 7) != 0 &&
+	    strncmp(config.base_url, "https://", 8) != 0) {
+		(void)snprintf(err, errlen, "FORMWORK_BASE_URL must start "
+		    "with http:// or https:// (got '%s')", config.base_url);
+		return (-1);
+	}
+	if (config.base_url[strlen(config.base_url) - 1] == '/') {
+		(void)snprintf(err, errlen, "FORMWORK_BASE_URL must not end "
+		    "with '/' (got '%s')", config.base_url);
+		return (-1);
+	}
+
+	if (config_number("FORMWORK_MIN_FILL_MS", 1500, 0, 600000,
+	    &config.min_fill_ms, err, errlen) == -1 ||
+	    config_number("FORMWORK_FORM_TTL", 86400, 60, 30 * 86400, &v,
+	    err, errlen) == -1 ||
+	    config_number("FORMWORK_RATE_LIMIT", 20, 0, 1000000,
+	    &config.rate_limit, err, errlen) == -1 ||
+	    config_number("FORMWORK_BODY_MAX", 65536, 1024, 262144,
+	    &config.body_max, err, errlen) == -1)
+		return (-1);
+	config.form_ttl_ms = v * 1000;
+
+	if (config_number("FORMWORK_TRUST_PROXY", 0, 0, 1, &v, err,
+	    errlen) == -1)
+		return (-1);
+	config.trust_proxy = (int)v;
+
+	if (config_number("FORMWORK_RUNNERS", 4, 1, 64, &config.runners, err,
+	    errlen) == -1 ||
+	    config_number("FORMWORK_RETRY_BASE_MS", 5000, 10, 3600000,
+	    &config.retry_base_ms, err, errlen) == -1 ||
+	    config_number("FORMWORK_ACTION_TIMEOUT", 20, 1, 300, &v, err,
+	    errlen) == -1)
+		return (-1);
+	config.action_timeout_ms = v * 1000;
+	if (config_number("FORMWORK_WEBHOOK_ALLOW_PRIVATE", 0, 0, 1, &v, err,
+	    errlen) == -1)
+		return (-1);
+	config.webhook_private = (int)v;
+
+	/* The admin desk. */
+	if (config_number("FORMWORK_SESSION_IDLE", 1800, 1, 86400, &v, err,
+	    errlen) == -1)
+		return (-1);
+	config.session_idle_ms = v * 1000;
+	if (config_number("FORMWORK_SESSION_MAX", 43200, 1, 30 * 86400, &v,
+	    err, errlen) == -1)
+		return (-1);
+	config.session_max_ms = v * 1000;
+	if (config_number("FORMWORK_LOGIN_LIMIT", 5, 1, 1000,
+	    &config.login_limit, err, errlen) == -1 ||
+	    config_number("FORMWORK_EXPORT_SYNC_MAX", 10000, 1, 10000000,
+	    &config.export_sync_max, err, errlen) == -1)
+		return (-1);
+
+	config.smtp_url = config_string("FORMWORK_SMTP_URL", NULL);
+	if (config.smtp_url != NULL &&
+	    strncmp(config.smtp_url, "smtp://", 7) != 0 &&
+	    strncmp(config.smtp_url, "smtps://", 8) != 0) {
+		(void)snprintf(err, errlen, "FORMWORK_SMTP_URL must start with "
+		    "smtp:// or smtps:// (got '%s')", config.smtp_url);
+		return (-1);
+	}
+	config.mail_from = config_string("FORMWORK_MAIL_FROM",
+	    "formwork@localhost");
+	config.outbox_dir = config_string("FORMWORK_OUTBOX", "var/outbox");
+	config.exports_dir = config_string("FORMWORK_EXPORTS", "var/exports");
+	config.webhook_secret = config_string("FORMWORK_WEBHOOK_SECRET", NULL);
+	if (config.webhook_secret != NULL &&
+	    (strncmp(config.webhook_secret, "whsec_", 6) != 0 ||
+	    strlen(config.webhook_secret) < 6 + 24)) {
+		(void)snprintf(err, errlen, "FORMWORK_WEBHOOK_SECRET must be "
+		    "'whsec_' followed by the base64 of at least 18 random "
+		    "bytes");
+		return (-1);
+	}
+
+	return (0);
+}
+
+static const char *
+config_string(const char *name, const char *def)
+{
+	const char	*v;
+
+	if ((v = getenv(name)) == NULL || *v == '\0')
+		return (def);
+	return (v);
+}
+
+static int
+config_number(const char *name, u_int64_t def, u_int64_t min, u_int64_t max,
+    u_int64_t *out, char *err, size_t errlen)
+{
+	const char		*v;
+	char			*end;
+	unsigned long long	 n;
+
+	if ((v = getenv(name)) == NULL || *v == '\0') {
+		*out = def;
+		return (0);
+	}
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0' || *v == '-' || n < min || n > max) {
+		(void)snprintf(err, errlen, "%s must be a whole number from "
+		    "%llu to %llu (got '%s')", name, (unsigned long long)min,
+		    (unsigned long long)max, v);
+		return (-1);
+	}
+	*out = n;
+	return (0);
+}

@@ -1,0 +1,767 @@
+/*
+ * forms.c: reads and checks form definitions (conf/forms/<slug>.json) with
+ * Kore's JSON parser.
+ *
+ * It is strict on purpose: an unknown key is an error, because a typo such
+ * as "maxlength" would otherwise silently drop a constraint. Every message
+ * names the file and, where there is one, the field.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+
+#include "core/forms.h"
+#include "core/validate.h"
+
+#define FORMS_FILE_MAX		(256 * 1024)
+#define FORMS_MAX_FIELDS	64
+#define FORMS_MAX_OPTIONS	200
+#define FORMS_DEFAULT_ATTEMPTS	5
+
+static const char *form_keys[] = {
+	"slug", "title", "description", "success_message", "fields",
+	"actions", NULL
+};
+static const char *field_keys[] = {
+	"name", "type", "label", "help", "placeholder", "autocomplete",
+	"value", "required", "unique", "min_length", "max_length", "min",
+	"max", "pattern", "pattern_message", "options", NULL
+};
+static const char *action_keys[] = {
+	"type", "to", "subject", "url", "max_attempts", NULL
+};
+static const char *type_names[] = {
+	"text", "email", "textarea", "number", "integer", "url", "tel",
+	"date", "select", "radio", "checkbox", "hidden", NULL
+};
+
+struct form_ctx {
+	const char		*path;
+	char			*err;
+	size_t			 errlen;
+	char			 where[96];	/* "field 'x' (fields[2])" */
+};
+
+static int	form_fail(struct form_ctx *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* form_fail() always returns 0; said so here for static analysers. */
+#define FORM_FAIL(ctx, ...)	(form_fail((ctx), __VA_ARGS__), 0)
+
+static int	form_check_keys(struct form_ctx *, struct kore_json_item *,
+		    const char **);
+static int	form_string(struct form_ctx *, struct kore_json_item *,
+		    const char *, int, char **);
+static int	form_number(struct form_ctx *, struct kore_json_item *,
+		    const char *, int *, double *);
+static int	form_bool(struct form_ctx *, struct kore_json_item *,
+		    const char *, int *);
+static int	form_field_parse(struct form_ctx *, struct form *,
+		    struct kore_json_item *, struct form_field *);
+static int	form_field_check(struct form_ctx *, struct form_field *);
+static int	form_options_parse(struct form_ctx *, struct kore_json_item *,
+		    struct form_field *);
+static int	form_action_parse(struct form_ctx *, struct kore_json_item *,
+		    struct form_action *);
+static int	form_name_ok(const char *, size_t);
+static void	form_field_free(struct form_field *);
+static int	form_file_cmp(const void *, const void *);
+
+struct form *
+form_parse(const char *path, const char *json, size_t len, char *err,
+    size_t errlen)
+{
+	struct kore_json	 j;
+	struct kore_json_item	*root, *arr, *it;
+	struct form_ctx		 ctx;
+	struct form		*f;
+	const char		*base, *dot;
+	size_t			 i, n, line;
+	int			 ok;
+
+	ctx.path = path;
+	ctx.err = err;
+	ctx.errlen = errlen;
+	ctx.where[0] = '\0';
+	f = kore_calloc(1, sizeof(*f));
+	f->path = kore_strdup(path);
+	ok = 0;
+
+	kore_json_init(&j, json, len);
+	if (!kore_json_parse(&j)) {
+		line = 1;
+		for (i = 0; i < j.offset && i < len; i++) {
+			if (json[i] == '\n')
+				line++;
+		}
+		form_fail(&ctx, "line %zu: invalid JSON: %s", line,
+		    kore_json_strerror(&j));
+		goto out;
+	}
+	root = j.root;
+	if (root->type != KORE_JSON_TYPE_OBJECT) {
+		form_fail(&ctx, "the definition must be a JSON object");
+		goto out;
+	}
+	if (!form_check_keys(&ctx, root, form_keys) ||
+	    !form_string(&ctx, root, "slug", 1, &f->slug) ||
+	    !form_string(&ctx, root, "title", 1, &f->title) ||
+	    !form_string(&ctx, root, "description", 0, &f->description) ||
+	    !form_string(&ctx, root, "success_message", 1,
+	    &f->success_message))
+		goto out;
+
+	if (!form_name_ok(f->slug, 63) || strchr(f->slug, '_') != NULL) {
+		form_fail(&ctx, "slug '%s' must be 1 to 63 characters of a-z, "
+		    "0-9 and '-', starting with a letter or digit", f->slug);
+		goto out;
+	}
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	n = dot ? (size_t)(dot - base) : strlen(base);
+	if (strlen(f->slug) != n || strncmp(base, f->slug, n) != 0) {
+		form_fail(&ctx, "slug '%s' must match the file name", f->slug);
+		goto out;
+	}
+
+	if ((arr = kore_json_find_array(root, "fields")) == NULL) {
+		form_fail(&ctx, "'fields' must be a non-empty array");
+		goto out;
+	}
+	n = 0;
+	TAILQ_FOREACH(it, &arr->data.items, list)
+		n++;
+	if (n == 0 || n > FORMS_MAX_FIELDS) {
+		form_fail(&ctx, "'fields' must hold 1 to %d fields",
+		    FORMS_MAX_FIELDS);
+		goto out;
+	}
+	f->fields = kore_calloc(n, sizeof(*f->fields));
+	i = 0;
+	TAILQ_FOREACH(it, &arr->data.items, list) {
+		(void)snprintf(ctx.where, sizeof(ctx.where), "fields[%zu]", i);
+		f->nfields = i + 1;
+		if (!form_field_parse(&ctx, f, it, &f->fields[i]))
+			goto out;
+		i++;
+	}
+	ctx.where[0] = '\0';
+
+	if ((arr = kore_json_find_array(root, "actions")) != NULL) {
+		n = 0;
+		TAILQ_FOREACH(it, &arr->data.items, list)
+			n++;
+		if (n > FORM_MAX_ACTIONS) {
+			form_fail(&ctx, "'actions' holds more than %d actions",
+			    FORM_MAX_ACTIONS);
+			goto out;
+		}
+		f->actions = kore_calloc(n ? n : 1, sizeof(*f->actions));
+		i = 0;
+		TAILQ_FOREACH(it, &arr->data.items, list) {
+			(void)snprintf(ctx.where, sizeof(ctx.where),
+			    "actions[%zu]", i);
+			f->nactions = i + 1;
+			if (!form_action_parse(&ctx, it, &f->actions[i]))
+				goto out;
+			i++;
+		}
+	} else if (kore_json_find(root, "actions", KORE_JSON_TYPE_OBJECT) ||
+	    kore_json_find_string(root, "actions")) {
+		form_fail(&ctx, "'actions' must be an array");
+		goto out;
+	}
+	ok = 1;
+
+out:
+	kore_json_cleanup(&j);
+	if (!ok) {
+		form_free(f);
+		return (NULL);
+	}
+	return (f);
+}
+
+static int
+form_field_parse(struct form_ctx *ctx, struct form *f,
+    struct kore_json_item *it, struct form_field *fld)
+{
+	char		*type, pos[32];
+	size_t		 i;
+	int		 has;
+
+	fld->min_length = -1;
+	fld->max_length = -1;
+	type = NULL;
+
+	if (it->type != KORE_JSON_TYPE_OBJECT)
+		return (FORM_FAIL(ctx, "each field must be an object"));
+	if (!form_string(ctx, it, "name", 1, &fld->name))
+		return (0);
+	(void)snprintf(pos, sizeof(pos), "%.31s", ctx->where);
+	(void)snprintf(ctx->where, sizeof(ctx->where), "field '%.40s' (%s)",
+	    fld->name, pos);
+	if (!form_check_keys(ctx, it, field_keys))
+		return (0);
+	if (!form_name_ok(fld->name, 63) || fld->name[0] < 'a' ||
+	    fld->name[0] > 'z' || strchr(fld->name, '-') != NULL)
+		return (FORM_FAIL(ctx, "name must be 1 to 63 characters of "
+		    "a-z, 0-9 and '_', starting with a letter"));
+	for (i = 0; &f->fields[i] != fld; i++) {
+		if (strcmp(f->fields[i].name, fld->name) == 0)
+			return (FORM_FAIL(ctx, "the name is used twice"));
+	}
+
+	if (!form_string(ctx, it, "type", 1, &type))
+		return (0);
+	for (i = 0; type_names[i] != NULL; i++) {
+		if (strcmp(type_names[i], type) == 0)
+			break;
+	}
+	if (type_names[i] == NULL) {
+		form_fail(ctx, "unknown type '%s' (one of text, email, "
+		    "textarea, number, integer, url, tel, date, select, radio, "
+		    "checkbox, hidden)", type);
+		kore_free(type);
+		return (0);
+	}
+	kore_free(type);
+	fld->type = (enum field_type)i;
+
+	if (!form_string(ctx, it, "label", fld->type != FIELD_HIDDEN,
+	    &fld->label) ||
+	    !form_string(ctx, it, "help", 0, &fld->help) ||
+	    !form_string(ctx, it, "placeholder", 0, &fld->placeholder) ||
+	    !form_string(ctx, it, "autocomplete", 0, &fld->autocomplete) ||
+	    !form_string(ctx, it, "value", 0, &fld->value) ||
+	    !form_string(ctx, it, "pattern", 0, &fld->pattern) ||
+	    !form_string(ctx, it, "pattern_message", 0,
+	    &fld->pattern_message) ||
+	    !form_bool(ctx, it, "required", &fld->required) ||
+	    !form_bool(ctx, it, "unique", &fld->unique))
+		return (0);
+	if (fld->label == NULL)
+		fld->label = kore_strdup(fld->name);
+
+	if (!form_number(ctx, it, "min_length", &has, NULL) ||
+	    !form_number(ctx, it, "max_length", &has, NULL))
+		return (0);
+	if (kore_json_find_integer_u64(it, "min_length"))
+		fld->min_length = (long)kore_json_find_integer_u64(it,
+		    "min_length")->data.u64;
+	if (kore_json_find_integer_u64(it, "max_length"))
+		fld->max_length = (long)kore_json_find_integer_u64(it,
+		    "max_length")->data.u64;
+
+	if (fld->type == FIELD_DATE) {
+		if (!form_string(ctx, it, "min", 0, &fld->min_date) ||
+		    !form_string(ctx, it, "max", 0, &fld->max_date))
+			return (0);
+	} else {
+		if (!form_number(ctx, it, "min", &fld->has_min, &fld->min) ||
+		    !form_number(ctx, it, "max", &fld->has_max, &fld->max))
+			return (0);
+	}
+
+	if (!form_options_parse(ctx, it, fld))
+		return (0);
+
+	return (form_field_check(ctx, fld));
+}
+
+/* Constraints that only make sense for some types, and their ranges. */
+static int
+form_field_check(struct form_ctx *ctx, struct form_field *fld)
+{
+	int		 rc;
+	char		 buf[128];
+	char		*anchored;
+	size_t		 n;
+
+	switch (fld->type) {
+	case FIELD_SELECT:
+	case FIELD_RADIO:
+		if (fld->noptions == 0)
+			return (FORM_FAIL(ctx, "a %s needs 'options'",
+			    form_field_type_name(fld->type)));
+		break;
+	case FIELD_CHECKBOX:
+		fld->multiple = fld->noptions > 0;
+		if (fld->value == NULL)
+			fld->value = kore_strdup("yes");
+		break;
+	default:
+		if (fld->noptions > 0)
+			return (FORM_FAIL(ctx, "'options' only apply to "
+			    "select, radio and checkbox fields"));
+		break;
+	}
+	if (fld->type == FIELD_HIDDEN && fld->value == NULL)
+		fld->value = kore_strdup("");
+	if (fld->value != NULL && fld->type != FIELD_HIDDEN &&
+	    fld->type != FIELD_CHECKBOX)
+		return (FORM_FAIL(ctx, "'value' only applies to hidden and "
+		    "checkbox fields"));
+
+	if ((fld->has_min || fld->has_max) && fld->type != FIELD_NUMBER &&
+	    fld->type != FIELD_INTEGER)
+		return (FORM_FAIL(ctx, "'min' and 'max' apply to number, "
+		    "integer and date fields"));
+	if (fld->has_min && fld->has_max && fld->min > fld->max)
+		return (FORM_FAIL(ctx, "'min' is greater than 'max'"));
+	if ((fld->min_date && !validate_date(fld->min_date)) ||
+	    (fld->max_date && !validate_date(fld->max_date)))
+		return (FORM_FAIL(ctx, "'min' and 'max' of a date must be "
+		    "dates written YYYY-MM-DD"));
+	if (fld->min_length > 0 && fld->max_length >= 0 &&
+	    fld->min_length > fld->max_length)
+		return (FORM_FAIL(ctx, "'min_length' is greater than "
+		    "'max_length'"));
+	if ((fld->min_length >= 0 || fld->max_length >= 0 ||
+	    fld->pattern != NULL) &&
+	    (fld->type == FIELD_SELECT || fld->type == FIELD_RADIO ||
+	    fld->type == FIELD_CHECKBOX))
+		return (FORM_FAIL(ctx, "length and pattern constraints do "
+		    "not apply to a %s", form_field_type_name(fld->type)));
+	if (fld->unique && fld->type == FIELD_CHECKBOX)
+		return (FORM_FAIL(ctx, "a checkbox cannot be unique"));
+
+	if (fld->pattern != NULL) {
+		n = strlen(fld->pattern) + 5;
+		anchored = kore_malloc(n);
+		(void)snprintf(anchored, n, "^(%s)$", fld->pattern);
+		rc = regcomp(&fld->pattern_re, anchored,
+		    REG_EXTENDED | REG_NOSUB);
+		kore_free(anchored);
+		if (rc != 0) {
+			(void)regerror(rc, NULL, buf, sizeof(buf));
+			kore_free(fld->pattern);
+			fld->pattern = NULL;
+			return (FORM_FAIL(ctx, "'pattern' is not a valid POSIX "
+			    "extended regular expression: %s", buf));
+		}
+	}
+	return (1);
+}
+
+/* Options are strings, or objects {"value": ..., "label": ...}. */
+static int
+form_options_parse(struct form_ctx *ctx, struct kore_json_item *it,
+    struct form_field *fld)
+{
+	struct kore_json_item	*arr, *o, *v, *l;
+	size_t			 n, i, k;
+
+	if ((arr = kore_json_find_array(it, "options")) == NULL) {
+		if (kore_json_find(it, "options", KORE_JSON_TYPE_OBJECT) ||
+		    kore_json_find_string(it, "options"))
+			return (FORM_FAIL(ctx, "'options' must be an array"));
+		return (1);
+	}
+	n = 0;
+	TAILQ_FOREACH(o, &arr->data.items, list)
+		n++;
+	if (n == 0 || n > FORMS_MAX_OPTIONS)
+		return (FORM_FAIL(ctx, "'options' must hold 1 to %d entries",
+		    FORMS_MAX_OPTIONS));
+	fld->options = kore_calloc(n, sizeof(*fld->options));
+	i = 0;
+	TAILQ_FOREACH(o, &arr->data.items, list) {
+		if (o->type == KORE_JSON_TYPE_STRING) {
+			fld->options[i].value = kore_strdup(o->data.string);
+			fld->options[i].label = kore_strdup(o->data.string);
+		} else if (o->type == KORE_JSON_TYPE_OBJECT &&
+		    (v = kore_json_find_string(o, "value")) != NULL) {
+			l = kore_json_find_string(o, "label");
+			fld->options[i].value = kore_strdup(v->data.string);
+			fld->options[i].label = kore_strdup(l ?
+			    l->data.string : v->data.string);
+		} else {
+			fld->noptions = i;
+			return (FORM_FAIL(ctx, "options[%zu] must be a string "
+			    "or an object with a string 'value'", i));
+		}
+		fld->noptions = ++i;
+		if (fld->options[i - 1].value[0] == '\0')
+			return (FORM_FAIL(ctx, "options[%zu] has an empty "
+			    "value", i - 1));
+		for (k = 0; k + 1 < i; k++) {
+			if (strcmp(fld->options[k].value,
+			    fld->options[i - 1].value) == 0)
+				return (FORM_FAIL(ctx, "option '%s' is listed "
+				    "twice", fld->options[k].value));
+		}
+	}
+	return (1);
+}
+
+static int
+form_action_parse(struct form_ctx *ctx, struct kore_json_item *it,
+    struct form_action *a)
+{
+	int		has;
+	double		attempts;
+
+	if (it->type != KORE_JSON_TYPE_OBJECT)
+		return (FORM_FAIL(ctx, "each action must be an object"));
+	if (!form_check_keys(ctx, it, action_keys) ||
+	    !form_string(ctx, it, "type", 1, &a->type) ||
+	    !form_string(ctx, it, "to", 0, &a->to) ||
+	    !form_string(ctx, it, "subject", 0, &a->subject) ||
+	    !form_string(ctx, it, "url", 0, &a->url) ||
+	    !form_number(ctx, it, "max_attempts", &has, &attempts))
+		return (0);
+
+	a->max_attempts = FORMS_DEFAULT_ATTEMPTS;
+	if (has) {
+		if (attempts < 1 || attempts > 50 ||
+		    attempts != (double)(int)attempts)
+			return (FORM_FAIL(ctx, "'max_attempts' must be a whole "
+			    "number from 1 to 50"));
+		a->max_attempts = (int)attempts;
+	}
+
+	if (strcmp(a->type, "email") == 0) {
+		if (a->to == NULL || strchr(a->to, '@') == NULL)
+			return (FORM_FAIL(ctx, "an email action needs 'to', an "
+			    "email address"));
+		if (a->url != NULL)
+			return (FORM_FAIL(ctx, "'url' belongs to webhook "
+			    "actions"));
+	} else if (strcmp(a->type, "webhook") == 0) {
+		if (a->url == NULL || (strncmp(a->url, "http://", 7) != 0 &&
+		    strncmp(a->url, "https://", 8) != 0))
+			return (FORM_FAIL(ctx, "a webhook action needs 'url', "
+			    "an http:// or https:// address"));
+		if (a->to != NULL || a->subject != NULL)
+			return (FORM_FAIL(ctx, "'to' and 'subject' belong to "
+			    "email actions"));
+	} else {
+		return (FORM_FAIL(ctx, "unknown action type '%s' (email or "
+		    "webhook)", a->type));
+	}
+	return (1);
+}
+
+int
+forms_load_dir(const char *dir, struct form_list *list, char *err,
+    size_t errlen)
+{
+	DIR		 *d;
+	struct dirent	 *de;
+	struct stat	  st;
+	struct form	 *f;
+	char		**names, path[PATH_MAX], *buf;
+	size_t		  n, cap, i, len;
+	ssize_t		  r;
+	int		  fd, rc;
+
+	TAILQ_INIT(list);
+	if ((d = opendir(dir)) == NULL) {
+		(void)snprintf(err, errlen, "%s: cannot open: %s", dir,
+		    strerror(errno));
+		return (-1);
+	}
+	names = NULL;
+	n = cap = 0;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = kore_realloc(names, cap * sizeof(*names));
+		}
+		names[n++] = kore_strdup(de->d_name);
+	}
+	(void)closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), form_file_cmp);
+
+	rc = -1;
+	if (n == 0)
+		(void)snprintf(err, errlen, "%s: no form definitions "
+		    "(*.json) found", dir);
+	for (i = 0; i < n; i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if ((fd = open(path, O_RDONLY)) == -1 ||
+		    fstat(fd, &st) == -1) {
+			(void)snprintf(err, errlen, "%s: cannot read: %s",
+			    path, strerror(errno));
+			if (fd != -1)
+				(void)close(fd);
+			goto out;
+		}
+		if (st.st_size > FORMS_FILE_MAX) {
+			(void)snprintf(err, errlen, "%s: larger than %d bytes",
+			    path, FORMS_FILE_MAX);
+			(void)close(fd);
+			goto out;
+		}
+		buf = kore_malloc((size_t)st.st_size + 1);
+		r = read(fd, buf, (size_t)st.st_size);
+		(void)close(fd);
+		if (r != st.st_size) {
+			(void)snprintf(err, errlen, "%s: short read", path);
+			kore_free(buf);
+			goto out;
+		}
+		f = form_parse(path, buf, (size_t)r, err, errlen);
+		kore_free(buf);
+		if (f == NULL)
+			goto out;
+		if (forms_find(list, f->slug) != NULL) {
+			(void)snprintf(err, errlen, "%s: slug '%s' is already "
+			    "declared", path, f->slug);
+			form_free(f);
+			goto out;
+		}
+		TAILQ_INSERT_TAIL(list, f, list);
+	}
+	if (n > 0)
+		rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		kore_free(names[i]);
+	kore_free(names);
+	if (rc == -1)
+		forms_free(list);
+	return (rc);
+}
+
+void
+forms_free(struct form_list *list)
+{
+	struct form	*f;
+
+	while ((f = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, f, list);
+		form_free(f);
+	}
+}
+
+struct form *
+forms_find(struct form_list *list, const char *slug)
+{
+	struct form	*f;
+
+	TAILQ_FOREACH(f, list, list) {
+		if (strcmp(f->slug, slug) == 0)
+			return (f);
+	}
+	return (NULL);
+}
+
+struct form_field *
+form_field_find(struct form *f, const char *name)
+{
+	size_t		i;
+
+	for (i = 0; i < f->nfields; i++) {
+		if (strcmp(f->fields[i].name, name) == 0)
+			return (&f->fields[i]);
+	}
+	return (NULL);
+}
+
+const char *
+form_field_type_name(enum field_type t)
+{
+	return (type_names[t]);
+}
+
+void
+form_free(struct form *f)
+{
+	size_t		i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->nfields; i++)
+		form_field_free(&f->fields[i]);
+	for (i = 0; i < f->nactions; i++) {
+		kore_free(f->actions[i].type);
+		kore_free(f->actions[i].to);
+		kore_free(f->actions[i].subject);
+		kore_free(f->actions[i].url);
+	}
+	kore_free(f->fields);
+	kore_free(f->actions);
+	kore_free(f->slug);
+	kore_free(f->title);
+	kore_free(f->description);
+	kore_free(f->success_message);
+	kore_free(f->path);
+	kore_free(f);
+}
+
+static void
+form_field_free(struct form_field *fld)
+{
+	size_t		i;
+
+	for (i = 0; i < fld->noptions; i++) {
+		kore_free(fld->options[i].value);
+		kore_free(fld->options[i].label);
+	}
+	if (fld->pattern != NULL)
+		regfree(&fld->pattern_re);
+	kore_free(fld->options);
+	kore_free(fld->name);
+	kore_free(fld->label);
+	kore_free(fld->help);
+	kore_free(fld->placeholder);
+	kore_free(fld->autocomplete);
+	kore_free(fld->value);
+	kore_free(fld->min_date);
+	kore_free(fld->max_date);
+	kore_free(fld->pattern);
+	kore_free(fld->pattern_message);
+}
+
+static int
+form_fail(struct form_ctx *ctx, const char *fmt, ...)
+{
+	va_list		ap;
+	char		msg[512];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	if (ctx->where[0] != '\0')
+		(void)snprintf(ctx->err, ctx->errlen, "%s: %s: %s", ctx->path,
+		    ctx->where, msg);
+	else
+		(void)snprintf(ctx->err, ctx->errlen, "%s: %s", ctx->path, msg);
+	return (0);
+}
+
+static int
+form_check_keys(struct form_ctx *ctx, struct kore_json_item *obj,
+    const char **allowed)
+{
+	struct kore_json_item	*it;
+	size_t			 i;
+
+	TAILQ_FOREACH(it, &obj->data.items, list) {
+		for (i = 0; allowed[i] != NULL; i++) {
+			if (strcmp(allowed[i], it->name) == 0)
+				break;
+		}
+		if (allowed[i] == NULL)
+			return (FORM_FAIL(ctx, "unknown key '%s'", it->name));
+	}
+	return (1);
+}
+
+/* Copies string key into *out (kore_free it); absent is fine unless
+ * required. A value of another type is an error. */
+static int
+form_string(struct form_ctx *ctx, struct kore_json_item *obj,
+    const char *key, int required, char **out)
+{
+	struct kore_json_item	*it;
+
+	*out = NULL;
+	TAILQ_FOREACH(it, &obj->data.items, list) {
+		if (strcmp(it->name, key) != 0)
+			continue;
+		if (it->type != KORE_JSON_TYPE_STRING)
+			return (FORM_FAIL(ctx, "'%s' must be a string", key));
+		if (required && it->data.string[0] == '\0')
+			return (FORM_FAIL(ctx, "'%s' must not be empty", key));
+		*out = kore_strdup(it->data.string);
+		return (1);
+	}
+	if (required)
+		return (FORM_FAIL(ctx, "'%s' is missing", key));
+	return (1);
+}
+
+/* Reads a number of any of Kore's three numeric types. */
+static int
+form_number(struct form_ctx *ctx, struct kore_json_item *obj,
+    const char *key, int *has, double *out)
+{
+	struct kore_json_item	*it;
+
+	*has = 0;
+	TAILQ_FOREACH(it, &obj->data.items, list) {
+		if (strcmp(it->name, key) != 0)
+			continue;
+		*has = 1;
+		switch (it->type) {
+		case KORE_JSON_TYPE_INTEGER_U64:
+			if (out != NULL)
+				*out = (double)it->data.u64;
+			return (1);
+		case KORE_JSON_TYPE_INTEGER:
+		case KORE_JSON_TYPE_NUMBER:
+			if (out == NULL)
+				return (FORM_FAIL(ctx, "'%s' must be a whole "
+				    "number of zero or more", key));
+			*out = it->type == KORE_JSON_TYPE_INTEGER ?
+			    (double)it->data.s64 : it->data.number;
+			return (1);
+		default:
+			return (FORM_FAIL(ctx, "'%s' must be a number", key));
+		}
+	}
+	return (1);
+}
+
+static int
+form_bool(struct form_ctx *ctx, struct kore_json_item *obj, const char *key,
+    int *out)
+{
+	struct kore_json_item	*it;
+
+	*out = 0;
+	TAILQ_FOREACH(it, &obj->data.items, list) {
+		if (strcmp(it->name, key) != 0)
+			continue;
+		if (it->type != KORE_JSON_TYPE_LITERAL ||
+		    it->data.literal == KORE_JSON_NULL)
+			return (FORM_FAIL(ctx, "'%s' must be true or false",
+			    key));
+		*out = it->data.literal == KORE_JSON_TRUE;
+	}
+	return (1);
+}
+
+/* Lowercase letters, digits, '_' and '-', starting with a letter/digit. */
+static int
+form_name_ok(const char *s, size_t max)
+{
+	size_t		i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') ||
+		    (i > 0 && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '-')))
+			continue;
+		if (i == 0 && s[i] >= '0' && s[i] <= '9')
+			continue;
+		return (0);
+	}
+	return (i > 0 && i <= max);
+}
+
+static int
+form_file_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}

@@ -1,0 +1,415 @@
+/*
+ * routes_admin_export.c: CSV exports of the filtered list (admin).
+ *
+ *   POST /admin/export            up to FORMWORK_EXPORT_SYNC_MAX rows: the
+ *                                 CSV itself; more: 303 to a background
+ *                                 export's page
+ *   GET  /admin/exports/{id}      202 (refreshing) while it runs, then 200
+ *                                 with the download link
+ *   GET  /admin/exports/{id}.csv  the file, sent from disk (sendfile)
+ *
+ * A background export is a thread of its own with its own connection:
+ * Kore's task threads are held for good by the writer and the runners.
+ * It writes var/exports/{id}.csv.tmp and renames it when complete, so a
+ * download is never a partial file. Columns: id, form, created_at,
+ * review, actions, then each field of the form (of every form when the
+ * list is not filtered by form).
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "desk/admin_filter.h"
+#include "desk/admin_session.h"
+#include "desk/admin_view.h"
+#include "web/app.h"
+#include "core/body.h"
+#include "core/config.h"
+#include "core/csv.h"
+#include "core/forms.h"
+#include "worker/metrics.h"
+#include "web/page.h"
+#include "web/routes.h"
+#include "store/store_admin.h"
+#include "core/util.h"
+
+#define EXPORT_MAX_FIELDS	256
+#define EXPORT_FLUSH		(64 * 1024)
+#define EXPORT_REFRESH_S	"2"
+
+struct export_run {
+	struct store_filter	 sf;
+	char			 form[64];
+	char			 review[16];
+	char			 actions[16];
+	char			 match[ADMIN_SEARCH_MAX * 3 + 8];
+	const char		*fields[EXPORT_MAX_FIELDS];
+	size_t			 nfields;
+	struct kore_buf		 buf;
+	FILE			*fp;		/* background only */
+	u_int64_t		 rows;
+	u_int64_t		 limit;		/* 0: all */
+	int			 over;		/* more rows than limit */
+	char			 id[TOKEN_ID_LEN + 1];
+};
+
+static struct export_run *export_run_new(const struct admin_filter *);
+static void	export_run_free(struct export_run *);
+static void	export_header(struct export_run *);
+static int	export_row(const struct store_row *, void *);
+static void	*export_thread(void *);
+static void	export_file_send(struct http_request *, const char *);
+
+int
+page_admin_export(struct http_request *req)
+{
+	struct export_run	*run;
+	struct admin_filter	 f;
+	struct admin		 a;
+	struct body		 b;
+	pthread_attr_t		 attr;
+	pthread_t		 tid;
+	char			 err[160], loc[64], what[64];
+
+	if (!page_request_ok(req, HTTP_METHOD_POST, "POST"))
+		return (KORE_RESULT_OK);
+	if (!admin_session_require(req, ROLE_ADMIN, &a))
+		return (KORE_RESULT_OK);
+	if (!admin_post_read(req, &a, &b)) {
+		body_cleanup(&b);
+		return (KORE_RESULT_OK);
+	}
+	if (admin_filter_parse(&b, &f, err, sizeof(err)) == -1) {
+		page_error(req, 400, "Filter not understood", err, "/admin",
+		    "Show all submissions");
+		body_cleanup(&b);
+		return (KORE_RESULT_OK);
+	}
+	f.sf.has_after = 0;		/* an export is never one page */
+
+	run = export_run_new(&f);
+	body_cleanup(&b);
+	run->limit = config.export_sync_max;
+	export_header(run);
+	if (store_rows_each(NULL, &run->sf, run->limit + 1, export_row,
+	    run) != STORE_OK) {
+		export_run_free(run);
+		form_store_failed(req, STORE_ERROR);
+		return (KORE_RESULT_OK);
+	}
+
+	if (!run->over) {
+		(void)snprintf(what, sizeof(what), "%llu rows",
+		    (unsigned long long)run->rows);
+		(void)store_audit_add(a.user, "export", "csv", "", what,
+		    util_now_ms());
+		http_response_header(req, "content-type",
+		    "text/csv; charset=utf-8; header=present");
+		http_response_header(req, "content-disposition",
+		    "attachment; filename=\"submissions.csv\"");
+		http_response_header(req, "cache-control", "no-store");
+		page_security_headers(req);
+		page_respond(req, 200, run->buf.data, run->buf.offset);
+		export_run_free(run);
+		return (KORE_RESULT_OK);
+	}
+
+	/* Large: start again in the background, writing to a file. */
+	kore_buf_reset(&run->buf);
+	run->rows = 0;
+	run->limit = 0;
+	run->over = 0;
+	token_id_new(run->id);
+	if (store_export_add(run->id, a.user, util_now_ms()) != STORE_OK) {
+		export_run_free(run);
+		form_store_failed(req, STORE_ERROR);
+		return (KORE_RESULT_OK);
+	}
+	(void)store_audit_add(a.user, "export", run->id, "", "background",
+	    util_now_ms());
+	(void)snprintf(loc, sizeof(loc), "/admin/exports/%s", run->id);
+
+	(void)pthread_attr_init(&attr);
+	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, export_thread, run) != 0) {
+		(void)store_export_finish(NULL, run->id, 0, 0,
+		    "could not start a thread", util_now_ms());
+		export_run_free(run);
+	}
+	(void)pthread_attr_destroy(&attr);
+	admin_see_other(req, loc);
+	return (KORE_RESULT_OK);
+}
+
+int
+page_admin_exports(struct http_request *req)
+{
+	struct kore_json_item	*ctx;
+	struct admin		 a;
+	enum store_result	 sr;
+	const char		*p;
+	char			 id[TOKEN_ID_LEN + 1], state[16], error[256];
+	u_int64_t		 rows;
+	int			 file;
+
+	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
+	    "GET, HEAD"))
+		return (KORE_RESULT_OK);
+	if (!admin_session_require(req, ROLE_ADMIN, &a))
+		return (KORE_RESULT_OK);
+
+	p = req->path + strlen("/admin/exports/");
+	(void)snprintf(id, sizeof(id), "%.*s", TOKEN_ID_LEN, p);
+	file = strcmp(p + strlen(id), ".csv") == 0;
+	if (!token_id_valid(id) ||
+	    (sr = store_export_get(id, state, &rows, error)) ==
+	    STORE_NOT_FOUND) {
+		page_error(req, 404, "Not found", "There is no export at this "
+		    "address.", "/admin", "Back to the submissions");
+		return (KORE_RESULT_OK);
+	}
+	if (sr != STORE_OK) {
+		form_store_failed(req, sr);
+		return (KORE_RESULT_OK);
+	}
+	if (file && strcmp(state, "done") == 0) {
+		export_file_send(req, id);
+		return (KORE_RESULT_OK);
+	}
+
+	ctx = page_ctx_new();
+	admin_ctx_add(ctx, &a);
+	kore_json_create_string(ctx, "id", id);
+	kore_json_create_integer_u64(ctx, "rows", rows);
+	kore_json_create_literal(ctx, strcmp(state, "running") == 0 ?
+	    "running" : strcmp(state, "done") == 0 ? "done" : "failed",
+	    KORE_JSON_TRUE);
+	kore_json_create_string(ctx, "error", error);
+	if (strcmp(state, "running") == 0) {
+		http_response_header(req, "refresh", EXPORT_REFRESH_S);
+		http_response_header(req, "retry-after", EXPORT_REFRESH_S);
+		page_send(req, 202, PAGE_NO_STORE, "Export running",
+		    "admin_export", ctx);
+	} else {
+		page_send(req, 200, PAGE_NO_STORE, "Export", "admin_export",
+		    ctx);
+	}
+	return (KORE_RESULT_OK);
+}
+
+/* Copies the filter (its strings die with the request). */
+static struct export_run *
+export_run_new(const struct admin_filter *f)
+{
+	struct export_run	*run;
+	struct form		*form;
+	size_t			 i, k;
+
+	run = kore_calloc(1, sizeof(*run));
+	run->sf = f->sf;
+	if (f->sf.form != NULL) {
+		(void)snprintf(run->form, sizeof(run->form), "%s", f->sf.form);
+		run->sf.form = run->form;
+	}
+	if (f->sf.review != NULL) {
+		(void)snprintf(run->review, sizeof(run->review), "%s",
+		    f->sf.review);
+		run->sf.review = run->review;
+	}
+	if (f->sf.actions != NULL) {
+		(void)snprintf(run->actions, sizeof(run->actions), "%s",
+		    f->sf.actions);
+		run->sf.actions = run->actions;
+	}
+	if (f->sf.match != NULL) {
+		(void)snprintf(run->match, sizeof(run->match), "%s",
+		    f->sf.match);
+		run->sf.match = run->match;
+	}
+
+	/* The forms never change while Formwork runs: point into them. */
+	TAILQ_FOREACH(form, &app_forms, list) {
+		if (run->sf.form != NULL &&
+		    strcmp(form->slug, run->sf.form) != 0)
+			continue;
+		for (i = 0; i < form->nfields; i++) {
+			for (k = 0; k < run->nfields; k++) {
+				if (strcmp(run->fields[k],
+				    form->fields[i].name) == 0)
+					break;
+			}
+			if (k == run->nfields && k < EXPORT_MAX_FIELDS)
+				run->fields[run->nfields++] =
+				    form->fields[i].name;
+		}
+	}
+	kore_buf_init(&run->buf, EXPORT_FLUSH + 4096);
+	return (run);
+}
+
+static void
+export_run_free(struct export_run *run)
+{
+	kore_buf_cleanup(&run->buf);
+	kore_free(run);
+}
+
+static void
+export_header(struct export_run *run)
+{
+	size_t		i;
+
+	csv_cell(&run->buf, "id", 1);
+	csv_cell(&run->buf, "form", 0);
+	csv_cell(&run->buf, "created_at", 0);
+	csv_cell(&run->buf, "review", 0);
+	csv_cell(&run->buf, "actions", 0);
+	for (i = 0; i < run->nfields; i++)
+		csv_cell(&run->buf, run->fields[i], 0);
+	csv_row_end(&run->buf);
+}
+
+static int
+export_row(const struct store_row *row, void *arg)
+{
+	struct export_run	*run = arg;
+	struct kore_json	 j;
+	struct kore_buf		 v;
+	struct tm		 tm;
+	time_t			 t;
+	char			 when[32];
+	size_t			 i;
+
+	if (run->limit != 0 && run->rows == run->limit) {
+		run->over = 1;
+		return (0);
+	}
+	t = (time_t)(row->created_ms / 1000);
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	csv_cell_ours(&run->buf, row->id, 1);
+	csv_cell_ours(&run->buf, row->form, 0);
+	csv_cell_ours(&run->buf, when, 0);
+	csv_cell_ours(&run->buf, row->review, 0);
+	csv_cell_ours(&run->buf, row->actions, 0);
+
+	kore_json_init(&j, row->data, strlen(row->data));
+	kore_buf_init(&v, 256);
+	(void)kore_json_parse(&j);
+	for (i = 0; i < run->nfields; i++) {
+		kore_buf_reset(&v);
+		if (j.root != NULL)
+			(void)admin_view_value(j.root, run->fields[i], &v);
+		csv_cell(&run->buf, kore_buf_stringify(&v, NULL), 0);
+	}
+	kore_buf_cleanup(&v);
+	kore_json_cleanup(&j);
+	csv_row_end(&run->buf);
+	run->rows++;
+
+	if (run->fp != NULL && run->buf.offset >= EXPORT_FLUSH) {
+		if (fwrite(run->buf.data, 1, run->buf.offset, run->fp) !=
+		    run->buf.offset)
+			return (0);
+		kore_buf_reset(&run->buf);
+	}
+	return (1);
+}
+
+static void *
+export_thread(void *arg)
+{
+	struct export_run	*run = arg;
+	struct store_handle	*h;
+	char			 tmp[600], path[512], err[768];
+	int			 ok;
+
+	(void)snprintf(path, sizeof(path), "%s/%s.csv", config.exports_dir,
+	    run->id);
+	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	err[0] = '\0';
+	h = store_handle_new();
+	ok = 0;
+	if ((run->fp = fopen(tmp, "w")) == NULL) {
+		(void)snprintf(err, sizeof(err), "cannot write %s: %s", tmp,
+		    strerror(errno));
+	} else {
+		export_header(run);
+		if (store_rows_each(h, &run->sf, 0, export_row, run) !=
+		    STORE_OK)
+			(void)snprintf(err, sizeof(err), "reading failed");
+		else if (fwrite(run->buf.data, 1, run->buf.offset, run->fp) !=
+		    run->buf.offset || fflush(run->fp) != 0 ||
+		    fsync(fileno(run->fp)) != 0)
+			(void)snprintf(err, sizeof(err), "writing failed: %s",
+			    strerror(errno));
+		else
+			ok = 1;
+		if (fclose(run->fp) != 0 && ok) {
+			(void)snprintf(err, sizeof(err), "writing failed");
+			ok = 0;
+		}
+		if (ok && rename(tmp, path) == -1) {
+			(void)snprintf(err, sizeof(err), "cannot rename: %s",
+			    strerror(errno));
+			ok = 0;
+		}
+		if (!ok)
+			(void)unlink(tmp);
+	}
+	(void)store_export_finish(h, run->id, ok, run->rows, err,
+	    util_now_ms());
+	store_handle_free(h);
+	export_run_free(run);
+	return (NULL);
+}
+
+/* The finished file, from disk. */
+static void
+export_file_send(struct http_request *req, const char *id)
+{
+	struct kore_fileref	*ref;
+	struct stat		 st;
+	char			 path[512], disp[96];
+	int			 fd;
+
+	(void)snprintf(path, sizeof(path), "%s/%s.csv", config.exports_dir,
+	    id);
+	if ((ref = kore_fileref_get(path, 0)) == NULL) {
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW)) == -1 ||
+		    fstat(fd, &st) == -1) {
+			if (fd != -1)
+				(void)close(fd);
+			page_error(req, 410, "Export gone", "This export's "
+			    "file is no longer on the server. Export again.",
+			    "/admin", "Back to the submissions");
+			return;
+		}
+		/* kore_fileref_create() takes the descriptor. */
+		ref = kore_fileref_create(req->owner->owner->server, path, fd,
+		    st.st_size, &st.st_mtim);
+		if (ref == NULL) {
+			form_store_failed(req, STORE_ERROR);
+			return;
+		}
+	}
+	(void)snprintf(disp, sizeof(disp), "attachment; "
+	    "filename=\"submissions-%s.csv\"", id);
+	http_response_header(req, "content-type",
+	    "text/csv; charset=utf-8; header=present");
+	http_response_header(req, "content-disposition", disp);
+	http_response_header(req, "cache-control", "no-store");
+	page_security_headers(req);
+	metrics_request(req, 200);
+	http_response_fileref(req, 200, ref);
+}

@@ -1,0 +1,279 @@
+/*
+ * action_webhook.c: the webhook action, as the Standard Webhooks
+ * specification describes it: a POST of the submission as JSON with
+ * webhook-id (stable per delivery, for the receiver's de-duplication),
+ * webhook-timestamp and webhook-signature ("v1," + base64 of
+ * HMAC-SHA256 over "id.timestamp.body", keyed with the whsec_ secret).
+ *
+ * It refuses to connect to loopback, private and link-local addresses
+ * unless the operator allows it (a form's URL must not become a way into
+ * the site's own network), checking the address libcurl actually
+ * resolved, right before it connects.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <kore/kore.h>
+#include <sodium.h>
+
+#include "queue/actions.h"
+#include "web/app.h"
+#include "core/config.h"
+#include "core/forms.h"
+#include "core/json_out.h"
+#include "store/store.h"
+#include "core/util.h"
+
+#define WEBHOOK_RETRY_AFTER_MAX	3600	/* seconds we honour at most */
+
+static u_int8_t	webhook_key[64];
+static size_t	webhook_keylen;
+
+struct webhook_call {
+	u_int64_t	retry_after_ms;
+	int		refused;
+	char		refused_addr[INET6_ADDRSTRLEN];
+};
+
+static int		webhook_address_private(const struct sockaddr *);
+static curl_socket_t	webhook_open_socket(void *, curlsocktype,
+			    struct curl_sockaddr *);
+static size_t		webhook_header(char *, size_t, size_t, void *);
+static size_t		webhook_discard(char *, size_t, size_t, void *);
+
+int
+actions_init(char *err, size_t errlen)
+{
+	struct form	*f;
+	size_t		 i;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		(void)snprintf(err, errlen, "libcurl failed to initialise");
+		return (-1);
+	}
+	if (config.webhook_secret != NULL) {
+		if (sodium_base642bin(webhook_key, sizeof(webhook_key),
+		    config.webhook_secret + 6, strlen(config.webhook_secret + 6),
+		    NULL, &webhook_keylen, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 || webhook_keylen < 16) {
+			(void)snprintf(err, errlen, "FORMWORK_WEBHOOK_SECRET: "
+			    "the part after 'whsec_' must be standard base64 of "
+			    "16 to 64 bytes");
+			return (-1);
+		}
+		return (0);
+	}
+
+	/* No secret: fine unless some form has a webhook to sign. */
+	TAILQ_FOREACH(f, &app_forms, list) {
+		for (i = 0; i < f->nactions; i++) {
+			if (strcmp(f->actions[i].type, "webhook") != 0)
+				continue;
+			(void)snprintf(err, errlen, "%s: has a webhook action, "
+			    "so FORMWORK_WEBHOOK_SECRET must be set "
+			    "(whsec_ + base64 of random bytes, e.g. "
+			    "\"whsec_$(head -c 24 /dev/urandom | base64)\")",
+			    f->path);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+void
+action_webhook_run(const struct action_run *run, struct action_result *res)
+{
+	CURL			*curl;
+	struct curl_slist	*hdrs;
+	struct webhook_call	 call;
+	struct kore_buf		 body, signed_part;
+	crypto_auth_hmacsha256_state st;
+	u_int8_t		 mac[crypto_auth_hmacsha256_BYTES];
+	char			 sig[sodium_base64_ENCODED_LEN(
+				     crypto_auth_hmacsha256_BYTES,
+				     sodium_base64_VARIANT_ORIGINAL)];
+	char			 hdr[256], ts[32];
+	CURLcode		 rc;
+	long			 code;
+
+	memset(&call, 0, sizeof(call));
+	(void)snprintf(ts, sizeof(ts), "%llu",
+	    (unsigned long long)(util_now_ms() / 1000));
+
+	kore_buf_init(&body, 1024);
+	kore_buf_appendf(&body, "{\"type\":\"submission.created\","
+	    "\"timestamp\":%s,\"data\":{\"id\":", ts);
+	json_out_string(&body, run->rec->id);
+	kore_buf_appendf(&body, ",\"form\":");
+	json_out_string(&body, run->form->slug);
+	kore_buf_appendf(&body, ",\"created_at\":%llu,\"spam\":%s,"
+	    "\"values\":%s}}", (unsigned long long)run->rec->created_ms,
+	    run->rec->spam ? "true" : "false", run->rec->data);
+
+	/* Sign exactly the bytes that are sent: id.timestamp.body */
+	kore_buf_init(&signed_part, body.offset + 64);
+	kore_buf_appendf(&signed_part, "%s.%s.", run->job->delivery_id, ts);
+	kore_buf_append(&signed_part, body.data, body.offset);
+	crypto_auth_hmacsha256_init(&st, webhook_key, webhook_keylen);
+	crypto_auth_hmacsha256_update(&st, signed_part.data,
+	    signed_part.offset);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2base64(sig, sizeof(sig), mac, sizeof(mac),
+	    sodium_base64_VARIANT_ORIGINAL);
+	kore_buf_cleanup(&signed_part);
+
+	if ((curl = curl_easy_init()) == NULL) {
+		kore_buf_cleanup(&body);
+		(void)snprintf(res->error, sizeof(res->error),
+		    "libcurl: cannot start");
+		res->outcome = ACTION_RETRY;
+		return;
+	}
+	hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	(void)snprintf(hdr, sizeof(hdr), "webhook-id: %s",
+	    run->job->delivery_id);
+	hdrs = curl_slist_append(hdrs, hdr);
+	(void)snprintf(hdr, sizeof(hdr), "webhook-timestamp: %s", ts);
+	hdrs = curl_slist_append(hdrs, hdr);
+	(void)snprintf(hdr, sizeof(hdr), "webhook-signature: v1,%s", sig);
+	hdrs = curl_slist_append(hdrs, hdr);
+	hdrs = curl_slist_append(hdrs, "User-Agent: Formwork-Webhooks/1");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+
+	curl_easy_setopt(curl, CURLOPT_URL, run->action->url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body.offset);
+	action_curl_limits(curl);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, webhook_open_socket);
+	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &call);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, webhook_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &call);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, webhook_discard);
+
+	rc = curl_easy_perform(curl);
+	code = 0;
+	(void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(curl);
+	kore_buf_cleanup(&body);
+
+	res->retry_after_ms = call.retry_after_ms;
+	if (call.refused) {
+		(void)snprintf(res->error, sizeof(res->error), "refused to "
+		    "deliver to %s: a loopback or private address (set "
+		    "FORMWORK_WEBHOOK_ALLOW_PRIVATE=1 to allow it)",
+		    call.refused_addr);
+		res->outcome = ACTION_FAILED;
+	} else if (rc != CURLE_OK) {
+		(void)snprintf(res->error, sizeof(res->error), "%s: %s",
+		    run->action->url, curl_easy_strerror(rc));
+		res->outcome = ACTION_RETRY;
+	} else if (code >= 200 && code < 300) {
+		res->outcome = ACTION_DONE;
+	} else {
+		(void)snprintf(res->error, sizeof(res->error), "%s answered "
+		    "HTTP %ld", run->action->url, code);
+		if (code == 410) {
+			res->endpoint_gone = 1;
+			res->outcome = ACTION_FAILED;
+		} else if (code >= 400 && code < 500 && code != 408 &&
+		    code != 429) {
+			res->outcome = ACTION_FAILED;
+		} else {
+			res->outcome = ACTION_RETRY;
+		}
+	}
+}
+
+/* Called by libcurl with the resolved address, right before connect. */
+static curl_socket_t
+webhook_open_socket(void *arg, curlsocktype purpose,
+    struct curl_sockaddr *addr)
+{
+	struct webhook_call	*call = arg;
+	const void		*in;
+
+	if (!config.webhook_private && webhook_address_private(&addr->addr)) {
+		in = addr->family == AF_INET6 ?
+		    (const void *)&((struct sockaddr_in6 *)&addr->addr)->sin6_addr :
+		    (const void *)&((struct sockaddr_in *)&addr->addr)->sin_addr;
+		(void)inet_ntop(addr->family, in, call->refused_addr,
+		    sizeof(call->refused_addr));
+		call->refused = 1;
+		return (CURL_SOCKET_BAD);
+	}
+	return (socket(addr->family, addr->socktype, addr->protocol));
+}
+
+static int
+webhook_address_private(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6	*s6;
+	const u_int8_t			*b;
+	u_int32_t			 a;
+
+	if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		b = s6->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			a = (u_int32_t)b[12] << 24 | (u_int32_t)b[13] << 16 |
+			    (u_int32_t)b[14] << 8 | b[15];
+			goto v4;
+		}
+		return (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+		    IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ||
+		    IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) ||
+		    (b[0] & 0xfe) == 0xfc);		/* fc00::/7 */
+	}
+	if (sa->sa_family != AF_INET)
+		return (1);
+	a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+v4:
+	return ((a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
+	    (a >> 20) == 0xac1 ||		/* 172.16.0.0/12 */
+	    (a >> 16) == 0xc0a8 ||		/* 192.168.0.0/16 */
+	    (a >> 16) == 0xa9fe ||		/* 169.254.0.0/16 */
+	    (a >> 22) == 0x191 ||		/* 100.64.0.0/10 */
+	    a >= 0xe0000000);			/* multicast, reserved */
+}
+
+/* Keeps Retry-After (seconds form) from the receiver's answer. */
+static size_t
+webhook_header(char *line, size_t size, size_t n, void *arg)
+{
+	struct webhook_call	*call = arg;
+	size_t			 len = size * n;
+	unsigned long		 secs;
+	char			 buf[64];
+
+	if (len > 12 && len < sizeof(buf) &&
+	    strncasecmp(line, "retry-after:", 12) == 0) {
+		memcpy(buf, line + 12, len - 12);
+		buf[len - 12] = '\0';
+		secs = strtoul(buf, NULL, 10);
+		if (secs > WEBHOOK_RETRY_AFTER_MAX)
+			secs = WEBHOOK_RETRY_AFTER_MAX;
+		call->retry_after_ms = (u_int64_t)secs * 1000;
+	}
+	return (len);
+}
+
+static size_t
+webhook_discard(char *data, size_t size, size_t n, void *arg)
+{
+	return (size * n);
+}

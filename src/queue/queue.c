@@ -1,0 +1,251 @@
+/*
+ * queue.c: runner threads (see queue.h). Runners only talk to the store
+ * and to the outside world; they never touch Kore's event loop, requests
+ * or connections, so a slow SMTP server cannot slow a page down.
+ */
+
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <kore/kore.h>
+#include <kore/tasks.h>
+#include <sodium.h>
+
+#include "queue/actions.h"
+#include "web/app.h"
+#include "core/config.h"
+#include "core/forms.h"
+#include "worker/metrics.h"
+#include "queue/queue.h"
+#include "store/store.h"
+#include "core/util.h"
+
+#define QUEUE_BACKOFF_MAX_MS	(3600 * 1000)
+#define QUEUE_RUNNERS_MAX	64
+#define QUEUE_STOP_WAIT_S	3
+
+static struct kore_task	queue_tasks[QUEUE_RUNNERS_MAX];
+static pthread_mutex_t	queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	queue_cond;
+static pthread_cond_t	queue_park = PTHREAD_COND_INITIALIZER;	/* never signalled */
+static u_int64_t	queue_wakeups;
+static int		queue_stop_asked;
+static u_int64_t	queue_running;		/* runner threads alive */
+
+static int		queue_runner(struct kore_task *);
+static void		queue_job_run(struct store_handle *, struct store_job *);
+static u_int64_t	queue_backoff(int);
+
+void
+queue_init(void)
+{
+	pthread_condattr_t	attr;
+	u_int64_t		i;
+
+	/* Timed waits measure on the monotonic clock: immune to NTP. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&queue_cond, &attr);
+	pthread_condattr_destroy(&attr);
+
+	queue_running = config.runners;
+	for (i = 0; i < config.runners; i++) {
+		kore_task_create(&queue_tasks[i], queue_runner);
+		kore_task_run(&queue_tasks[i]);
+	}
+}
+
+void
+queue_stop(void)
+{
+	struct timespec		until;
+
+	pthread_mutex_lock(&queue_lock);
+	__atomic_store_n(&queue_stop_asked, 1, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&queue_cond);
+	(void)clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += QUEUE_STOP_WAIT_S;
+	while (queue_running > 0) {
+		if (pthread_cond_timedwait(&queue_cond, &queue_lock,
+		    &until) != 0)
+			break;
+	}
+	if (queue_running > 0)
+		kore_log(LOG_WARNING, "%s: %llu runners still busy", __func__,
+		    (unsigned long long)queue_running);
+	pthread_mutex_unlock(&queue_lock);
+}
+
+int
+queue_stopping(void)
+{
+	return (__atomic_load_n(&queue_stop_asked, __ATOMIC_RELAXED));
+}
+
+void
+queue_wake(void)
+{
+	pthread_mutex_lock(&queue_lock);
+	queue_wakeups++;
+	pthread_cond_broadcast(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
+}
+
+static int
+queue_runner(struct kore_task *t)
+{
+	struct store_handle	*h;
+	struct store_job	 job;
+	struct timespec		 until;
+	enum store_result	 r;
+	u_int64_t		 seen;
+
+	h = store_handle_new();
+	seen = 0;
+	while (!queue_stopping()) {
+		r = store_job_claim(h, util_now_ms(),
+		    config.action_timeout_ms + 10000, &job);
+		if (r == STORE_OK) {
+			queue_job_run(h, &job);
+			continue;
+		}
+
+		/* Nothing due (or the store is busy): wait for a wake-up. */
+		pthread_mutex_lock(&queue_lock);
+		if (queue_wakeups == seen && !queue_stop_asked) {
+			(void)clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_nsec += QUEUE_POLL_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			(void)pthread_cond_timedwait(&queue_cond, &queue_lock,
+			    &until);
+		}
+		seen = queue_wakeups;
+		pthread_mutex_unlock(&queue_lock);
+	}
+
+	store_handle_free(h);
+	pthread_mutex_lock(&queue_lock);
+	queue_running--;
+	pthread_cond_broadcast(&queue_cond);
+	/*
+	 * Park until the process exits instead of returning: Kore's task
+	 * thread would go back to waiting on its own structures, which the
+	 * worker frees (kore_mem_cleanup) right after teardown.
+	 */
+	for (;;)
+		pthread_cond_wait(&queue_park, &queue_lock);
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+queue_job_run(struct store_handle *h, struct store_job *job)
+{
+	struct store_record	 rec;
+	struct action_result	 res;
+	struct action_run	 run;
+	struct form		*form;
+	enum job_state		 next;
+	u_int64_t		 now, run_at;
+	int			 disabled;
+
+	memset(&res, 0, sizeof(res));
+	memset(&run, 0, sizeof(run));
+	if (store_job_record(h, job, &rec) != STORE_OK) {
+		res.outcome = ACTION_RETRY;
+		(void)snprintf(res.error, sizeof(res.error),
+		    "the submission could not be read");
+		goto record;
+	}
+	form = forms_find(&app_forms, rec.form);
+	if (form == NULL || job->action >= (int)form->nactions ||
+	    strcmp(form->actions[job->action].type, job->kind) != 0) {
+		res.outcome = ACTION_FAILED;
+		(void)snprintf(res.error, sizeof(res.error), "the form no "
+		    "longer declares this %s action", job->kind);
+		goto record;
+	}
+	run.form = form;
+	run.action = &form->actions[job->action];
+	run.rec = &rec;
+	run.job = job;
+
+	if (strcmp(job->kind, "email") == 0) {
+		action_email_run(&run, &res);
+	} else if (store_endpoint_is_disabled(h, job->target,
+	    &disabled) != STORE_OK) {
+		res.outcome = ACTION_RETRY;
+		(void)snprintf(res.error, sizeof(res.error),
+		    "the store could not be read");
+	} else if (disabled) {
+		res.outcome = ACTION_FAILED;
+		(void)snprintf(res.error, sizeof(res.error), "%.200s is disabled: "
+		    "it answered 410 Gone", job->target);
+	} else {
+		action_webhook_run(&run, &res);
+		if (res.endpoint_gone)
+			(void)store_endpoint_disable(h, job->target,
+			    res.error, util_now_ms());
+	}
+
+record:
+	store_record_cleanup(&rec);
+	now = util_now_ms();
+	run_at = now;
+	switch (res.outcome) {
+	case ACTION_DONE:
+		next = JOB_DONE;
+		break;
+	case ACTION_RETRY:
+		if (job->attempts >= job->max_attempts) {
+			next = JOB_FAILED;
+			break;
+		}
+		next = JOB_QUEUED;
+		run_at = now + (res.retry_after_ms ? res.retry_after_ms :
+		    queue_backoff(job->attempts));
+		break;
+	default:
+		next = JOB_FAILED;
+		break;
+	}
+	if (next != JOB_DONE)
+		kore_log(LOG_NOTICE, "job %lld (%s, submission %s) attempt "
+		    "%d of %d: %s%s", (long long)job->id, job->kind,
+		    job->submission_id, job->attempts, job->max_attempts,
+		    res.error, next == JOB_FAILED ? "; failed for good" :
+		    "; will retry");
+	(void)store_job_finish(h, job, next, res.outcome == ACTION_DONE ?
+	    NULL : res.error, run_at, now);
+	metrics_job_attempt(next == JOB_DONE ? "done" : next == JOB_QUEUED ?
+	    "retry" : "failed");
+	if (next != JOB_QUEUED)
+		metrics_job_latency(now > job->created_ms ?
+		    now - job->created_ms : 0);
+}
+
+/*
+ * Exponential backoff with "equal jitter": half of base * 2^(n-1) for
+ * sure, plus a random share of the other half, so runners that failed
+ * together do not all come back at the same moment.
+ */
+static u_int64_t
+queue_backoff(int attempts)
+{
+	u_int64_t	d;
+	int		i;
+
+	d = config.retry_base_ms;
+	for (i = 1; i < attempts && d < QUEUE_BACKOFF_MAX_MS; i++)
+		d *= 2;
+	if (d > QUEUE_BACKOFF_MAX_MS)
+		d = QUEUE_BACKOFF_MAX_MS;
+	return (d / 2 + randombytes_uniform((u_int32_t)(d / 2) + 1));
+}

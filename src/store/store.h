@@ -1,0 +1,232 @@
+/*
+ * store.h: Formwork's storage interface, in the app's own nouns.
+ *
+ * store_sqlite.c is the first implementation (one SQLite file in WAL
+ * mode); a PostgreSQL one can implement the same calls for several nodes.
+ * Each Kore worker opens its own connection, lazily, after fork.
+ *
+ * Writes go through store_submissions_insert(), which takes a batch: all
+ * of it is committed in one transaction (one fsync), each submission with
+ * its own outcome, so a caller that gathers concurrent requests gets group
+ * commit for free.
+ */
+
+#ifndef FORMWORK_STORE_H
+#define FORMWORK_STORE_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#include "core/token.h"
+#include "core/validate.h"
+
+struct store_handle;	/* a thread's own connection (store_handle_new) */
+
+enum store_result {
+	STORE_OK = 0,
+	STORE_KEY_USED,		/* this form instance was already stored */
+	STORE_UNIQUE_TAKEN,	/* a unique field's value is in use */
+	STORE_NOT_FOUND,
+	STORE_BUSY,		/* the database stayed locked: retry later */
+	STORE_CONFLICT,		/* changed since the version the caller saw */
+	STORE_ERROR,
+};
+
+struct store_claim {
+	const char		*field;
+	const char		*value;		/* normalised (lowercase) */
+};
+
+/* An action to run once its submission is stored, written with it. */
+struct store_job_spec {
+	const char		*kind;		/* "email" or "webhook" */
+	const char		*target;	/* address or URL */
+	int			 action;	/* index in the form's actions */
+	int			 max_attempts;
+};
+
+/* A submission to insert; the store fills in the outcome fields. */
+struct store_submission {
+	char			 id[TOKEN_ID_LEN + 1];
+	const char		*form;
+	const char		*key;
+	char			 hash[VALIDATE_HASH_LEN + 1];
+	const char		*data;		/* JSON object of the values */
+	const char		*client;
+	int			 spam;
+	u_int64_t		 created_ms;
+	struct store_claim	*claims;
+	size_t			 nclaims;
+	struct store_job_spec	*jobs;
+	size_t			 njobs;
+
+	enum store_result	 result;
+	char			 prior_id[TOKEN_ID_LEN + 1];	/* KEY_USED */
+	char			 prior_hash[VALIDATE_HASH_LEN + 1];
+	const char		*taken_field;		/* UNIQUE_TAKEN */
+};
+
+/* A stored submission, as the result page needs it. */
+struct store_record {
+	char			 id[TOKEN_ID_LEN + 1];
+	char			 form[64];
+	char			*data;		/* kore_free it */
+	int			 spam;
+	int			 version;
+	u_int64_t		 created_ms;
+	char			 review[16];	/* new, approved, ... */
+	char			 client[64];
+	char			 actions[16];	/* none, pending, done, failed */
+};
+
+/*
+ * Creates the database file if needed and brings its schema up to date.
+ * Called once by the parent before the workers start; it closes the
+ * connection again so none is shared across fork.
+ */
+int	store_init(const char *path, char *err, size_t errlen);
+
+/*
+ * A counter shared by every process using the database (a file beside
+ * it, mapped shared; store_epoch.c): it moves after each committed change
+ * made through the desk or formworkctl (reviews, retries, deletions,
+ * prunes). Opened by store_init(); 0 and no-op until then.
+ */
+int		store_epoch_open(const char *path, char *err, size_t errlen);
+u_int64_t	store_epoch(void);
+void		store_epoch_bump(void);
+
+/* Remembers the path the workers' connections open. */
+void	store_configure(const char *path);
+
+/*
+ * Per worker, at start: opens its two connections (event loop and writer
+ * thread) before any client can use up the worker's file descriptors.
+ * A connection that fails here is retried on first use.
+ */
+void	store_worker_open(void);
+
+/* The writer thread, as it ends: closes its connection. */
+void	store_writer_close(void);
+
+/*
+ * The writer's connection never checkpoints the write-ahead log itself
+ * (checkpoint.h says why): after each batch the writer asks whether the
+ * log has grown past SQLite's usual 1,000 pages, and if so has
+ * store_checkpoint() run on another connection (h, opened on first use).
+ */
+int	store_log_needs_checkpoint(void);
+void	store_checkpoint(struct store_handle *h);
+
+/*
+ * Merges the search index into one segment (FTS5 'optimize'), on h's
+ * connection; for a store filled in bulk (formworkctl generate).
+ */
+void	store_search_optimize(struct store_handle *h);
+
+/* Worker shutdown, once the threads have ended: closes the reader. */
+void	store_close(void);
+
+/* 1 when the store answers a trivial query. */
+int	store_ping(void);
+
+/* Inserts n submissions in one transaction; sets each one's result. */
+void	store_submissions_insert(struct store_submission **, size_t n);
+
+/*
+ * The same in two steps, for a writer that gathers its batch while it
+ * waits: store_batch_begin() takes the database's write lock (waiting
+ * for another process's transaction to end), store_batch_commit() then
+ * inserts and commits what has arrived meanwhile. A batch begun must be
+ * committed, even an empty one.
+ */
+enum store_result	store_batch_begin(void);
+void			store_batch_commit(struct store_submission **,
+			    size_t n);
+
+/* Looks up the submission stored for a form instance. */
+enum store_result	store_key_find(const char *form, const char *key,
+			    char id[TOKEN_ID_LEN + 1],
+			    char hash[VALIDATE_HASH_LEN + 1]);
+
+/* STORE_UNIQUE_TAKEN when value is already claimed for form.field. */
+enum store_result	store_unique_check(const char *form,
+			    const char *field, const char *value);
+
+/* Number of submissions from client since since_ms (for rate limits). */
+enum store_result	store_client_count(const char *client,
+			    u_int64_t since_ms, u_int64_t *count);
+
+enum store_result	store_submission_get(const char *id,
+			    struct store_record *);
+void			store_record_cleanup(struct store_record *);
+
+/* ---- the queue of actions ---------------------------------------- */
+
+enum job_state {
+	JOB_QUEUED = 0,
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,	/* dead: no more attempts */
+};
+
+/* A job claimed by a runner. */
+struct store_job {
+	int64_t			 id;
+	char			 submission_id[TOKEN_ID_LEN + 1];
+	int			 action;
+	char			 kind[16];
+	char			 target[512];
+	int			 attempts;	/* this one included */
+	int			 max_attempts;
+	char			 delivery_id[TOKEN_ID_LEN + 5];
+	u_int64_t		 created_ms;
+};
+
+/* A job's progress, as the result page shows it. */
+struct store_job_status {
+	char			 kind[16];
+	char			 target[256];
+	enum job_state		 state;
+	int			 attempts;
+	int			 max_attempts;
+	u_int64_t		 run_at;
+	char			 error[256];
+};
+
+/* A connection of a thread's own (a runner), for the calls below. */
+struct store_handle	*store_handle_new(void);
+void			 store_handle_free(struct store_handle *);
+
+/*
+ * Claims the job due first (queued and due, or running with an expired
+ * lease), marking it running until now + lease_ms. STORE_NOT_FOUND when
+ * nothing is due.
+ */
+enum store_result	store_job_claim(struct store_handle *, u_int64_t now,
+			    u_int64_t lease_ms, struct store_job *);
+
+/* Records an attempt's outcome; run_at is the next try when queued. */
+enum store_result	store_job_finish(struct store_handle *,
+			    const struct store_job *, enum job_state,
+			    const char *error, u_int64_t run_at, u_int64_t now);
+
+/* The submission a job belongs to. */
+enum store_result	store_job_record(struct store_handle *,
+			    const struct store_job *, struct store_record *);
+
+/* Webhook endpoints disabled after a 410 Gone. */
+enum store_result	store_endpoint_is_disabled(struct store_handle *,
+			    const char *url, int *disabled);
+enum store_result	store_endpoint_disable(struct store_handle *,
+			    const char *url, const char *reason, u_int64_t now);
+
+/* Event loop: the number of jobs in each state (indexed by job_state). */
+enum store_result	store_job_counts(u_int64_t counts[4]);
+
+/* Event loop: the jobs of a submission, in action order (at most max). */
+enum store_result	store_job_statuses(const char *submission_id,
+			    struct store_job_status *, size_t max, size_t *n);
+
+#endif

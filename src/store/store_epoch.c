@@ -1,0 +1,76 @@
+/*
+ * store_epoch.c: a counter that moves whenever a stored submission's
+ * result page may change outside the submit path (a review, a retry, a
+ * deletion, a prune). Readers that keep answers derived from the store
+ * (result_cache.c) note the counter before reading and trust what they
+ * kept only while it has not moved.
+ *
+ * The counter lives in a small file beside the database, mapped shared:
+ * the Kore parent maps it before forking, so every worker sees the same
+ * word, and formworkctl maps the same file, so a prune run from the
+ * command line reaches the running server too.
+ */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+#define STORE_EPOCH_SUFFIX	"-epoch"
+
+static u_int64_t	*store_epoch_word = NULL;
+
+int
+store_epoch_open(const char *db_path, char *err, size_t errlen)
+{
+	char		path[4096];
+	void		*map;
+	int		fd;
+
+	if (store_epoch_word != NULL)
+		return (0);
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", db_path,
+	    STORE_EPOCH_SUFFIX) >= sizeof(path)) {
+		(void)snprintf(err, errlen, "%s: path too long", db_path);
+		return (-1);
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    ftruncate(fd, sizeof(u_int64_t)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd != -1)
+			(void)close(fd);
+		return (-1);
+	}
+	map = mmap(NULL, sizeof(u_int64_t), PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	(void)close(fd);
+	if (map == MAP_FAILED) {
+		(void)snprintf(err, errlen, "%s: mmap: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	store_epoch_word = map;
+	return (0);
+}
+
+u_int64_t
+store_epoch(void)
+{
+	if (store_epoch_word == NULL)
+		return (0);
+	return (__atomic_load_n(store_epoch_word, __ATOMIC_ACQUIRE));
+}
+
+void
+store_epoch_bump(void)
+{
+	if (store_epoch_word != NULL)
+		(void)__atomic_add_fetch(store_epoch_word, 1, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,527 @@
+/*
+ * store_sqlite_admin.c: the admin desk's reads and changes in SQLite.
+ *
+ * The list is one query built from fixed clauses (every value bound),
+ * newest first, paged by keyset on (created_at, id) so the 50th page
+ * costs what the first does. Each change to a submission, and its audit
+ * line, is written in one transaction.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include "store/store_admin.h"
+#include "store/store_sqlite.h"
+
+const char *const store_review_states[STORE_REVIEW_STATES] = {
+	"new", "approved", "rejected", "spam",
+};
+
+static int	store_tx_begin(struct store_handle *);
+static enum store_result store_tx_end(struct store_handle *, int);
+static int	store_audit_insert(struct store_handle *, const char *,
+		    const char *, const char *, const char *, const char *,
+		    u_int64_t);
+
+enum store_result
+store_rows_each(struct store_handle *h, const struct store_filter *f,
+    size_t limit, int (*cb)(const struct store_row *, void *), void *arg)
+{
+	struct store_row	 row;
+	struct kore_buf		 sql;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	h = store_handle_or_reader(h);
+	kore_buf_init(&sql, 512);
+	/* Numbered parameters, bound below only when their clause is in. */
+	if (f->match != NULL && !f->search_by_date)
+		kore_buf_appendf(&sql, "SELECT s.id, s.form, s.review, "
+		    "s.actions, s.created_at, s.data, s.rowid FROM "
+		    "submissions_fts JOIN submissions s ON s.rowid = "
+		    "submissions_fts.rowid WHERE submissions_fts MATCH ?6");
+	else
+		kore_buf_appendf(&sql, "SELECT id, form, review, actions, "
+		    "created_at, data, rowid FROM submissions s WHERE 1");
+	if (f->form != NULL)
+		kore_buf_appendf(&sql, " AND s.form = ?1");
+	if (f->review != NULL)
+		kore_buf_appendf(&sql, " AND s.review = ?2");
+	if (f->actions != NULL)
+		kore_buf_appendf(&sql, " AND s.actions = ?3");
+	if (f->from_ms != 0)
+		kore_buf_appendf(&sql, " AND s.created_at >= ?4");
+	if (f->to_ms != 0)
+		kore_buf_appendf(&sql, " AND s.created_at < ?5");
+	if (f->match != NULL && f->search_by_date)
+		kore_buf_appendf(&sql, " AND EXISTS (SELECT 1 FROM "
+		    "submissions_fts WHERE submissions_fts MATCH ?6 AND "
+		    "submissions_fts.rowid = s.rowid)");
+	if (f->match != NULL && !f->search_by_date) {
+		if (f->after_rowid != 0)
+			kore_buf_appendf(&sql,
+			    " AND submissions_fts.rowid < ?9");
+		kore_buf_appendf(&sql, " ORDER BY submissions_fts.rowid DESC");
+	} else {
+		if (f->has_after)
+			kore_buf_appendf(&sql,
+			    " AND (s.created_at, s.id) < (?7, ?8)");
+		kore_buf_appendf(&sql, " ORDER BY s.created_at DESC, s.id DESC");
+	}
+	if (limit > 0)
+		kore_buf_appendf(&sql, " LIMIT %zu", limit);
+	kore_buf_appendf(&sql, "%c", '\0');
+
+	st = store_prepare(h, (const char *)sql.data);
+	kore_buf_cleanup(&sql);
+	if (st == NULL)
+		return (STORE_ERROR);
+	if (f->form != NULL)
+		sqlite3_bind_text(st, 1, f->form, -1, SQLITE_STATIC);
+	if (f->review != NULL)
+		sqlite3_bind_text(st, 2, f->review, -1, SQLITE_STATIC);
+	if (f->actions != NULL)
+		sqlite3_bind_text(st, 3, f->actions, -1, SQLITE_STATIC);
+	if (f->from_ms != 0)
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)f->from_ms);
+	if (f->to_ms != 0)
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)f->to_ms);
+	if (f->match != NULL)
+		sqlite3_bind_text(st, 6, f->match, -1, SQLITE_STATIC);
+	if ((f->match == NULL || f->search_by_date) && f->has_after) {
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)f->after_ms);
+		sqlite3_bind_text(st, 8, f->after_id, -1, SQLITE_STATIC);
+	}
+	if (f->match != NULL && !f->search_by_date && f->after_rowid != 0)
+		sqlite3_bind_int64(st, 9, f->after_rowid);
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_copy_text(st, 0, row.id, sizeof(row.id));
+		store_copy_text(st, 1, row.form, sizeof(row.form));
+		store_copy_text(st, 2, row.review, sizeof(row.review));
+		store_copy_text(st, 3, row.actions, sizeof(row.actions));
+		row.created_ms = (u_int64_t)sqlite3_column_int64(st, 4);
+		row.data = (const char *)sqlite3_column_text(st, 5);
+		row.rowid = sqlite3_column_int64(st, 6);
+		if (cb(&row, arg) == 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+enum store_result
+store_review_counts(const char *form, u_int64_t counts[STORE_REVIEW_STATES])
+{
+	struct store_handle	*h = store_reader_handle();
+	sqlite3_stmt		*st;
+	const char		*state;
+	int			 rc, i;
+
+	memset(counts, 0, STORE_REVIEW_STATES * sizeof(counts[0]));
+	if ((st = store_prepare(h, "SELECT review, sum(n) FROM review_counts "
+	    "WHERE ?1 IS NULL OR form = ?1 GROUP BY review")) == NULL)
+		return (STORE_ERROR);
+	if (form != NULL)
+		sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state = (const char *)sqlite3_column_text(st, 0);
+		for (i = 0; i < STORE_REVIEW_STATES; i++) {
+			if (state != NULL &&
+			    strcmp(state, store_review_states[i]) == 0)
+				counts[i] = (u_int64_t)sqlite3_column_int64(st, 1);
+		}
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+enum store_result
+store_reviews_each(const char *id,
+    void (*cb)(const struct store_review *, void *), void *arg)
+{
+	struct store_handle	*h = store_reader_handle();
+	struct store_review	 rv;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = store_prepare(h, "SELECT version, state_before, state, note, "
+	    "user_name, at FROM reviews WHERE submission_id = ?1 "
+	    "ORDER BY id")) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rv.version = sqlite3_column_int(st, 0);
+		store_copy_text(st, 1, rv.before, sizeof(rv.before));
+		store_copy_text(st, 2, rv.state, sizeof(rv.state));
+		rv.note = (const char *)sqlite3_column_text(st, 3);
+		store_copy_text(st, 4, rv.user, sizeof(rv.user));
+		rv.at_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+		cb(&rv, arg);
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+/* Fills in who changed c->id last, for the 409 page. */
+static void
+store_review_last(struct store_handle *h, struct store_review_change *c)
+{
+	sqlite3_stmt	*st;
+
+	c->changed_by[0] = '\0';
+	c->changed_ms = 0;
+	if ((st = store_prepare(h, "SELECT user_name, at FROM reviews "
+	    "WHERE submission_id = ?1 ORDER BY id DESC LIMIT 1")) == NULL)
+		return;
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		store_copy_text(st, 0, c->changed_by, sizeof(c->changed_by));
+		c->changed_ms = (u_int64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
+enum store_result
+store_review_set(struct store_review_change *c)
+{
+	struct store_handle	*h = store_reader_handle();
+	sqlite3_stmt		*st;
+	char			 before[16];
+	int			 rc, spam, njobs;
+
+	if (!store_tx_begin(h))
+		return (STORE_BUSY);
+	if ((st = store_prepare(h, "SELECT review, version, spam, (SELECT "
+	    "count(*) FROM jobs WHERE submission_id = ?1) FROM submissions "
+	    "WHERE id = ?1")) == NULL)
+		return (store_tx_end(h, 0));
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return (store_tx_end(h, 0));
+		(void)store_exec(h, ST_ROLLBACK);
+		return (STORE_NOT_FOUND);
+	}
+	store_copy_text(st, 0, before, sizeof(before));
+	c->current_version = sqlite3_column_int(st, 1);
+	spam = sqlite3_column_int(st, 2);
+	njobs = sqlite3_column_int(st, 3);
+	sqlite3_finalize(st);
+	(void)snprintf(c->current_state, sizeof(c->current_state), "%s",
+	    before);
+
+	if (c->version != -1 && c->version != c->current_version) {
+		store_review_last(h, c);
+		(void)store_exec(h, ST_ROLLBACK);
+		return (STORE_CONFLICT);
+	}
+
+	if ((st = store_prepare(h, "UPDATE submissions SET review = ?2, "
+	    "version = version + 1 WHERE id = ?1")) == NULL)
+		return (store_tx_end(h, 0));
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->state, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (store_tx_end(h, 0));
+
+	if ((st = store_prepare(h, "INSERT INTO reviews (submission_id, "
+	    "version, state_before, state, note, user_name, at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) == NULL)
+		return (store_tx_end(h, 0));
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, c->current_version + 1);
+	sqlite3_bind_text(st, 3, before, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, c->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c->note, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, c->user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)c->now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE ||
+	    !store_audit_insert(h, c->user, "review", c->id, before, c->state,
+	    c->now))
+		return (store_tx_end(h, 0));
+
+	/* Released from quarantine: its actions run now, once. */
+	if (spam && njobs == 0 && strcmp(c->state, "spam") != 0 &&
+	    store_jobs_write(h, c->id, c->jobs, c->njobs, c->now) != SQLITE_DONE)
+		return (store_tx_end(h, 0));
+	c->current_version++;
+	return (store_tx_end(h, 1));
+}
+
+enum store_result
+store_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
+{
+	struct store_handle	*h = store_reader_handle();
+	sqlite3_stmt		*st;
+	char			 after[32];
+	int			 rc;
+
+	*n = 0;
+	if (!store_tx_begin(h))
+		return (STORE_BUSY);
+	if ((st = store_prepare(h, "UPDATE jobs SET state = 'queued', "
+	    "attempts = 0, run_at = ?2, lease_until = 0 "
+	    "WHERE submission_id = ?1 AND state = 'failed'")) == NULL)
+		return (store_tx_end(h, 0));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (store_tx_end(h, 0));
+	*n = sqlite3_changes(h->conn);
+	(void)snprintf(after, sizeof(after), "%d queued again", *n);
+	if (!store_audit_insert(h, user, "retry", id, "failed", after, now))
+		return (store_tx_end(h, 0));
+	return (store_tx_end(h, 1));
+}
+
+enum store_result
+store_submission_delete(const char *id, const char *user, u_int64_t now)
+{
+	struct store_handle	*h = store_reader_handle();
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if (!store_tx_begin(h))
+		return (STORE_BUSY);
+	/* The audit line keeps what was deleted. */
+	if ((st = store_prepare(h, "INSERT INTO audit (at, user_name, action, "
+	    "subject, before, after) SELECT ?2, ?3, 'delete', id, "
+	    "form || ' ' || data, '' FROM submissions WHERE id = ?1")) == NULL)
+		return (store_tx_end(h, 0));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+	sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (store_tx_end(h, 0));
+	if (sqlite3_changes(h->conn) == 0) {
+		(void)store_exec(h, ST_ROLLBACK);
+		return (STORE_NOT_FOUND);
+	}
+	if ((st = store_prepare(h, "DELETE FROM submissions WHERE id = ?1")) ==
+	    NULL)
+		return (store_tx_end(h, 0));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return (store_tx_end(h, rc == SQLITE_DONE));
+}
+
+enum store_result
+store_audit_add(const char *user, const char *action, const char *subject,
+    const char *before, const char *after, u_int64_t now)
+{
+	struct store_handle	*h = store_reader_handle();
+
+	return (store_audit_insert(h, user, action, subject, before, after,
+	    now) ? STORE_OK : STORE_ERROR);
+}
+
+enum store_result
+store_audit_each(int64_t before_id, size_t limit,
+    void (*cb)(const struct store_audit *, void *), void *arg)
+{
+	struct store_handle	*h = store_reader_handle();
+	struct store_audit	 a;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = store_prepare(h, "SELECT id, at, user_name, action, subject, "
+	    "before, after FROM audit WHERE ?1 = 0 OR id < ?1 "
+	    "ORDER BY id DESC LIMIT ?2")) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_int64(st, 1, before_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a.id = sqlite3_column_int64(st, 0);
+		a.at_ms = (u_int64_t)sqlite3_column_int64(st, 1);
+		store_copy_text(st, 2, a.user, sizeof(a.user));
+		store_copy_text(st, 3, a.action, sizeof(a.action));
+		store_copy_text(st, 4, a.subject, sizeof(a.subject));
+		a.before = (const char *)sqlite3_column_text(st, 5);
+		a.after = (const char *)sqlite3_column_text(st, 6);
+		cb(&a, arg);
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+enum store_result
+store_export_add(const char *id, const char *user, u_int64_t now)
+{
+	struct store_handle	*h = store_reader_handle();
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = store_prepare(h, "INSERT INTO exports (id, user_name, "
+	    "created_at) VALUES (?1, ?2, ?3)")) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+enum store_result
+store_export_finish(struct store_handle *h, const char *id, int ok,
+    u_int64_t rows, const char *error, u_int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	h = store_handle_or_reader(h);
+	if ((st = store_prepare(h, "UPDATE exports SET state = ?2, rows = ?3, "
+	    "error = ?4, finished_at = ?5 WHERE id = ?1")) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ok ? "done" : "failed", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)rows);
+	sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+enum store_result
+store_exports_abandon(struct store_handle *h, u_int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_prepare(h, "UPDATE exports SET state = 'failed', "
+	    "error = 'Formwork restarted while it ran; export again', "
+	    "finished_at = ?1 WHERE state = 'running'")) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+struct store_export_row {
+	char		*state;
+	u_int64_t	*rows;
+	char		*error;
+};
+
+static void
+store_export_read(sqlite3_stmt *st, void *arg)
+{
+	struct store_export_row	*e = arg;
+
+	store_copy_text(st, 0, e->state, 16);
+	*e->rows = (u_int64_t)sqlite3_column_int64(st, 1);
+	store_copy_text(st, 2, e->error, 256);
+}
+
+enum store_result
+store_export_get(const char *id, char state[16], u_int64_t *rows,
+    char error[256])
+{
+	struct store_export_row	e = { state, rows, error };
+
+	return (store_row_get(NULL, "SELECT state, rows, error FROM exports "
+	    "WHERE id = ?1", id, store_export_read, &e));
+}
+
+enum store_result
+store_prune(struct store_handle *h, u_int64_t before_ms,
+    u_int64_t session_idle_before_ms, struct store_prune *out)
+{
+	static const char *const sql[] = {
+		"DELETE FROM submissions WHERE created_at < ?1",
+		"DELETE FROM sessions WHERE seen_at < ?2",
+		"DELETE FROM login_failures WHERE at < ?2",
+	};
+	u_int64_t	*counts[] = {
+		&out->submissions, &out->sessions, &out->login_failures,
+	};
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!store_tx_begin(h))
+		return (STORE_BUSY);
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if ((st = store_prepare(h, sql[i])) == NULL)
+			return (store_tx_end(h, 0));
+		if (sqlite3_bind_parameter_count(st) == 1)
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)before_ms);
+		else
+			sqlite3_bind_int64(st, 2,
+			    (sqlite3_int64)session_idle_before_ms);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return (store_tx_end(h, 0));
+		*counts[i] = (u_int64_t)sqlite3_changes(h->conn);
+	}
+	return (store_tx_end(h, 1));
+}
+
+static int
+store_tx_begin(struct store_handle *h)
+{
+	return (store_exec(h, ST_BEGIN) == SQLITE_DONE);
+}
+
+/* Commits when ok (else rolls back); the result says how it went. */
+static enum store_result
+store_tx_end(struct store_handle *h, int ok)
+{
+	int		rc;
+
+	if (ok && (rc = store_exec(h, ST_COMMIT)) == SQLITE_DONE) {
+		/* Result pages kept as unchanged must be checked again. */
+		store_epoch_bump();
+		return (STORE_OK);
+	}
+	if (ok)
+		(void)store_result_of(h, rc);
+	else if (h->conn != NULL)
+		kore_log(LOG_NOTICE, "store: change undone: %s",
+		    sqlite3_errmsg(h->conn));
+	(void)store_exec(h, ST_ROLLBACK);
+	return (STORE_ERROR);
+}
+
+static int
+store_audit_insert(struct store_handle *h, const char *user,
+    const char *action, const char *subject, const char *before,
+    const char *after, u_int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_prepare(h, "INSERT INTO audit (at, user_name, action, "
+	    "subject, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) ==
+	    NULL)
+		return (0);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, before, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, after, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE);
+}

@@ -1,0 +1,301 @@
+/*
+ * app.c: Kore's hooks. The parent reads the settings, the forms, the
+ * templates and the assets once, prepares the database and the signing
+ * secret, and stops start-up with a clear message if any of it is wrong;
+ * the workers inherit all of it across fork and open their own database
+ * connection on first use. Also the single seccomp hook.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/hooks.h>
+#include <kore/seccomp.h>
+#include <kore/tasks.h>
+#include <sodium.h>
+
+/*
+ * Kore's structs change with its build flags: a module compiled without
+ * them loads and runs, but reads the wrong fields of every request.
+ */
+#if !defined(KORE_USE_TASKS) || !defined(KORE_USE_PGSQL)
+#error "compile with Kore's flags, from /usr/share/kore/features"
+#endif
+
+#include "web/app.h"
+#include "queue/actions.h"
+#include "web/assets.h"
+#include "worker/checkpoint.h"
+#include "web/commit.h"
+#include "desk/login_check.h"
+#include "core/config.h"
+#include "worker/metrics.h"
+#include "web/page.h"
+#include "core/password.h"
+#include "queue/queue.h"
+#include "store/store.h"
+#include "store/store_admin.h"
+#include "core/util.h"
+#include "core/token.h"
+
+struct form_list	app_forms;
+char			app_build_id[17];
+
+/* SQLite in WAL mode (KORE-NOTES section 2, checked with tracing). */
+static struct sock_filter filter_store[] = {
+	KORE_SYSCALL_ALLOW(newfstatat),		/* sqlite: stat, fstat */
+	KORE_SYSCALL_ALLOW(pread64),		/* sqlite: page reads */
+	KORE_SYSCALL_ALLOW(pwrite64),		/* sqlite: WAL writes */
+	KORE_SYSCALL_ALLOW(fdatasync),		/* sqlite: commit */
+	KORE_SYSCALL_ALLOW(fsync),		/* sqlite: directory sync */
+	KORE_SYSCALL_ALLOW(ftruncate),		/* sqlite: WAL reset */
+	KORE_SYSCALL_ALLOW(fchown),		/* sqlite: -wal, -shm as root */
+	KORE_SYSCALL_ALLOW(unlink),		/* sqlite: last close of WAL */
+	KORE_SYSCALL_ALLOW(rename),		/* outbox: whole files only */
+};
+
+/* libcurl in the runner threads (KORE-NOTES section 2). */
+static struct sock_filter filter_fetch[] = {
+	KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_INET),
+	KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_INET6),
+	KORE_SYSCALL_ALLOW_ARG(socket, 0, AF_UNIX),	/* resolver: nscd */
+	KORE_SYSCALL_ALLOW(connect),
+	KORE_SYSCALL_ALLOW(getsockopt),
+	KORE_SYSCALL_ALLOW(getsockname),
+	KORE_SYSCALL_ALLOW(getpeername),
+	KORE_SYSCALL_ALLOW(uname),		/* resolver thread */
+	KORE_SYSCALL_ALLOW(recvmsg),		/* DNS over UDP */
+	KORE_SYSCALL_ALLOW(sendmmsg),		/* DNS over UDP */
+};
+
+/* The writer thread of group commit is a Kore task (glibc pthreads). */
+static struct sock_filter filter_task[] = {
+	KORE_SYSCALL_DENY(clone3, ENOSYS),	/* glibc falls back to clone */
+	KORE_SYSCALL_ALLOW(rseq),		/* glibc: new threads */
+};
+
+#if defined(__SANITIZE_ADDRESS__)
+/* Only in the AddressSanitizer build: its runtime asks for these. */
+static struct sock_filter filter_sanitizer[] = {
+	KORE_SYSCALL_ALLOW(gettid),
+	KORE_SYSCALL_ALLOW(sched_getaffinity),
+};
+#endif
+
+static void	app_fail(const char *, ...)
+		    __attribute__((format(printf, 1, 2), noreturn));
+static void	app_secret_load(void);
+static void	app_module_pin(void);
+static void	app_mkdirs(const char *, int);
+static void	app_build_id_make(void);
+static void	app_exports_abandon(void);
+
+void
+kore_seccomp_hook(void)
+{
+	kore_seccomp_filter("store", filter_store,
+	    KORE_FILTER_LEN(filter_store));
+	kore_seccomp_filter("threads", filter_task,
+	    KORE_FILTER_LEN(filter_task));
+	kore_seccomp_filter("fetch", filter_fetch,
+	    KORE_FILTER_LEN(filter_fetch));
+#if defined(__SANITIZE_ADDRESS__)
+	kore_seccomp_filter("sanitizer", filter_sanitizer,
+	    KORE_FILTER_LEN(filter_sanitizer));
+#endif
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	char		err[1024];
+
+	if (sodium_init() == -1)
+		app_fail("libsodium failed to initialise");
+	if (config_load(err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (forms_load_dir(config.forms_dir, &app_forms, err,
+	    sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (page_templates_load(config.templates_dir, err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (assets_load(config.assets_dir, err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (metrics_init(err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	if (actions_init(err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	/* A fresh clone has no var/: make what the settings point into. */
+	app_mkdirs(config.outbox_dir, 1);
+	app_mkdirs(config.exports_dir, 1);
+	app_mkdirs(config.db_path, 0);
+	app_mkdirs(config.secret_file, 0);
+	app_mkdirs(http_body_disk_path, 1);
+	if (store_init(config.db_path, err, sizeof(err)) == -1)
+		app_fail("%s", err);
+	app_secret_load();
+	app_build_id_make();
+	store_configure(config.db_path);
+	app_exports_abandon();
+
+	app_module_pin();
+
+	/*
+	 * Every long-lived task needs a thread: the writer, the
+	 * checkpointer, the password checker and the runners.
+	 */
+	kore_task_threads = (u_int16_t)(3 + config.runners);
+	/* Made once here, so each worker inherits it (login_check.c). */
+	if (password_decoy()[0] == '\0')
+		app_fail("cannot hash a password (out of memory?)");
+
+	kore_log(LOG_NOTICE, "formwork: database %s, forms from %s, "
+	    "serving on %s", config.db_path, config.forms_dir,
+	    config.base_url);
+}
+
+void
+kore_worker_configure(void)
+{
+	store_worker_open();
+	checkpoint_init();
+	commit_init();
+	login_check_init();
+	queue_init();
+}
+
+void
+kore_worker_teardown(void)
+{
+	/* Threads first: Kore unloads this module right after. */
+	commit_stop();
+	checkpoint_stop();
+	login_check_stop();
+	queue_stop();
+	store_close();
+}
+
+/* Start-up failures print one line naming the problem and exit. */
+static void
+app_fail(const char *fmt, ...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "formwork: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+/*
+ * The secret that signs form tokens: FORMWORK_SECRET when set (several
+ * nodes must share it), otherwise a random one kept in the secret file
+ * and created on first start, readable by its owner only.
+ */
+static void
+app_secret_load(void)
+{
+	const char	*env;
+	u_int8_t	 key[32];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((env = getenv("FORMWORK_SECRET")) != NULL && *env != '\0') {
+		if (strlen(env) < 32)
+			app_fail("FORMWORK_SECRET must be at least 32 "
+			    "characters long");
+		token_secret_set((const u_int8_t *)env, strlen(env));
+		return;
+	}
+
+	if ((fd = open(config.secret_file, O_RDONLY)) != -1) {
+		n = read(fd, key, sizeof(key));
+		(void)close(fd);
+		if (n != (ssize_t)sizeof(key))
+			app_fail("%s: must hold %zu bytes; delete it to make "
+			    "a new one", config.secret_file, sizeof(key));
+	} else if (errno == ENOENT) {
+		randombytes_buf(key, sizeof(key));
+		fd = open(config.secret_file, O_WRONLY | O_CREAT | O_EXCL,
+		    0600);
+		if (fd == -1 || write(fd, key, sizeof(key)) !=
+		    (ssize_t)sizeof(key) || fsync(fd) == -1)
+			app_fail("%s: cannot create: %s", config.secret_file,
+			    strerror(errno));
+		(void)close(fd);
+	} else {
+		app_fail("%s: %s", config.secret_file, strerror(errno));
+	}
+	token_secret_set(key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+}
+
+/* Creates path's directories (all but the last when it names a file). */
+static void
+app_mkdirs(const char *path, int is_dir)
+{
+	char		err[512];
+
+	if (util_mkdirs(path, is_dir, err, sizeof(err)) == -1)
+		app_fail("%s", err);
+}
+
+/*
+ * Kore unloads the module (dlclose) while a worker shuts down, after
+ * kore_worker_teardown(); a runner still returning from our code would
+ * then jump into unmapped memory. Marking the module RTLD_NODELETE (once,
+ * in the parent; the workers inherit it) keeps it mapped until exit.
+ */
+static void
+app_module_pin(void)
+{
+	static void	*self;
+	Dl_info		 info;
+
+	if (dladdr((void *)app_module_pin, &info) == 0 ||
+	    info.dli_fname == NULL ||
+	    (self = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD |
+	    RTLD_NODELETE)) == NULL)
+		app_fail("cannot pin the module in memory: %s", dlerror());
+}
+
+/*
+ * A random id for this start-up, part of every ETag: it changes whenever
+ * Formwork restarts, so a changed template or form definition never
+ * leaves a stale page in a cache.
+ */
+static void
+app_build_id_make(void)
+{
+	u_int8_t	raw[8];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(app_build_id, sizeof(app_build_id), raw, sizeof(raw));
+}
+
+/* Exports that were running when Formwork stopped will never finish. */
+static void
+app_exports_abandon(void)
+{
+	struct store_handle	*h;
+
+	h = store_handle_new();
+	if (store_exports_abandon(h, util_now_ms()) != STORE_OK)
+		app_fail("%s: cannot update the exports table",
+		    config.db_path);
+	store_handle_free(h);
+}

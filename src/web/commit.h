@@ -1,0 +1,65 @@
+/*
+ * commit.h: group commit. Each worker has one writer thread (a Kore task)
+ * with its own database connection. Handlers queue submissions and put
+ * their request to sleep; the writer commits everything queued so far in
+ * one transaction (one fsync), then wakes the requests, which answer 303
+ * only now that their submission is on disk.
+ */
+
+#ifndef FORMWORK_COMMIT_H
+#define FORMWORK_COMMIT_H
+
+#include <sys/queue.h>
+
+#include "core/forms.h"
+#include "store/store.h"
+
+#define COMMIT_MAX_CLAIMS	8
+#define COMMIT_CLAIM_MAX	256
+#define COMMIT_MAX_JOBS		FORM_MAX_ACTIONS
+
+struct http_request;
+
+/* One queued submission; it owns every byte the writer reads. */
+struct commit_item {
+	struct store_submission	 sub;
+	struct store_claim	 claims[COMMIT_MAX_CLAIMS];
+	struct store_job_spec	 jobs[COMMIT_MAX_JOBS];
+	char			 values[COMMIT_MAX_CLAIMS][COMMIT_CLAIM_MAX];
+	char			 form[64];
+	char			 key[TOKEN_ID_LEN + 1];
+	char			 client[64];
+	char			*data;
+
+	struct http_request	*req;	/* NULL once the request is gone */
+	int			 done;
+	TAILQ_ENTRY(commit_item) list;		/* writer's lists */
+	TAILQ_ENTRY(commit_item) plist;		/* in flight, event loop */
+};
+
+/* Starts this worker's writer thread. */
+void	commit_init(void);
+
+/*
+ * Worker shutdown: the writer commits what is queued, closes its
+ * connection and ends; returns once it has (or after a few seconds).
+ */
+void	commit_stop(void);
+
+/* 1 when a submission with (form, key) is queued but not yet committed. */
+int	commit_in_flight(const char *form, const char *key);
+
+/* A new, empty item; hand it to commit_enqueue(). */
+struct commit_item	*commit_item_new(void);
+
+/* Queues item for req and puts req to sleep until it is committed. */
+void	commit_enqueue(struct commit_item *, struct http_request *);
+
+/*
+ * The request is done with item (it has read the result, or it is being
+ * freed before that): the item is freed now or, if the writer still has
+ * it, as soon as the writer is done.
+ */
+void	commit_item_release(struct commit_item *);
+
+#endif

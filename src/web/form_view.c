@@ -1,0 +1,377 @@
+/*
+ * form_view.c: turns a form definition (and, after a failed POST, the
+ * submitted values and messages) into the context templates/form.html
+ * renders, and a stored submission into the result page's context.
+ *
+ * Templates are logic-less, so every decision (which control, which
+ * attributes, which option is checked) is made here as plain flags.
+ * Everything returned is a kore_json tree the caller frees.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <kore/kore.h>
+
+#include "web/form_view.h"
+#include "core/forms.h"
+#include "store/store.h"
+#include "core/validate.h"
+
+static void	form_view_field(struct kore_json_item *,
+		    const struct form_field *, const struct field_input *);
+static void	form_view_flag(struct kore_json_item *, const char *, int);
+static int	form_view_has(const struct field_input *, const char *);
+static const char *form_view_option_label(const struct form_field *,
+		    const char *);
+
+struct kore_json_item *
+form_view_form(struct form *form, const struct form_input *in,
+    const char *key, const char *csrf)
+{
+	struct kore_json_item	*ctx, *f, *list, *errs, *e;
+	const struct form_field	*fld;
+	char			 target[96];
+	size_t			 i;
+
+	ctx = kore_json_create_object(NULL, NULL);
+	f = kore_json_create_object(ctx, "form");
+	kore_json_create_string(f, "slug", form->slug);
+	kore_json_create_string(f, "title", form->title);
+	if (form->description != NULL)
+		kore_json_create_string(f, "description", form->description);
+	kore_json_create_string(ctx, "key", key);
+	kore_json_create_string(ctx, "csrf", csrf);
+
+	if (in != NULL && in->nerrors > 0) {
+		errs = kore_json_create_object(ctx, "errors");
+		kore_json_create_integer_u64(errs, "count",
+		    (u_int64_t)in->nerrors);
+		form_view_flag(errs, "one", in->nerrors == 1);
+		list = kore_json_create_array(errs, "list");
+		for (i = 0; i < form->nfields; i++) {
+			if (in->fields[i].error[0] == '\0')
+				continue;
+			fld = &form->fields[i];
+			/* Groups are reached through their first control. */
+			(void)snprintf(target, sizeof(target), "f-%s%s",
+			    fld->name, fld->type == FIELD_RADIO ||
+			    fld->multiple ? "-0" : "");
+			e = kore_json_create_object(list, NULL);
+			kore_json_create_string(e, "target", target);
+			kore_json_create_string(e, "message",
+			    in->fields[i].error);
+		}
+	}
+
+	list = kore_json_create_array(ctx, "fields");
+	for (i = 0; i < form->nfields; i++) {
+		form_view_field(kore_json_create_object(list, NULL),
+		    &form->fields[i], in ? &in->fields[i] : NULL);
+	}
+	return (ctx);
+}
+
+static void
+form_view_field(struct kore_json_item *o, const struct form_field *fld,
+    const struct field_input *fi)
+{
+	struct kore_json_item	*opts, *op;
+	const char		*value, *input_type;
+	char			 buf[160];
+	size_t			 i;
+	int			 invalid;
+
+	value = fi != NULL && fi->nvals > 0 ? fi->vals[0] : "";
+	invalid = fi != NULL && fi->error[0] != '\0';
+
+	kore_json_create_string(o, "name", fld->name);
+	kore_json_create_string(o, "label", fld->label);
+	form_view_flag(o, "required", fld->required);
+	if (fld->help != NULL)
+		kore_json_create_string(o, "help", fld->help);
+	if (invalid)
+		kore_json_create_string(o, "error", fi->error);
+	if (fld->placeholder != NULL)
+		kore_json_create_string(o, "placeholder", fld->placeholder);
+	if (fld->autocomplete != NULL)
+		kore_json_create_string(o, "autocomplete", fld->autocomplete);
+
+	/* aria-describedby: the help text, then the message. */
+	buf[0] = '\0';
+	if (fld->help != NULL)
+		(void)snprintf(buf, sizeof(buf), "f-%s-help", fld->name);
+	if (invalid) {
+		(void)snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+		    "%sf-%s-error", buf[0] ? " " : "", fld->name);
+	}
+	if (buf[0] != '\0')
+		kore_json_create_string(o, "describedby", buf);
+
+	if (fld->max_length >= 0)
+		kore_json_create_integer_u64(o, "maxlength",
+		    (u_int64_t)fld->max_length);
+	if (fld->min_length > 0)
+		kore_json_create_integer_u64(o, "minlength",
+		    (u_int64_t)fld->min_length);
+
+	input_type = NULL;
+	switch (fld->type) {
+	case FIELD_TEXT:
+		input_type = "text";
+		break;
+	case FIELD_EMAIL:
+		input_type = "email";
+		break;
+	case FIELD_URL:
+		input_type = "url";
+		break;
+	case FIELD_TEL:
+		input_type = "tel";
+		break;
+	case FIELD_DATE:
+		input_type = "date";
+		if (fld->min_date != NULL)
+			kore_json_create_string(o, "min", fld->min_date);
+		if (fld->max_date != NULL)
+			kore_json_create_string(o, "max", fld->max_date);
+		break;
+	case FIELD_NUMBER:
+	case FIELD_INTEGER:
+		input_type = "number";
+		kore_json_create_string(o, "step",
+		    fld->type == FIELD_INTEGER ? "1" : "any");
+		if (fld->has_min) {
+			(void)snprintf(buf, sizeof(buf), "%g", fld->min);
+			kore_json_create_string(o, "min", buf);
+		}
+		if (fld->has_max) {
+			(void)snprintf(buf, sizeof(buf), "%g", fld->max);
+			kore_json_create_string(o, "max", buf);
+		}
+		break;
+	case FIELD_TEXTAREA:
+		form_view_flag(o, "is_textarea", 1);
+		break;
+	case FIELD_SELECT:
+		form_view_flag(o, "is_select", 1);
+		break;
+	case FIELD_RADIO:
+		form_view_flag(o, "is_radio", 1);
+		break;
+	case FIELD_CHECKBOX:
+		form_view_flag(o, fld->multiple ? "is_checkboxes" :
+		    "is_checkbox", 1);
+		if (!fld->multiple) {
+			kore_json_create_string(o, "option_value", fld->value);
+			form_view_flag(o, "checked",
+			    form_view_has(fi, fld->value));
+		}
+		break;
+	case FIELD_HIDDEN:
+		form_view_flag(o, "is_hidden", 1);
+		value = fld->value;
+		break;
+	}
+	if (input_type != NULL) {
+		form_view_flag(o, "is_input", 1);
+		kore_json_create_string(o, "input_type", input_type);
+	}
+	kore_json_create_string(o, "value", value);
+
+	if (fld->noptions == 0)
+		return;
+	opts = kore_json_create_array(o, "options");
+	for (i = 0; i < fld->noptions; i++) {
+		op = kore_json_create_object(opts, NULL);
+		kore_json_create_string(op, "value", fld->options[i].value);
+		kore_json_create_string(op, "label", fld->options[i].label);
+		(void)snprintf(buf, sizeof(buf), "f-%s-%zu", fld->name, i);
+		kore_json_create_string(op, "id", buf);
+		form_view_flag(op, "checked",
+		    form_view_has(fi, fld->options[i].value));
+	}
+}
+
+struct kore_json_item *
+form_view_result(struct form *form, const struct store_record *rec)
+{
+	struct kore_json	 j;
+	struct kore_json_item	*ctx, *f, *answers, *a, *v, *it;
+	const struct form_field	*fld;
+	struct kore_buf		 buf;
+	struct tm		 tm;
+	time_t			 t;
+	char			 when[64];
+	size_t			 i, len;
+	char			*s;
+
+	ctx = kore_json_create_object(NULL, NULL);
+	f = kore_json_create_object(ctx, "form");
+	kore_json_create_string(f, "slug", form->slug);
+	kore_json_create_string(f, "title", form->title);
+	kore_json_create_string(f, "success_message", form->success_message);
+	kore_json_create_string(ctx, "id", rec->id);
+	t = (time_t)(rec->created_ms / 1000);
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	kore_json_create_string(ctx, "received", when);
+
+	answers = kore_json_create_array(ctx, "answers");
+	kore_json_init(&j, rec->data, strlen(rec->data));
+	if (!kore_json_parse(&j)) {
+		kore_log(LOG_ERR, "%s: %s: stored data unreadable: %s",
+		    __func__, rec->id, kore_json_strerror(&j));
+		kore_json_cleanup(&j);
+		return (ctx);
+	}
+
+	kore_buf_init(&buf, 128);
+	for (i = 0; i < form->nfields; i++) {
+		fld = &form->fields[i];
+		if (fld->type == FIELD_HIDDEN)
+			continue;
+		kore_buf_reset(&buf);
+		v = NULL;
+		TAILQ_FOREACH(it, &j.root->data.items, list) {
+			if (strcmp(it->name, fld->name) == 0) {
+				v = it;
+				break;
+			}
+		}
+		if (v == NULL)
+			continue;
+		if (v->type == KORE_JSON_TYPE_STRING) {
+			if (fld->type == FIELD_CHECKBOX)
+				kore_buf_appendf(&buf, "Yes");
+			else
+				kore_buf_appendf(&buf, "%s",
+				    form_view_option_label(fld,
+				    v->data.string));
+		} else if (v->type == KORE_JSON_TYPE_ARRAY) {
+			TAILQ_FOREACH(it, &v->data.items, list) {
+				if (it->type != KORE_JSON_TYPE_STRING)
+					continue;
+				kore_buf_appendf(&buf, "%s%s",
+				    buf.offset ? ", " : "",
+				    form_view_option_label(fld,
+				    it->data.string));
+			}
+		}
+		if (buf.offset == 0)
+			continue;
+		a = kore_json_create_object(answers, NULL);
+		kore_json_create_string(a, "label", fld->label);
+		s = kore_buf_stringify(&buf, &len);
+		kore_json_create_string(a, "value", s);
+	}
+	kore_buf_cleanup(&buf);
+	kore_json_cleanup(&j);
+	return (ctx);
+}
+
+static void
+form_view_flag(struct kore_json_item *o, const char *name, int on)
+{
+	kore_json_create_literal(o, name, on ? KORE_JSON_TRUE :
+	    KORE_JSON_FALSE);
+}
+
+static int
+form_view_has(const struct field_input *fi, const char *value)
+{
+	size_t		i;
+
+	if (fi == NULL)
+		return (0);
+	for (i = 0; i < fi->nvals; i++) {
+		if (strcmp(fi->vals[i], value) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+static const char *
+form_view_option_label(const struct form_field *fld, const char *value)
+{
+	size_t		i;
+
+	for (i = 0; i < fld->noptions; i++) {
+		if (strcmp(fld->options[i].value, value) == 0)
+			return (fld->options[i].label);
+	}
+	return (value);
+}
+
+static const char *
+form_view_job_what(const char *kind)
+{
+	if (strcmp(kind, "email") == 0)
+		return ("Email notification to the site owner");
+	if (strcmp(kind, "webhook") == 0)
+		return ("Notification to the site's other systems");
+	return (kind);
+}
+
+void
+form_view_jobs(struct kore_json_item *ctx, const struct store_job_status *js,
+    size_t n, u_int64_t now_ms)
+{
+	struct kore_json_item	*jobs, *failed, *o;
+	char			 status[128];
+	size_t			 i, nfailed, npending;
+	u_int64_t		 wait;
+
+	jobs = kore_json_create_array(ctx, "jobs");
+	failed = kore_json_create_array(ctx, "failed");
+	nfailed = npending = 0;
+	for (i = 0; i < n; i++) {
+		switch (js[i].state) {
+		case JOB_QUEUED:
+			npending++;
+			if (js[i].attempts == 0) {
+				(void)snprintf(status, sizeof(status),
+				    "waiting to start");
+				break;
+			}
+			wait = js[i].run_at > now_ms ?
+			    (js[i].run_at - now_ms + 999) / 1000 : 0;
+			(void)snprintf(status, sizeof(status), "did not work "
+			    "yet: retry %d of %d, next try in %llu s",
+			    js[i].attempts + 1, js[i].max_attempts,
+			    (unsigned long long)wait);
+			break;
+		case JOB_RUNNING:
+			npending++;
+			if (js[i].attempts > 1)
+				(void)snprintf(status, sizeof(status),
+				    "in progress (retry %d of %d)",
+				    js[i].attempts, js[i].max_attempts);
+			else
+				(void)snprintf(status, sizeof(status),
+				    "in progress");
+			break;
+		case JOB_DONE:
+			(void)snprintf(status, sizeof(status), "done");
+			break;
+		case JOB_FAILED:
+		default:
+			nfailed++;
+			(void)snprintf(status, sizeof(status), "could not be "
+			    "completed");
+			o = kore_json_create_object(failed, NULL);
+			kore_json_create_string(o, "what",
+			    form_view_job_what(js[i].kind));
+			break;
+		}
+		o = kore_json_create_object(jobs, NULL);
+		kore_json_create_string(o, "what",
+		    form_view_job_what(js[i].kind));
+		kore_json_create_string(o, "status", status);
+	}
+	form_view_flag(ctx, "pending", npending > 0);
+	form_view_flag(ctx, "has_failed", nfailed > 0);
+}

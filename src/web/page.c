@@ -1,0 +1,242 @@
+/*
+ * page.c: renders templates into the layout and sends HTML responses
+ * with the security headers. It owns the compiled template set, built by
+ * the parent before fork and only read afterwards.
+ */
+
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "worker/metrics.h"
+#include "web/page.h"
+#include "core/tmpl.h"
+
+#define PAGE_TEMPLATE_MAX	(512 * 1024)
+#define PAGE_HEADERS_MAX	(8 * 1024)
+
+static struct tmpl_set	*page_set = NULL;
+
+static int	page_template_read(const char *, const char *, char *,
+		    size_t);
+
+int
+page_templates_load(const char *dir, char *err, size_t errlen)
+{
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 len;
+	int		 rc;
+
+	if ((d = opendir(dir)) == NULL) {
+		(void)snprintf(err, errlen, "%s: cannot open: %s", dir,
+		    strerror(errno));
+		return (-1);
+	}
+	page_set = tmpl_set_new();
+	rc = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 ||
+		    strcmp(de->d_name + len - 5, ".html") != 0)
+			continue;
+		rc = page_template_read(dir, de->d_name, err, errlen);
+	}
+	(void)closedir(d);
+
+	if (rc == 0 && (!tmpl_set_has(page_set, "layout") ||
+	    !tmpl_set_has(page_set, "error"))) {
+		(void)snprintf(err, errlen, "%s: layout.html and error.html "
+		    "are required", dir);
+		rc = -1;
+	}
+	return (rc);
+}
+
+static int
+page_template_read(const char *dir, const char *file, char *err,
+    size_t errlen)
+{
+	char		 path[512], name[128], *buf;
+	ssize_t		 n;
+	int		 fd, rc;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, file);
+	(void)snprintf(name, sizeof(name), "%.*s", (int)(strlen(file) - 5),
+	    file);
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	buf = kore_malloc(PAGE_TEMPLATE_MAX);
+	n = read(fd, buf, PAGE_TEMPLATE_MAX);
+	(void)close(fd);
+	if (n < 0 || n == PAGE_TEMPLATE_MAX) {
+		(void)snprintf(err, errlen, "%s: unreadable or larger than "
+		    "%d bytes", path, PAGE_TEMPLATE_MAX);
+		kore_free(buf);
+		return (-1);
+	}
+	rc = tmpl_set_add(page_set, name, buf, (size_t)n, err, errlen);
+	kore_free(buf);
+	return (rc);
+}
+
+struct kore_json_item *
+page_ctx_new(void)
+{
+	return (kore_json_create_object(NULL, NULL));
+}
+
+void
+page_respond(struct http_request *req, int status, const void *data,
+    size_t len)
+{
+	metrics_request(req, status);
+	http_response(req, status, data, len);
+}
+
+void
+page_url_encode(struct kore_buf *out, const char *s)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p) != NULL)
+			kore_buf_append(out, p, 1);
+		else
+			kore_buf_appendf(out, "%%%c%c", hex[*p >> 4],
+			    hex[*p & 0x0f]);
+	}
+}
+
+/*
+ * The headers of every page: no inline script or style anywhere, so the
+ * CSP can be strict; result URLs are capabilities, never leaked in a
+ * Referer; frame-ancestors replaces X-Frame-Options in every browser.
+ * They go to Kore as one entry whose value carries the other lines: Kore
+ * copies each entry's name and value and formats it with "%s: %s\r\n"
+ * (http_response_header, http_response_normal), and four entries per
+ * page cost the form page a measurable share of its rate.
+ */
+#define PAGE_SECURITY_LINES \
+	"default-src 'none'; style-src 'self'; img-src 'self'; " \
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n" \
+	"x-content-type-options: nosniff\r\n" \
+	"referrer-policy: no-referrer\r\n" \
+	"cross-origin-opener-policy: same-origin"
+#define PAGE_HTML_LINES \
+	PAGE_SECURITY_LINES "\r\ncontent-type: text/html; charset=utf-8"
+
+void
+page_security_headers(struct http_request *req)
+{
+	http_response_header(req, "content-security-policy",
+	    PAGE_SECURITY_LINES);
+}
+
+void
+page_send(struct http_request *req, int status, int flags, const char *title,
+    const char *tmpl, struct kore_json_item *ctx)
+{
+	struct kore_buf		 out;
+
+	kore_buf_init(&out, 8192);
+	page_render(title, tmpl, ctx, &out);
+	page_send_html(req, status, flags, out.data, out.offset);
+	kore_buf_cleanup(&out);
+}
+
+void
+page_render(const char *title, const char *tmpl, struct kore_json_item *ctx,
+    struct kore_buf *out)
+{
+	struct kore_buf		 content;
+	struct kore_json_item	*layout;
+	size_t			 len;
+	char			*s;
+
+	kore_buf_init(&content, 4096);
+	if (tmpl_render(page_set, tmpl, ctx, &content) == -1)
+		kore_log(LOG_ERR, "%s: no template '%s'", __func__, tmpl);
+	kore_json_item_free(ctx);
+
+	layout = kore_json_create_object(NULL, NULL);
+	kore_json_create_string(layout, "title", title);
+	s = kore_buf_stringify(&content, &len);
+	kore_json_create_string(layout, "content", s);
+	kore_buf_cleanup(&content);
+
+	(void)tmpl_render(page_set, "layout", layout, out);
+	kore_json_item_free(layout);
+}
+
+void
+page_send_html(struct http_request *req, int status, int flags,
+    const void *data, size_t len)
+{
+	http_response_header(req, "content-security-policy",
+	    (flags & PAGE_NO_STORE) ? PAGE_HTML_LINES "\r\ncache-control: "
+	    "no-store" : PAGE_HTML_LINES);
+	page_respond(req, status, data, len);
+}
+
+void
+page_error(struct http_request *req, int status, const char *heading,
+    const char *message, const char *href, const char *link_text)
+{
+	struct kore_json_item	*ctx;
+
+	ctx = page_ctx_new();
+	kore_json_create_string(ctx, "heading", heading);
+	kore_json_create_string(ctx, "message", message);
+	kore_json_create_string(ctx, "href", href ? href : "/");
+	kore_json_create_string(ctx, "link_text",
+	    link_text ? link_text : "Go to the list of forms");
+	kore_json_create_integer_u64(ctx, "status", (u_int64_t)status);
+	page_send(req, status, PAGE_NO_STORE, heading, "error", ctx);
+}
+
+int
+page_request_ok(struct http_request *req, int methods, const char *allow)
+{
+	struct http_header	*hdr;
+	size_t			 total;
+	char			 msg[160];
+
+	/*
+	 * The limit is here, at 8 KB (what nginx and Apache allow a header
+	 * line), so a request over it gets a page saying what to do. Kore
+	 * reads up to http_header_max (16 KB in the shipped configuration)
+	 * and closes the connection beyond that.
+	 */
+	total = 0;
+	TAILQ_FOREACH(hdr, &req->req_headers, list)
+		total += strlen(hdr->header) + strlen(hdr->value) + 4;
+	if (total > PAGE_HEADERS_MAX) {
+		page_error(req, 431, "Request headers too large", "Your browser "
+		    "sent more header data (often cookies) than this site "
+		    "accepts. Clear this site's cookies and try again.", NULL,
+		    NULL);
+		return (0);
+	}
+	if (!(req->method & methods)) {
+		http_response_header(req, "allow", allow);
+		(void)snprintf(msg, sizeof(msg), "This address does not accept "
+		    "a %s request. It accepts: %s.",
+		    http_method_text(req->method), allow);
+		page_error(req, 405, "Method not allowed", msg, NULL, NULL);
+		return (0);
+	}
+	return (1);
+}
