@@ -39,6 +39,7 @@
 #include "web/assets.h"
 #include "worker/checkpoint.h"
 #include "web/commit.h"
+#include "web/drain.h"
 #include "desk/login_check.h"
 #include "core/config.h"
 #include "worker/metrics.h"
@@ -179,7 +180,8 @@ kore_worker_configure(void)
 void
 kore_worker_teardown(void)
 {
-	/* Threads first: Kore unloads this module right after. */
+	/* Answer what was read, then end the threads: Kore unloads us next. */
+	drain_run();
 	commit_stop();
 	checkpoint_stop();
 	login_check_stop();
