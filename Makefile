@@ -154,7 +154,7 @@ fuzz:
 	FUZZ_MERGE=$(FUZZ_MERGE) bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # Benchmarks against two minimal Kore references and a Flask peer; not
-# part of make test. Results in bench/results/. QUICK=1: a short trial
+# part of make test. Results in tests/bench/results/. QUICK=1: a short trial
 # run; PERF=1: add perf profiles. See tests/bench/README.md.
 bench: build
 	bash tests/bench/run.sh ./$(APP).so
