@@ -37,10 +37,11 @@ HDR		= $(wildcard src/*/*.h)
 # Debian packages the build, the run and the tests need.
 DEB_PKGS	= kore libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
 		  libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
-		  coreutils chromium clang libclang-rt-14-dev cppcheck clang-tidy
+		  coreutils chromium clang libclang-rt-14-dev cppcheck clang-tidy \
+		  nginx systemd
 
 .PHONY: all build run test unit integ unit-san unit-valgrind integ-san load \
-	crash browser fuzz-smoke fuzz static bench deps clean
+	crash browser deploy fuzz-smoke fuzz static bench deps clean
 
 all: build
 
@@ -142,6 +143,12 @@ crash: build
 browser: build
 	bash tests/browser/run.sh ./$(APP).so
 
+# conf/nginx/formwork.conf in Debian's nginx in front of a real Formwork
+# (curl and Chromium over https), conf/systemd/formwork.service checked
+# with systemd-analyze.
+deploy: build
+	bash tests/deploy/run.sh ./$(APP).so
+
 # libFuzzer targets (clang): 30 s each in make test, longer on demand;
 # FUZZ_MERGE=1 keeps new coverage-adding inputs in tests/fuzz/corpus/.
 FUZZ_SECONDS	?= 300
@@ -174,6 +181,7 @@ test: deps build
 	$(MAKE) load
 	$(MAKE) crash
 	$(MAKE) browser
+	$(MAKE) deploy
 
 clean:
 	rm -rf .objs .objs-san $(APP).so $(APP)-san.so tests/unit/run \
