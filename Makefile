@@ -41,12 +41,12 @@ HDR		= $(wildcard src/*/*.h)
 # installs its Node packages itself, and make bench its own tools.
 RUN_PKGS	= kore gcc libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
 		  coreutils
-TEST_PKGS	= libcriterion-dev sqlite3 python3 python3-aiosmtpd wrk \
+TEST_PKGS	= libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
 		  valgrind chromium openjdk-17-jre-headless clang \
-		  libclang-rt-14-dev cppcheck clang-tidy
+		  libclang-rt-14-dev cppcheck clang-tidy nginx systemd
 
 .PHONY: all build run test unit integ unit-san unit-valgrind integ-san load \
-	crash browser fuzz-smoke fuzz static bench deps-run deps-test clean
+	crash browser deploy fuzz-smoke fuzz static bench deps-run deps-test clean
 
 all: build
 
@@ -159,6 +159,12 @@ crash: build
 browser: build
 	bash tests/browser/run.sh ./$(APP).so
 
+# conf/nginx/formwork.conf in Debian's nginx in front of a real Formwork
+# (curl and Chromium over https), conf/systemd/formwork.service checked
+# with systemd-analyze.
+deploy: build
+	bash tests/deploy/run.sh ./$(APP).so
+
 # libFuzzer targets (clang): 30 s each in make test, longer on demand;
 # FUZZ_MERGE=1 keeps new coverage-adding inputs in tests/fuzz/corpus/.
 FUZZ_SECONDS	?= 300
@@ -192,6 +198,7 @@ test: deps-test
 	$(MAKE) load
 	$(MAKE) crash
 	$(MAKE) browser
+	$(MAKE) deploy
 
 clean:
 	rm -rf .objs .objs-san $(APP).so $(APP)-san.so tests/unit/run \
