@@ -81,8 +81,8 @@ admin_filter_parse(struct body *b, struct admin_filter *f, char *err,
 	}
 	if ((v = admin_field(b, "after")) != NULL) {
 		if (!store_cursor_valid(v)) {
-			(void)snprintf(err, errlen, "This page link is damaged; "
-			    "start again from the first page.");
+			(void)snprintf(err, errlen, "This page link is "
+			    "damaged; start again from the first page.");
 			return (-1);
 		}
 		f->sf.after = v;

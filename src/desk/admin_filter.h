@@ -2,8 +2,9 @@
  * admin_filter.h: the desk's list filters (form, review state, action
  * state, date range, full-text search, page cursor), read from a query
  * string or a POSTed form, checked, turned into a store_filter and
- * written back into links and forms. The search words and the cursor go
- * to the store as they came (the store makes them into a query).
+ * written back into links and forms. The search words (bounded in
+ * length) and the page cursor (checked for its form) go to the store as
+ * they came: making a query of them is the store's part.
  */
 
 #ifndef FORMWORK_ADMIN_FILTER_H

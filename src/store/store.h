@@ -1,12 +1,14 @@
 /*
  * store.h: Formwork's storage interface, in the app's own nouns, with
  * store_admin.h (the desk's part) and store_vocab.h (the names every
- * backend shares). Nothing here names SQL, a table or a query plan.
+ * backend shares). The calls name no SQL, table or query plan; the two
+ * that tend SQLite's own machinery (the write-ahead log's checkpoints,
+ * the search index's upkeep) say what a backend without it does.
  *
  * The SQLite implementation is the store_sqlite*.c files (one database
  * file in WAL mode) and store_epoch.c; a PostgreSQL one can implement
  * the same calls for several nodes sharing one database. Each Kore
- * worker opens its own connection, lazily, after fork.
+ * worker opens its own connections, lazily, after fork.
  *
  * Writes go through store_submissions_insert(), which takes a batch: all
  * of it is committed in one transaction (one fsync), each submission with
@@ -79,9 +81,9 @@ struct store_record {
 	int			 spam;
 	int			 version;
 	u_int64_t		 created_ms;
-	char			 review[16];	/* new, approved, ... */
+	char			 review[16];	/* a store_review_states */
 	char			 client[64];
-	char			 actions[16];	/* none, pending, done, failed */
+	char			 actions[16];	/* a store_action_states */
 };
 
 /*
@@ -125,6 +127,7 @@ void	store_writer_close(void);
  * (checkpoint.h says why): after each batch the writer asks whether the
  * log has grown past SQLite's usual 1,000 pages, and if so has
  * store_checkpoint() run on another connection (h, opened on first use).
+ * A backend whose server tends its own log answers 0 and does nothing.
  */
 int	store_log_needs_checkpoint(void);
 void	store_checkpoint(struct store_handle *h);
@@ -199,7 +202,10 @@ struct store_job_status {
 	char			 error[256];
 };
 
-/* A connection of a thread's own (a runner), for the calls below. */
+/*
+ * A connection of a thread's own (a runner, the checkpointer, an export,
+ * formworkctl), for the calls that take one.
+ */
 struct store_handle	*store_handle_new(void);
 void			 store_handle_free(struct store_handle *);
 

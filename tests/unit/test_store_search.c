@@ -239,7 +239,8 @@ assert_newest_first(const struct seen *s, const char *what)
 	size_t		i;
 
 	for (i = 1; i < s->n; i++)
-		cr_assert(s->ms[i] < s->ms[i - 1] || (s->ms[i] == s->ms[i - 1] &&
+		cr_assert(s->ms[i] < s->ms[i - 1] ||
+		    (s->ms[i] == s->ms[i - 1] &&
 		    strcmp(s->ids[i], s->ids[i - 1]) < 0),
 		    "%s: row %zu (%s) is not older than the one before",
 		    what, i, s->ids[i]);
@@ -482,7 +483,8 @@ Test(store_search, a_garbled_cursor_is_refused)
 		"12.short", "12x.AAAAAAAAAAAAAAAAAAAAAA",
 		"-12.AAAAAAAAAAAAAAAAAAAAAA", "12.AAAAAAAAAAAAAAAAAAAAA!",
 		"12.AAAAAAAAAAAAAAAAAAAAAAA", "12.AAAAAAAAAAAAAAAAAAAAA",
-		"12.AAAAAAAAAAAAAAAAAAAAAA.", "R12", "r12.AAAAAAAAAAAAAAAAAAAAAA",
+		"12.AAAAAAAAAAAAAAAAAAAAAA.", "R12",
+		"r12.AAAAAAAAAAAAAAAAAAAAAA",
 	};
 	struct spec		specs[3] = {
 		{ "contact", "apple", T0 + 1, 0, 0, "" },
@@ -513,7 +515,8 @@ Test(store_search, a_garbled_cursor_is_refused)
 		memset(&s, 0, sizeof(s));
 		cr_assert_eq(page(&f, 1, &s), 1);
 		for (k = 0; s.cursor[k] != '\0'; k++) {
-			(void)snprintf(garbled, sizeof(garbled), "%s", s.cursor);
+			(void)snprintf(garbled, sizeof(garbled), "%s",
+			    s.cursor);
 			garbled[k] = '!';
 			cr_assert(!store_cursor_valid(garbled), "\"%s\" passed",
 			    garbled);
