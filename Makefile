@@ -8,7 +8,8 @@
 APP		= formwork
 # Kore's build flags: they change the layout of its structs, so the module
 # must be compiled with them. Read when a compile runs, not when make
-# starts: on a new machine `make test` installs kore (deps) in the same run.
+# starts: on a new machine `make run` installs kore (deps-run) in the same
+# run.
 KORE_FEATURES_FILE = /usr/share/kore/features
 KORE_FEATURES	= $(shell cat $(KORE_FEATURES_FILE))
 KORE_SRC	= /usr/share/kore/src
@@ -34,33 +35,47 @@ OBJ		= $(SRC:src/%.c=.objs/%.o)
 OBJ_SAN		= $(SRC:src/%.c=.objs-san/%.o)
 HDR		= $(wildcard src/*/*.h)
 
-# Debian packages the build, the run and the tests need.
-DEB_PKGS	= kore libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
-		  libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
-		  coreutils chromium clang libclang-rt-14-dev cppcheck clang-tidy
+# Debian packages: what building and running need (make run), then what
+# only the tests need (make test). valgrind and Java (the W3C Nu checker
+# of the browser tests) are in the second list; tests/browser/run.sh
+# installs its Node packages itself, and make bench its own tools.
+RUN_PKGS	= kore gcc libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
+		  coreutils
+TEST_PKGS	= libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
+		  valgrind chromium openjdk-17-jre-headless clang \
+		  libclang-rt-14-dev cppcheck clang-tidy nginx systemd
 
 .PHONY: all build run test unit integ unit-san unit-valgrind integ-san load \
-	crash browser fuzz-smoke fuzz static bench deps clean
+	crash browser deploy fuzz-smoke fuzz static bench deps-run deps-test clean
 
 all: build
 
+# Installs the Debian packages of $(1) that dpkg does not list as
+# installed (as root, Debian 12).
+define deb_install
+@missing=""; for p in $(1); do \
+	dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+	echo "installing:$$missing"; \
+	apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+fi
+endef
+
+deps-run:
+	$(call deb_install,$(RUN_PKGS))
+
 # Node.js (with npm) is part of the machine image; only check for it.
-deps:
+deps-test: deps-run
 	@command -v npm >/dev/null || { echo "npm (Node.js 20) is required" \
 		"for the browser tests"; exit 1; }
-	@missing=""; for p in $(DEB_PKGS); do \
-		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call deb_install,$(TEST_PKGS))
 
 build: $(APP).so formworkctl
 
 $(KORE_FEATURES_FILE):
-	@echo "Kore is not installed ($@ is missing): run 'make deps'" >&2
+	@echo "Kore is not installed ($@ is missing): run 'make deps-run'" >&2
 	@exit 1
 
 $(APP).so: $(OBJ)
@@ -91,7 +106,9 @@ $(APP)-san.so: $(OBJ_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_APP) $(SAN) -c $< -o $@
 
-run: deps build
+# The build starts once the packages are in (also under make -j).
+run: deps-run
+	$(MAKE) build
 	@mkdir -p var
 	exec stdbuf -oL kore -fnrc conf/$(APP).conf
 
@@ -142,6 +159,12 @@ crash: build
 browser: build
 	bash tests/browser/run.sh ./$(APP).so
 
+# conf/nginx/formwork.conf in Debian's nginx in front of a real Formwork
+# (curl and Chromium over https), conf/systemd/formwork.service checked
+# with systemd-analyze.
+deploy: build
+	bash tests/deploy/run.sh ./$(APP).so
+
 # libFuzzer targets (clang): 30 s each in make test, longer on demand;
 # FUZZ_MERGE=1 keeps new coverage-adding inputs in tests/fuzz/corpus/.
 FUZZ_SECONDS	?= 300
@@ -154,7 +177,7 @@ fuzz:
 	FUZZ_MERGE=$(FUZZ_MERGE) bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # Benchmarks against two minimal Kore references and a Flask peer; not
-# part of make test. Results in bench/results/. QUICK=1: a short trial
+# part of make test. Results in tests/bench/results/. QUICK=1: a short trial
 # run; PERF=1: add perf profiles. See tests/bench/README.md.
 bench: build
 	bash tests/bench/run.sh ./$(APP).so
@@ -163,7 +186,8 @@ bench: build
 static:
 	bash tests/static/run.sh
 
-test: deps build
+test: deps-test
+	$(MAKE) build
 	$(MAKE) unit
 	$(MAKE) unit-san
 	$(MAKE) unit-valgrind
@@ -174,6 +198,7 @@ test: deps build
 	$(MAKE) load
 	$(MAKE) crash
 	$(MAKE) browser
+	$(MAKE) deploy
 
 clean:
 	rm -rf .objs .objs-san $(APP).so $(APP)-san.so tests/unit/run \

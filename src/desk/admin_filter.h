@@ -2,7 +2,9 @@
  * admin_filter.h: the desk's list filters (form, review state, action
  * state, date range, full-text search, page cursor), read from a query
  * string or a POSTed form, checked, turned into a store_filter and
- * written back into links and forms.
+ * written back into links and forms. The search words (bounded in
+ * length) and the page cursor (checked for its form) go to the store as
+ * they came: making a query of them is the store's part.
  */
 
 #ifndef FORMWORK_ADMIN_FILTER_H
@@ -20,9 +22,9 @@ struct kore_json_item;
 
 #define ADMIN_SEARCH_MAX	200
 
+/* The strings point into the body the filters were read from. */
 struct admin_filter {
-	struct store_filter	 sf;
-	char			 match[ADMIN_SEARCH_MAX * 3 + 8];
+	struct store_filter	 sf;	/* sf.words: q, sf.after: after */
 	const char		*q;	/* as typed, for the search box */
 	const char		*from;	/* YYYY-MM-DD as typed */
 	const char		*to;
@@ -37,12 +39,5 @@ void	admin_filter_query(const struct admin_filter *, struct kore_buf *);
 
 /* Adds what the filter form shows: each choice with its "selected". */
 void	admin_filter_ctx(struct kore_json_item *, const struct admin_filter *);
-
-/*
- * The cursor for the page after row: "ms.id" (created_at, id), or
- * "r<rowid>" when f walks a search's matches (see store_rows_each).
- */
-void	admin_cursor(const struct admin_filter *, const struct store_row *,
-	    char *out, size_t len);
 
 #endif

@@ -52,7 +52,7 @@ struct export_run {
 	char			 form[64];
 	char			 review[16];
 	char			 actions[16];
-	char			 match[ADMIN_SEARCH_MAX * 3 + 8];
+	char			 words[ADMIN_SEARCH_MAX + 1];
 	const char		*fields[EXPORT_MAX_FIELDS];
 	size_t			 nfields;
 	struct kore_buf		 buf;
@@ -95,7 +95,7 @@ page_admin_export(struct http_request *req)
 		body_cleanup(&b);
 		return (KORE_RESULT_OK);
 	}
-	f.sf.has_after = 0;		/* an export is never one page */
+	f.sf.after = NULL;		/* an export is never one page */
 
 	run = export_run_new(&f);
 	body_cleanup(&b);
@@ -231,10 +231,10 @@ export_run_new(const struct admin_filter *f)
 		    f->sf.actions);
 		run->sf.actions = run->actions;
 	}
-	if (f->sf.match != NULL) {
-		(void)snprintf(run->match, sizeof(run->match), "%s",
-		    f->sf.match);
-		run->sf.match = run->match;
+	if (f->sf.words != NULL) {
+		(void)snprintf(run->words, sizeof(run->words), "%s",
+		    f->sf.words);
+		run->sf.words = run->words;
 	}
 
 	/* The forms never change while Formwork runs: point into them. */

@@ -24,11 +24,10 @@
 #define ADMIN_PAGE	50
 
 struct list_state {
-	const struct admin_filter	*f;
-	struct kore_json_item		*rows;
-	size_t				 n;
-	char				 cursor[64];	/* after the last row */
-	int				 more;
+	struct kore_json_item	*rows;
+	size_t			 n;
+	char			 cursor[STORE_CURSOR_MAX];	/* last row's */
+	int			 more;
 };
 
 static int	list_row(const struct store_row *, void *);
@@ -65,7 +64,6 @@ page_admin_list(struct http_request *req)
 	admin_filter_ctx(ctx, &f);
 
 	memset(&ls, 0, sizeof(ls));
-	ls.f = &f;
 	ls.rows = kore_json_create_array(ctx, "rows");
 	/* One row more than a page tells whether there is a next page. */
 	if (store_rows_each(NULL, &f.sf, ADMIN_PAGE + 1, list_row, &ls) !=
@@ -89,7 +87,7 @@ page_admin_list(struct http_request *req)
 	kore_json_create_integer_u64(ctx, "total", total);
 	kore_json_create_literal(ctx, "empty", ls.n == 0 ? KORE_JSON_TRUE :
 	    KORE_JSON_FALSE);
-	kore_json_create_literal(ctx, "paged", f.sf.has_after ?
+	kore_json_create_literal(ctx, "paged", f.sf.after != NULL ?
 	    KORE_JSON_TRUE : KORE_JSON_FALSE);
 
 	kore_buf_init(&href, 256);
@@ -100,8 +98,9 @@ page_admin_list(struct http_request *req)
 		kore_buf_reset(&href);
 		kore_buf_appendf(&href, "/admin?");
 		admin_filter_query(&f, &href);
-		kore_buf_appendf(&href, "%safter=%s",
-		    href.offset > 7 ? "&" : "", ls.cursor);
+		kore_buf_appendf(&href, "%safter=",
+		    href.offset > 7 ? "&" : "");
+		page_url_encode(&href, ls.cursor);
 		kore_json_create_string(ctx, "next", kore_buf_stringify(&href,
 		    NULL));
 	}
@@ -123,6 +122,6 @@ list_row(const struct store_row *row, void *arg)
 	}
 	admin_view_row(ls->rows, row);
 	ls->n++;
-	admin_cursor(ls->f, row, ls->cursor, sizeof(ls->cursor));
+	(void)snprintf(ls->cursor, sizeof(ls->cursor), "%s", row->cursor);
 	return (1);
 }

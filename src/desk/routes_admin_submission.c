@@ -201,13 +201,11 @@ submission_show(struct http_request *req, const struct admin *a,
 	arr = kore_json_create_array(ctx, "jobs");
 	failed = 0;
 	for (i = 0; i < n; i++) {
-		static const char *const states[] = {
-			"queued", "running", "done", "failed",
-		};
 		o = kore_json_create_object(arr, NULL);
 		kore_json_create_string(o, "kind", js[i].kind);
 		kore_json_create_string(o, "target", js[i].target);
-		kore_json_create_string(o, "state", states[js[i].state]);
+		kore_json_create_string(o, "state",
+		    store_job_states[js[i].state]);
 		kore_json_create_integer(o, "attempts", js[i].attempts);
 		kore_json_create_integer(o, "max_attempts",
 		    js[i].max_attempts);
@@ -338,23 +336,19 @@ submission_review_input(struct http_request *req, struct body *b,
     const char **state, const char **note)
 {
 	struct body_field	*fs, *fn;
-	size_t			 i;
+	int			 i;
 
 	fs = body_find(b, "state");
 	fn = body_find(b, "note");
 	*note = fn != NULL ? fn->value : "";
-	for (i = 0; fs != NULL && i < STORE_REVIEW_STATES; i++) {
-		if (strcmp(fs->value, store_review_states[i]) == 0) {
-			*state = store_review_states[i];
-			break;
-		}
-	}
-	if (fs == NULL || i == STORE_REVIEW_STATES) {
+	if ((i = store_vocab_find(store_review_states, STORE_REVIEW_STATES,
+	    fs != NULL ? fs->value : NULL)) == -1) {
 		page_error(req, 422, "Choose a review state", "The review "
 		    "state must be new, approved, rejected or spam.", "/admin",
 		    "Back to the desk");
 		return (0);
 	}
+	*state = store_review_states[i];
 	if (fn != NULL && (fn->len > ADMIN_NOTE_MAX ||
 	    strlen(fn->value) != fn->len)) {
 		page_error(req, 422, "Note too long", "Keep the note under "

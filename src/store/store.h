@@ -1,9 +1,14 @@
 /*
- * store.h: Formwork's storage interface, in the app's own nouns.
+ * store.h: Formwork's storage interface, in the app's own nouns, with
+ * store_admin.h (the desk's part) and store_vocab.h (the names every
+ * backend shares). The calls name no SQL, table or query plan; the two
+ * that tend SQLite's own machinery (the write-ahead log's checkpoints,
+ * the search index's upkeep) say what a backend without it does.
  *
- * store_sqlite.c is the first implementation (one SQLite file in WAL
- * mode); a PostgreSQL one can implement the same calls for several nodes.
- * Each Kore worker opens its own connection, lazily, after fork.
+ * The SQLite implementation is the store_sqlite*.c files (one database
+ * file in WAL mode) and store_epoch.c; a PostgreSQL one can implement
+ * the same calls for several nodes sharing one database. Each Kore
+ * worker opens its own connections, lazily, after fork.
  *
  * Writes go through store_submissions_insert(), which takes a batch: all
  * of it is committed in one transaction (one fsync), each submission with
@@ -20,6 +25,7 @@
 
 #include "core/token.h"
 #include "core/validate.h"
+#include "store/store_vocab.h"
 
 struct store_handle;	/* a thread's own connection (store_handle_new) */
 
@@ -75,9 +81,9 @@ struct store_record {
 	int			 spam;
 	int			 version;
 	u_int64_t		 created_ms;
-	char			 review[16];	/* new, approved, ... */
+	char			 review[16];	/* a store_review_states */
 	char			 client[64];
-	char			 actions[16];	/* none, pending, done, failed */
+	char			 actions[16];	/* a store_action_states */
 };
 
 /*
@@ -88,10 +94,16 @@ struct store_record {
 int	store_init(const char *path, char *err, size_t errlen);
 
 /*
- * A counter shared by every process using the database (a file beside
- * it, mapped shared; store_epoch.c): it moves after each committed change
- * made through the desk or formworkctl (reviews, retries, deletions,
- * prunes). Opened by store_init(); 0 and no-op until then.
+ * The result pages' change counter, and it is per host: a word in a file
+ * beside the database (store_epoch.c), mapped shared by every process on
+ * this machine. It moves after each committed change made through the
+ * desk or formworkctl here (reviews, retries, deletions, prunes), so a
+ * worker may keep the ETags it served (result_cache.c) and answer a
+ * revalidation without a read. A change made on another node does not
+ * move it. A store that several nodes share (PostgreSQL) must therefore
+ * keep the counter in the database instead, bumped in each changing
+ * transaction and read with each page, or have the result pages bypass
+ * the per-node ETag cache. Opened by store_init(); 0 and no-op until then.
  */
 int		store_epoch_open(const char *path, char *err, size_t errlen);
 u_int64_t	store_epoch(void);
@@ -115,13 +127,15 @@ void	store_writer_close(void);
  * (checkpoint.h says why): after each batch the writer asks whether the
  * log has grown past SQLite's usual 1,000 pages, and if so has
  * store_checkpoint() run on another connection (h, opened on first use).
+ * A backend whose server tends its own log answers 0 and does nothing.
  */
 int	store_log_needs_checkpoint(void);
 void	store_checkpoint(struct store_handle *h);
 
 /*
- * Merges the search index into one segment (FTS5 'optimize'), on h's
- * connection; for a store filled in bulk (formworkctl generate).
+ * Compacts the search index, on h's connection, for a store filled in
+ * bulk (formworkctl generate); a backend whose index needs no such
+ * upkeep does nothing.
  */
 void	store_search_optimize(struct store_handle *h);
 
@@ -164,13 +178,6 @@ void			store_record_cleanup(struct store_record *);
 
 /* ---- the queue of actions ---------------------------------------- */
 
-enum job_state {
-	JOB_QUEUED = 0,
-	JOB_RUNNING,
-	JOB_DONE,
-	JOB_FAILED,	/* dead: no more attempts */
-};
-
 /* A job claimed by a runner. */
 struct store_job {
 	int64_t			 id;
@@ -195,7 +202,10 @@ struct store_job_status {
 	char			 error[256];
 };
 
-/* A connection of a thread's own (a runner), for the calls below. */
+/*
+ * A connection of a thread's own (a runner, the checkpointer, an export,
+ * formworkctl), for the calls that take one.
+ */
 struct store_handle	*store_handle_new(void);
 void			 store_handle_free(struct store_handle *);
 
@@ -223,7 +233,7 @@ enum store_result	store_endpoint_disable(struct store_handle *,
 			    const char *url, const char *reason, u_int64_t now);
 
 /* Event loop: the number of jobs in each state (indexed by job_state). */
-enum store_result	store_job_counts(u_int64_t counts[4]);
+enum store_result	store_job_counts(u_int64_t counts[STORE_JOB_STATES]);
 
 /* Event loop: the jobs of a submission, in action order (at most max). */
 enum store_result	store_job_statuses(const char *submission_id,

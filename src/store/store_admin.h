@@ -2,9 +2,10 @@
  * store_admin.h: the admin desk's part of the storage interface: users,
  * sessions, failed logins, the filtered list of submissions, reviews,
  * retries, deletion, exports and the audit log. Implemented for SQLite
- * in store_sqlite_users.c and store_sqlite_admin.c. Calls without a
- * handle use the event loop's connection; formworkctl and the export
- * thread pass their own.
+ * in store_sqlite_users.c, store_sqlite_search.c (the list) and
+ * store_sqlite_admin.c. Calls without a handle use the event loop's
+ * connection; formworkctl and the export thread pass their own. Roles
+ * and state names are in store_vocab.h.
  */
 
 #ifndef FORMWORK_STORE_ADMIN_H
@@ -19,17 +20,6 @@
 #define STORE_NAME_MAX		64
 #define STORE_PWHASH_MAX	128	/* crypto_pwhash_STRBYTES */
 #define STORE_HASH_HEX		64	/* a session token's hash, in hex */
-
-enum store_role {
-	ROLE_NONE = 0,
-	ROLE_VIEWER,
-	ROLE_REVIEWER,
-	ROLE_ADMIN,
-};
-
-/* "viewer" -> ROLE_VIEWER ...; ROLE_NONE for anything else. */
-enum store_role	 store_role_parse(const char *);
-const char	*store_role_name(enum store_role);
 
 struct store_user {
 	int64_t		 id;
@@ -83,56 +73,64 @@ enum store_result	store_login_failure_add(const char *subject,
 			    u_int64_t now);
 enum store_result	store_login_failures_clear(const char *subject);
 
-/* ---- the desk (store_sqlite_admin.c) ------------------------------ */
+/* ---- the list (store_sqlite_search.c) ------------------------------ */
 
-#define STORE_REVIEW_STATES	4	/* new, approved, rejected, spam */
-
-extern const char *const store_review_states[STORE_REVIEW_STATES];
+#define STORE_CURSOR_MAX	48	/* a cursor's text, its NUL included */
 
 /* What the list shows; NULL or 0 fields do not filter. */
 struct store_filter {
 	const char	*form;
-	const char	*review;
-	const char	*actions;
+	const char	*review;	/* one of store_review_states */
+	const char	*actions;	/* one of store_action_states */
 	u_int64_t	 from_ms;	/* created at or after */
 	u_int64_t	 to_ms;		/* created before */
-	const char	*match;		/* an FTS5 query */
-	int		 has_after;	/* keyset: rows older than this one */
-	u_int64_t	 after_ms;
-	char		 after_id[TOKEN_ID_LEN + 1];
-	int64_t		 after_rowid;	/* the keyset of a search */
 	/*
-	 * With a selective filter, walk the filter's index by date and
-	 * check the search per row instead (keyset: after_ms, after_id).
+	 * Search words as typed, separated by white space: a row must
+	 * contain every word, each one taken literally (no operators,
+	 * no prefixes). White space alone is no search.
 	 */
-	int		 search_by_date;
+	const char	*words;
+	/* A cursor from a row of the page before: the rows after it. */
+	const char	*after;
 };
 
 struct store_row {
-	int64_t		 rowid;		/* arrival order */
 	char		 id[TOKEN_ID_LEN + 1];
 	char		 form[64];
 	char		 review[16];
 	char		 actions[16];
 	u_int64_t	 created_ms;
 	const char	*data;		/* valid during the callback */
+	/* Opaque: for the same filter's after, the page after this row. */
+	char		 cursor[STORE_CURSOR_MAX];
 };
 
 /*
  * Calls cb for each submission matching f, newest first, at most limit
- * (0: all); cb returns 0 to stop early. Without a search the order and
- * the keyset are (created_at, id); a search walks the full-text index
- * in arrival order (rowid, newest first), which stops after a page
- * however many rows match, and pages by after_rowid; unless
- * search_by_date says the other filters keep few rows.
+ * (0: all); cb returns 0 to stop early. Paging is by keyset, so a page
+ * deep in the list costs what the first does, and a search stops after
+ * a page however many rows match. How rows are found is the store's
+ * choice; a search may order by arrival rather than by created_ms where
+ * the two differ (rows stored out of date order, as formworkctl generate
+ * does), and a cursor keeps the order its first page had. STORE_ERROR
+ * for a cursor store_cursor_valid() refuses.
  */
 enum store_result	store_rows_each(struct store_handle *,
 			    const struct store_filter *, size_t limit,
 			    int (*cb)(const struct store_row *, void *), void *);
 
+/*
+ * 1 when s has the form of a cursor store_rows_each() hands out (the
+ * row it names may since have gone: the rows after it are still well
+ * defined); 0 for anything else, such as a damaged link.
+ */
+int			store_cursor_valid(const char *s);
+
 /* Submissions per review state (store_review_states order). */
 enum store_result	store_review_counts(const char *form,
 			    u_int64_t counts[STORE_REVIEW_STATES]);
+
+/* ---- reviews, retries, deletion, audit, exports (store_sqlite_admin.c) */
 
 struct store_review {
 	int		 version;

@@ -8,7 +8,8 @@
  * The counter lives in a small file beside the database, mapped shared:
  * the Kore parent maps it before forking, so every worker sees the same
  * word, and formworkctl maps the same file, so a prune run from the
- * command line reaches the running server too.
+ * command line reaches the running server too. That makes it per host:
+ * store.h says what nodes sharing one database need instead.
  */
 
 #include <sys/types.h>

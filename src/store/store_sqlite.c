@@ -1,7 +1,8 @@
 /*
  * store_sqlite.c: the SQLite implementation of store.h (connections,
- * migrations, submissions); with store_sqlite_jobs.c, the only files that
- * include sqlite3.h.
+ * migrations, submissions). The store_sqlite*.c files are the only ones
+ * that include sqlite3.h (through store_sqlite.h); store_sqlite.h says
+ * which of them owns what.
  *
  * Connections are opened lazily on first use (so always after fork, and
  * they survive a module reload), in WAL mode, and a commit is on disk
@@ -9,8 +10,12 @@
  * writer, which syncs the WAL itself once its commit has released the
  * write lock (store_wal_sync). Writers take the lock up front (BEGIN
  * IMMEDIATE) so two workers never deadlock on a lock upgrade, and wait
- * up to the busy timeout for each other. Every statement is prepared
- * once per connection, with bound values.
+ * up to the busy timeout for each other. Input is always bound, never
+ * written into SQL text. The statements of the busy paths (transactions,
+ * submissions and their search index, jobs, the ping) are in
+ * store_sql[]: each connection prepares one on first use and keeps it
+ * (store_stmt). The rest, the desk's and the users', are prepared when
+ * used and finalized after (store_prepare).
  */
 
 #include <sys/types.h>
@@ -439,6 +444,12 @@ store_checkpoint(struct store_handle *h)
 		kore_log(LOG_WARNING, "%s: %s", __func__, sqlite3_errmsg(conn));
 }
 
+/*
+ * FTS5 'optimize' merges the search index into one segment: a store
+ * filled in 5,000-row batches leaves large segments in the index's low
+ * levels, which FTS5 would otherwise merge into the server's small
+ * batches under the write lock.
+ */
 void
 store_search_optimize(struct store_handle *h)
 {

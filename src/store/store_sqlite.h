@@ -1,8 +1,11 @@
 /*
  * store_sqlite.h: what the SQLite store's files share, and nothing else
- * includes: the connection type, the statement ids and the helpers.
- * store_sqlite.c owns connections, migrations and submissions;
- * store_sqlite_jobs.c owns the queue of actions.
+ * includes: the connection type, the statement ids and the helpers. It
+ * is how sqlite3.h reaches them, and only them: store_sqlite.c owns
+ * connections, migrations and submissions; store_sqlite_jobs.c the queue
+ * of actions; store_sqlite_users.c users, sessions and failed logins;
+ * store_sqlite_search.c the desk's list; store_sqlite_admin.c the desk's
+ * changes, audit log and exports.
  */
 
 #ifndef FORMWORK_STORE_SQLITE_H
@@ -22,10 +25,12 @@ enum store_stmt_id {
 };
 
 /*
- * A connection and its prepared statements. A worker has one for
- * its event loop (reads), one for its writer thread (batches), so a
- * commit waiting for the disk never holds up a page, and one per runner
- * thread of the queue.
+ * A connection and the statements it keeps prepared (stmts[ST_*], each
+ * prepared on first use and finalized with the connection). A worker
+ * has one for its event loop (reads), one for its writer thread
+ * (batches), so a commit waiting for the disk never holds up a page, and
+ * one per runner thread of the queue; the checkpointer and each export
+ * have their own.
  */
 struct store_handle {
 	sqlite3		*conn;
@@ -51,7 +56,11 @@ enum store_result	 store_result_of(struct store_handle *, int);
 /* Copies column col as text into out (always NUL-terminated). */
 void			 store_copy_text(sqlite3_stmt *, int, char *, size_t);
 
-/* Prepares sql on h (not cached: for rare statements); NULL logged. */
+/*
+ * Prepares sql on h, for statements too rare to keep (the desk's, the
+ * users', formworkctl's) or built per call (the list); the caller
+ * finalizes it. NULL (logged) on failure.
+ */
 sqlite3_stmt		*store_prepare(struct store_handle *, const char *sql);
 
 /*

@@ -1,10 +1,12 @@
 /*
- * store_sqlite_admin.c: the admin desk's reads and changes in SQLite.
- *
- * The list is one query built from fixed clauses (every value bound),
- * newest first, paged by keyset on (created_at, id) so the 50th page
- * costs what the first does. Each change to a submission, and its audit
- * line, is written in one transaction.
+ * store_sqlite_admin.c: the admin desk's reviews, retries, deletions,
+ * audit log, exports and prunes in SQLite (the list and its search are
+ * in store_sqlite_search.c, users and sessions in store_sqlite_users.c).
+ * Each change to a submission, and its audit line, is written in one
+ * transaction, whose commit moves the result pages' counter
+ * (store_tx_end). The statements here are prepared when used
+ * (store_prepare), not kept per connection: the desk's requests are rare
+ * next to submissions.
  */
 
 #include <sys/types.h>
@@ -16,130 +18,11 @@
 #include "store/store_admin.h"
 #include "store/store_sqlite.h"
 
-const char *const store_review_states[STORE_REVIEW_STATES] = {
-	"new", "approved", "rejected", "spam",
-};
-
 static int	store_tx_begin(struct store_handle *);
 static enum store_result store_tx_end(struct store_handle *, int);
 static int	store_audit_insert(struct store_handle *, const char *,
 		    const char *, const char *, const char *, const char *,
 		    u_int64_t);
-
-enum store_result
-store_rows_each(struct store_handle *h, const struct store_filter *f,
-    size_t limit, int (*cb)(const struct store_row *, void *), void *arg)
-{
-	struct store_row	 row;
-	struct kore_buf		 sql;
-	sqlite3_stmt		*st;
-	int			 rc;
-
-	h = store_handle_or_reader(h);
-	kore_buf_init(&sql, 512);
-	/* Numbered parameters, bound below only when their clause is in. */
-	if (f->match != NULL && !f->search_by_date)
-		kore_buf_appendf(&sql, "SELECT s.id, s.form, s.review, "
-		    "s.actions, s.created_at, s.data, s.rowid FROM "
-		    "submissions_fts JOIN submissions s ON s.rowid = "
-		    "submissions_fts.rowid WHERE submissions_fts MATCH ?6");
-	else
-		kore_buf_appendf(&sql, "SELECT id, form, review, actions, "
-		    "created_at, data, rowid FROM submissions s WHERE 1");
-	if (f->form != NULL)
-		kore_buf_appendf(&sql, " AND s.form = ?1");
-	if (f->review != NULL)
-		kore_buf_appendf(&sql, " AND s.review = ?2");
-	if (f->actions != NULL)
-		kore_buf_appendf(&sql, " AND s.actions = ?3");
-	if (f->from_ms != 0)
-		kore_buf_appendf(&sql, " AND s.created_at >= ?4");
-	if (f->to_ms != 0)
-		kore_buf_appendf(&sql, " AND s.created_at < ?5");
-	if (f->match != NULL && f->search_by_date)
-		kore_buf_appendf(&sql, " AND EXISTS (SELECT 1 FROM "
-		    "submissions_fts WHERE submissions_fts MATCH ?6 AND "
-		    "submissions_fts.rowid = s.rowid)");
-	if (f->match != NULL && !f->search_by_date) {
-		if (f->after_rowid != 0)
-			kore_buf_appendf(&sql,
-			    " AND submissions_fts.rowid < ?9");
-		kore_buf_appendf(&sql, " ORDER BY submissions_fts.rowid DESC");
-	} else {
-		if (f->has_after)
-			kore_buf_appendf(&sql,
-			    " AND (s.created_at, s.id) < (?7, ?8)");
-		kore_buf_appendf(&sql, " ORDER BY s.created_at DESC, s.id DESC");
-	}
-	if (limit > 0)
-		kore_buf_appendf(&sql, " LIMIT %zu", limit);
-	kore_buf_appendf(&sql, "%c", '\0');
-
-	st = store_prepare(h, (const char *)sql.data);
-	kore_buf_cleanup(&sql);
-	if (st == NULL)
-		return (STORE_ERROR);
-	if (f->form != NULL)
-		sqlite3_bind_text(st, 1, f->form, -1, SQLITE_STATIC);
-	if (f->review != NULL)
-		sqlite3_bind_text(st, 2, f->review, -1, SQLITE_STATIC);
-	if (f->actions != NULL)
-		sqlite3_bind_text(st, 3, f->actions, -1, SQLITE_STATIC);
-	if (f->from_ms != 0)
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)f->from_ms);
-	if (f->to_ms != 0)
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)f->to_ms);
-	if (f->match != NULL)
-		sqlite3_bind_text(st, 6, f->match, -1, SQLITE_STATIC);
-	if ((f->match == NULL || f->search_by_date) && f->has_after) {
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)f->after_ms);
-		sqlite3_bind_text(st, 8, f->after_id, -1, SQLITE_STATIC);
-	}
-	if (f->match != NULL && !f->search_by_date && f->after_rowid != 0)
-		sqlite3_bind_int64(st, 9, f->after_rowid);
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_copy_text(st, 0, row.id, sizeof(row.id));
-		store_copy_text(st, 1, row.form, sizeof(row.form));
-		store_copy_text(st, 2, row.review, sizeof(row.review));
-		store_copy_text(st, 3, row.actions, sizeof(row.actions));
-		row.created_ms = (u_int64_t)sqlite3_column_int64(st, 4);
-		row.data = (const char *)sqlite3_column_text(st, 5);
-		row.rowid = sqlite3_column_int64(st, 6);
-		if (cb(&row, arg) == 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
-}
-
-enum store_result
-store_review_counts(const char *form, u_int64_t counts[STORE_REVIEW_STATES])
-{
-	struct store_handle	*h = store_reader_handle();
-	sqlite3_stmt		*st;
-	const char		*state;
-	int			 rc, i;
-
-	memset(counts, 0, STORE_REVIEW_STATES * sizeof(counts[0]));
-	if ((st = store_prepare(h, "SELECT review, sum(n) FROM review_counts "
-	    "WHERE ?1 IS NULL OR form = ?1 GROUP BY review")) == NULL)
-		return (STORE_ERROR);
-	if (form != NULL)
-		sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		state = (const char *)sqlite3_column_text(st, 0);
-		for (i = 0; i < STORE_REVIEW_STATES; i++) {
-			if (state != NULL &&
-			    strcmp(state, store_review_states[i]) == 0)
-				counts[i] = (u_int64_t)sqlite3_column_int64(st, 1);
-		}
-	}
-	sqlite3_finalize(st);
-	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
-}
 
 enum store_result
 store_reviews_each(const char *id,

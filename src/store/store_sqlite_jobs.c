@@ -5,7 +5,8 @@
  * result page reads their progress. A claim is a single UPDATE ...
  * RETURNING, so two runners (threads, workers or nodes) never take the
  * same job, and a job whose runner died is taken again once its lease
- * has run out.
+ * has run out. Its statements run for every job, so each connection
+ * prepares them once and keeps them (store_stmt, ST_JOB_*).
  */
 
 #include <sys/types.h>
@@ -16,22 +17,6 @@
 #include <kore/kore.h>
 
 #include "store/store_sqlite.h"
-
-static const char	*job_state_names[] = {
-	"queued", "running", "done", "failed"
-};
-
-static enum job_state
-store_job_state(const char *s)
-{
-	int	i;
-
-	for (i = 0; i < 4; i++) {
-		if (strcmp(s, job_state_names[i]) == 0)
-			return ((enum job_state)i);
-	}
-	return (JOB_FAILED);
-}
 
 enum store_result
 store_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
@@ -89,7 +74,7 @@ store_job_finish(struct store_handle *h, const struct store_job *job,
 		return (STORE_ERROR);
 	sqlite3_bind_int64(st, 1, job->id);
 	sqlite3_bind_int(st, 2, job->attempts);
-	sqlite3_bind_text(st, 3, job_state_names[state], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, store_job_states[state], -1, SQLITE_STATIC);
 	if (error != NULL)
 		sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)run_at);
@@ -178,7 +163,7 @@ store_job_statuses(const char *submission_id, struct store_job_status *out,
 		js = &out[(*n)++];
 		store_copy_text(st, 0, js->kind, sizeof(js->kind));
 		store_copy_text(st, 1, state, sizeof(state));
-		js->state = store_job_state(state);
+		js->state = store_job_state_parse(state);
 		js->attempts = sqlite3_column_int(st, 2);
 		js->max_attempts = sqlite3_column_int(st, 3);
 		js->run_at = (u_int64_t)sqlite3_column_int64(st, 4);
@@ -192,19 +177,19 @@ store_job_statuses(const char *submission_id, struct store_job_status *out,
 }
 
 enum store_result
-store_job_counts(u_int64_t counts[4])
+store_job_counts(u_int64_t counts[STORE_JOB_STATES])
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
 	char			 state[16];
 	int			 rc;
 
-	memset(counts, 0, 4 * sizeof(counts[0]));
+	memset(counts, 0, STORE_JOB_STATES * sizeof(counts[0]));
 	if ((st = store_stmt(h, ST_JOB_COUNTS)) == NULL)
 		return (STORE_ERROR);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_copy_text(st, 0, state, sizeof(state));
-		counts[store_job_state(state)] =
+		counts[store_job_state_parse(state)] =
 		    (u_int64_t)sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);

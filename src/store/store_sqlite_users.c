@@ -13,33 +13,8 @@
 #include "store/store_admin.h"
 #include "store/store_sqlite.h"
 
-static const char *const store_role_names[] = {
-	[ROLE_NONE] = "none",
-	[ROLE_VIEWER] = "viewer",
-	[ROLE_REVIEWER] = "reviewer",
-	[ROLE_ADMIN] = "admin",
-};
-
 static enum store_result	store_run(struct store_handle *, const char *,
 				    const char *, const char *, int64_t, int *);
-
-enum store_role
-store_role_parse(const char *s)
-{
-	int		r;
-
-	for (r = ROLE_VIEWER; r <= ROLE_ADMIN; r++) {
-		if (s != NULL && strcmp(s, store_role_names[r]) == 0)
-			return ((enum store_role)r);
-	}
-	return (ROLE_NONE);
-}
-
-const char *
-store_role_name(enum store_role r)
-{
-	return (store_role_names[r]);
-}
 
 /*
  * Runs a statement with up to two text and one integer parameter (NULL

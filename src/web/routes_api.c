@@ -226,9 +226,6 @@ page_api_submission(struct http_request *req)
 	enum store_result	 sr;
 	const char		*id, *status;
 	size_t			 n, i, queued, running, failed;
-	static const char	*states[] = {
-		"queued", "running", "done", "failed"
-	};
 
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
 		http_response_header(req, "allow", "GET, HEAD");
@@ -271,7 +268,7 @@ page_api_submission(struct http_request *req)
 	for (i = 0; i < n; i++) {
 		kore_buf_appendf(&b, "%s{\"type\":\"%s\",\"state\":\"%s\","
 		    "\"attempts\":%d,\"max_attempts\":%d}", i ? "," : "",
-		    js[i].kind, states[js[i].state], js[i].attempts,
+		    js[i].kind, store_job_states[js[i].state], js[i].attempts,
 		    js[i].max_attempts);
 	}
 	kore_buf_appendf(&b, "]}\n");

@@ -190,15 +190,24 @@ submit_job_specs(const struct form *form, struct store_job_spec *jobs,
 void
 submit_client(struct http_request *req, char *out, size_t len)
 {
-	const char	*xff;
+	const char	*xff, *last;
 	size_t		 n;
 
+	/*
+	 * The proxy appends the address it saw to whatever X-Forwarded-For
+	 * the visitor sent: only the last entry is the proxy's word, every
+	 * earlier one may be forged.
+	 */
 	if (config.trust_proxy &&
 	    http_request_header(req, "x-forwarded-for", &xff)) {
-		n = strcspn(xff, ", ");
-		(void)snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1),
-		    xff);
-		return;
+		last = strrchr(xff, ',');
+		last = last != NULL ? last + 1 : xff;
+		last += strspn(last, " \t");
+		if ((n = strcspn(last, " \t")) > 0) {
+			(void)snprintf(out, len, "%.*s",
+			    (int)(n < len ? n : len - 1), last);
+			return;
+		}
 	}
 	if (req->owner->family == AF_INET6)
 		(void)inet_ntop(AF_INET6, &req->owner->addr.ipv6.sin6_addr,

@@ -57,7 +57,7 @@ struct store_job_spec;
 size_t	submit_job_specs(const struct form *, struct store_job_spec *,
 	    size_t max);
 
-/* The client's address, or the first X-Forwarded-For hop when trusted. */
+/* The client's address, or the last X-Forwarded-For entry when trusted. */
 void	submit_client(struct http_request *, char *out, size_t len);
 
 /* Marks field's value as taken, for the form shown again with 409. */

@@ -33,10 +33,10 @@ fetched with wrk through tests/bench/prefetch.lua, signed with a fixed
 FORMWORK_SECRET so they stay valid across restarts) can be posted once
 per run.
 
-Output: a table on stdout; bench/results/<date>-<commit>.{md,csv},
-bench/results/latest.csv and bench/results/history.svg (QUICK=1 writes
-them under the work directory instead, so trial runs stay out of the
-history).
+Output: a table on stdout; tests/bench/results/<date>-<commit>.{md,csv},
+tests/bench/results/latest.csv and tests/bench/results/history.svg
+(QUICK=1 writes them under the work directory instead, so trial runs stay
+out of the history).
 
 Standard library only; Debian's /usr/bin/python3.
 """
@@ -1419,7 +1419,7 @@ class Bench:
         if self.st.quick:
             outdir = os.path.join(self.work, "results")
         else:
-            outdir = os.path.join(REPO, "bench", "results")
+            outdir = os.path.join(HERE, "results")
         os.makedirs(outdir, exist_ok=True)
         csvp = os.path.join(outdir, base + ".csv")
         mdp = os.path.join(outdir, base + ".md")

@@ -4,8 +4,8 @@ Replays the writer's batches on a copy of a store and times each one: a
 write transaction that inserts BATCH contact submissions, indexes them for
 search the way src/store/store_sqlite.c does (ST_FTS_INDEX), and commits; no
 fsync (synchronous=OFF), so what is timed is SQLite's own work, FTS5's
-segment merges included. Where the POST tail goes at 1M rows (README,
-"The search index at 1M rows").
+segment merges included. Where the POST tail goes at 1M rows
+(tests/bench/README.md, "The search index at 1M rows").
 
 Usage:
   FORMWORK_DB=/tmp/s.db ./formworkctl generate 1000000 --form contact

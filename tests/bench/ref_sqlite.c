@@ -42,7 +42,7 @@ int	ref_healthz(struct http_request *);
 void	kore_parent_configure(int, char **);
 void	kore_seccomp_hook(void);
 
-/* SQLite in WAL mode (KORE-NOTES section 2). */
+/* SQLite in WAL mode: the system calls the app allows (src/web/app.c). */
 static struct sock_filter filter_sqlite[] = {
 	KORE_SYSCALL_ALLOW(newfstatat),
 	KORE_SYSCALL_ALLOW(pread64),

@@ -8,11 +8,11 @@
 # flags, -fPIC -shared) into a work directory, and runs
 # tests/bench/bench.py, which starts the app and the references on
 # loopback, drives them with wrk and writes
-#   bench/results/<date>-<commit>.md and .csv, bench/results/latest.csv,
-#   bench/results/history.svg
+#   tests/bench/results/<date>-<commit>.md and .csv,
+#   tests/bench/results/latest.csv, tests/bench/results/history.svg
 #
 # QUICK=1: one run per figure, short durations, results in the work
-# directory only (not in bench/results). BENCH_WORK=DIR: the work
+# directory only (not in tests/bench/results). BENCH_WORK=DIR: the work
 # directory (default: a new one under $TMPDIR or /tmp; servers' logs and
 # configurations stay there, large databases are removed at the end).
 # PERF=1: also profile the app's workers with perf (get_form,

@@ -46,6 +46,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def terminate(proc, timeout=10):
+    """Stops a process started here by its PID: SIGTERM, then SIGKILL."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def module_path():
     """The module under test: FORMWORK_SO (set by run.sh) or ./formwork.so."""
     return os.path.abspath(os.environ.get("FORMWORK_SO",
@@ -246,12 +256,7 @@ class Server:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.stop_offset = len(self.read_log())
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
     def stop(self):
         """Stops the server; returns the log lines that mean a failure."""
