@@ -38,6 +38,20 @@ struct store_handle {
 	int		 wal_sync;	/* commits synced by the caller */
 };
 
+/* The schema version this build migrates to (PRAGMA user_version). */
+extern const int	 store_schema_version;
+
+/*
+ * Opens path with Formwork's settings (busy handler, synchronous=FULL,
+ * foreign keys, cache size), creating it; store_connect_flags() opens
+ * it with sqlite3_open_v2()'s flags instead (SQLITE_OPEN_READWRITE: it
+ * must exist already).
+ * Free with sqlite3_close().
+ */
+int			 store_connect(const char *, sqlite3 **, char *, size_t);
+int			 store_connect_flags(const char *, int, sqlite3 **,
+			    char *, size_t);
+
 /* The event loop's connection. */
 struct store_handle	*store_reader_handle(void);
 
