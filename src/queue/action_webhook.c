@@ -28,7 +28,6 @@
 #include <sodium.h>
 
 #include "queue/actions.h"
-#include "web/app.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "core/json_out.h"
@@ -76,7 +75,7 @@ actions_init(char *err, size_t errlen)
 	}
 
 	/* No secret: fine unless some form has a webhook to sign. */
-	TAILQ_FOREACH(f, &app_forms, list) {
+	TAILQ_FOREACH(f, forms_loaded(), list) {
 		for (i = 0; i < f->nactions; i++) {
 			if (strcmp(f->actions[i].type, "webhook") != 0)
 				continue;

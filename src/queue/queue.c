@@ -16,7 +16,6 @@
 #include <sodium.h>
 
 #include "queue/actions.h"
-#include "web/app.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "worker/metrics.h"
@@ -164,7 +163,7 @@ queue_job_run(struct store_handle *h, struct store_job *job)
 		    "the submission could not be read");
 		goto record;
 	}
-	form = forms_find(&app_forms, rec.form);
+	form = forms_find(forms_loaded(), rec.form);
 	if (form == NULL || job->action >= (int)form->nactions ||
 	    strcmp(form->actions[job->action].type, job->kind) != 0) {
 		res.outcome = ACTION_FAILED;

@@ -33,7 +33,6 @@
 #error "compile with Kore's flags, from /usr/share/kore/features"
 #endif
 
-#include "web/app.h"
 #include "queue/actions.h"
 #include "web/assets.h"
 #include "worker/checkpoint.h"
@@ -41,6 +40,7 @@
 #include "desk/login_check.h"
 #include "core/config.h"
 #include "core/fail.h"
+#include "core/forms.h"
 #include "worker/metrics.h"
 #include "web/page.h"
 #include "core/password.h"
@@ -49,9 +49,6 @@
 #include "store/store_admin.h"
 #include "core/util.h"
 #include "core/token.h"
-
-struct form_list	app_forms;
-char			app_build_id[17];
 
 /* SQLite in WAL mode (KORE-NOTES section 2, checked with tracing). */
 static struct sock_filter filter_store[] = {
@@ -97,7 +94,6 @@ static struct sock_filter filter_sanitizer[] = {
 static void	app_secret_load(void);
 static void	app_module_pin(void);
 static void	app_mkdirs(const char *, int);
-static void	app_build_id_make(void);
 static void	app_exports_abandon(void);
 
 void
@@ -124,8 +120,7 @@ kore_parent_configure(int argc, char **argv)
 		fail_exit("libsodium failed to initialise");
 	if (config_load(err, sizeof(err)) == -1)
 		fail_exit("%s", err);
-	if (forms_load_dir(config.forms_dir, &app_forms, err,
-	    sizeof(err)) == -1)
+	if (forms_load(config.forms_dir, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
 	if (page_templates_load(config.templates_dir, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
@@ -144,7 +139,7 @@ kore_parent_configure(int argc, char **argv)
 	if (store_init(config.db_path, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
 	app_secret_load();
-	app_build_id_make();
+	page_build_id_make();
 	store_configure(config.db_path);
 	app_exports_abandon();
 
@@ -255,20 +250,6 @@ app_module_pin(void)
 	    (self = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD |
 	    RTLD_NODELETE)) == NULL)
 		fail_exit("cannot pin the module in memory: %s", dlerror());
-}
-
-/*
- * A random id for this start-up, part of every ETag: it changes whenever
- * Formwork restarts, so a changed template or form definition never
- * leaves a stale page in a cache.
- */
-static void
-app_build_id_make(void)
-{
-	u_int8_t	raw[8];
-
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(app_build_id, sizeof(app_build_id), raw, sizeof(raw));
 }
 
 /* Exports that were running when Formwork stopped will never finish. */
