@@ -212,7 +212,7 @@ email_smtp(const struct action_run *run, struct kore_buf *msg,
 	curl_easy_setopt(curl, CURLOPT_READFUNCTION, email_read);
 	curl_easy_setopt(curl, CURLOPT_READDATA, &rd);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-	action_curl_limits(curl);
+	action_curl_limits(curl, run);
 
 	rc = curl_easy_perform(curl);
 	code = 0;

@@ -27,6 +27,20 @@
 #define QUEUE_RUNNERS_MAX	64
 #define QUEUE_STOP_WAIT_S	3
 
+/*
+ * What runs a job of each kind; the kind is the type of the form's
+ * action ("email" or "webhook", as core/forms.c accepts them).
+ */
+static const struct {
+	const char	*kind;
+	void		(*run)(const struct action_run *,
+			    struct action_result *);
+} queue_actions[] = {
+	{ "email",	action_email_run },
+	{ "webhook",	action_webhook_run },
+};
+#define QUEUE_NACTIONS	(sizeof(queue_actions) / sizeof(queue_actions[0]))
+
 static struct kore_task	queue_tasks[QUEUE_RUNNERS_MAX];
 static pthread_mutex_t	queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	queue_cond;
@@ -36,6 +50,7 @@ static int		queue_stop_asked;
 static u_int64_t	queue_running;		/* runner threads alive */
 
 static int		queue_runner(struct kore_task *);
+static int		queue_stopping(void);
 static void		queue_job_run(struct store_handle *, struct store_job *);
 static u_int64_t	queue_backoff(int);
 
@@ -79,7 +94,8 @@ queue_stop(void)
 	pthread_mutex_unlock(&queue_lock);
 }
 
-int
+/* An action's stop check (struct action_run): 1 once the worker stops. */
+static int
 queue_stopping(void)
 {
 	return (__atomic_load_n(&queue_stop_asked, __ATOMIC_RELAXED));
@@ -153,7 +169,7 @@ queue_job_run(struct store_handle *h, struct store_job *job)
 	struct form		*form;
 	enum job_state		 next;
 	u_int64_t		 now, run_at;
-	int			 disabled;
+	size_t			 i;
 
 	memset(&res, 0, sizeof(res));
 	memset(&run, 0, sizeof(run));
@@ -171,28 +187,23 @@ queue_job_run(struct store_handle *h, struct store_job *job)
 		    "longer declares this %s action", job->kind);
 		goto record;
 	}
+	for (i = 0; i < QUEUE_NACTIONS; i++) {
+		if (strcmp(queue_actions[i].kind, job->kind) == 0)
+			break;
+	}
+	if (i == QUEUE_NACTIONS) {
+		res.outcome = ACTION_FAILED;
+		(void)snprintf(res.error, sizeof(res.error), "no action runs "
+		    "jobs of kind %s", job->kind);
+		goto record;
+	}
 	run.form = form;
 	run.action = &form->actions[job->action];
 	run.rec = &rec;
 	run.job = job;
-
-	if (strcmp(job->kind, "email") == 0) {
-		action_email_run(&run, &res);
-	} else if (store_endpoint_is_disabled(h, job->target,
-	    &disabled) != STORE_OK) {
-		res.outcome = ACTION_RETRY;
-		(void)snprintf(res.error, sizeof(res.error),
-		    "the store could not be read");
-	} else if (disabled) {
-		res.outcome = ACTION_FAILED;
-		(void)snprintf(res.error, sizeof(res.error), "%.200s is disabled: "
-		    "it answered 410 Gone", job->target);
-	} else {
-		action_webhook_run(&run, &res);
-		if (res.endpoint_gone)
-			(void)store_endpoint_disable(h, job->target,
-			    res.error, util_now_ms());
-	}
+	run.store = h;
+	run.stopping = queue_stopping;
+	queue_actions[i].run(&run, &res);
 
 record:
 	store_record_cleanup(&rec);
