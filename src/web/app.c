@@ -37,7 +37,7 @@
 #include "web/assets.h"
 #include "worker/checkpoint.h"
 #include "web/commit.h"
-#include "desk/login_check.h"
+#include "web/login_check.h"
 #include "core/config.h"
 #include "core/fail.h"
 #include "core/forms.h"
