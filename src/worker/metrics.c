@@ -18,6 +18,7 @@
 
 #include "worker/metrics.h"
 #include "store/store.h"
+#include "store/store_vocab.h"
 
 #define METRICS_STATUS_MAX	600
 
@@ -112,11 +113,8 @@ metrics_job_latency(u_int64_t ms)
 void
 metrics_text(struct kore_buf *b)
 {
-	u_int64_t		 v, cum, depth[4];
+	u_int64_t		 v, cum, depth[STORE_JOB_STATES];
 	size_t			 i, k;
-	static const char	*states[] = {
-		"queued", "running", "done", "failed"
-	};
 
 	kore_buf_appendf(b, "# HELP formwork_http_requests_total Requests "
 	    "answered, by route and status.\n"
@@ -136,9 +134,10 @@ metrics_text(struct kore_buf *b)
 	kore_buf_appendf(b, "# HELP formwork_jobs Jobs in the queue, by "
 	    "state.\n# TYPE formwork_jobs gauge\n");
 	if (store_job_counts(depth) == STORE_OK) {
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < STORE_JOB_STATES; i++)
 			kore_buf_appendf(b, "formwork_jobs{state=\"%s\"} "
-			    "%llu\n", states[i], (unsigned long long)depth[i]);
+			    "%llu\n", store_job_states[i],
+			    (unsigned long long)depth[i]);
 	}
 
 	kore_buf_appendf(b, "# HELP formwork_job_attempts_total Attempts "
