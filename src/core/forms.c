@@ -46,6 +46,9 @@ static const char *type_names[] = {
 	"date", "select", "radio", "checkbox", "hidden", NULL
 };
 
+/* The server's forms (forms_load()). */
+static struct form_list	forms_server = TAILQ_HEAD_INITIALIZER(forms_server);
+
 struct form_ctx {
 	const char		*path;
 	char			*err;
@@ -539,6 +542,18 @@ out:
 	if (rc == -1)
 		forms_free(list);
 	return (rc);
+}
+
+int
+forms_load(const char *dir, char *err, size_t errlen)
+{
+	return (forms_load_dir(dir, &forms_server, err, errlen));
+}
+
+struct form_list *
+forms_loaded(void)
+{
+	return (&forms_server);
 }
 
 void

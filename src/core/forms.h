@@ -1,9 +1,10 @@
 /*
  * forms.h: form definitions declared in conf/forms/<slug>.json.
  *
- * Loaded once by the parent at start-up (workers inherit them across
- * fork) and read-only afterwards. A bad file stops start-up with a
- * message naming the file, the field and the problem.
+ * The server's forms are this module's: loaded once by the parent at
+ * start-up with forms_load() (workers inherit them across fork) and
+ * read-only afterwards, through forms_loaded(). A bad file stops start-up
+ * with a message naming the file, the field and the problem.
  */
 
 #ifndef FORMWORK_FORMS_H
@@ -90,6 +91,12 @@ void		 form_free(struct form *);
 int		 forms_load_dir(const char *dir, struct form_list *list,
 		    char *err, size_t errlen);
 void		 forms_free(struct form_list *);
+
+/* The parent, at start-up: forms_load_dir() into the server's forms. */
+int		 forms_load(const char *dir, char *err, size_t errlen);
+
+/* The server's forms, in file name order (read-only). */
+struct form_list	*forms_loaded(void);
 
 struct form		*forms_find(struct form_list *, const char *slug);
 struct form_field	*form_field_find(struct form *, const char *name);

@@ -27,6 +27,7 @@
 #include <kore/kore.h>
 #include <sodium.h>
 
+#include "core/fail.h"
 #include "core/password.h"
 #include "store/store_admin.h"
 #include "core/util.h"
@@ -39,8 +40,6 @@
 static struct store_handle	*ctl_db;
 
 static int	ctl_usage(void);
-static int	ctl_fail(const char *, ...)
-		    __attribute__((format(printf, 1, 2)));
 static int	ctl_name_valid(const char *);
 static int	ctl_password_read(char *, size_t);
 static int	ctl_user(int, char **);
@@ -57,16 +56,17 @@ main(int argc, char **argv)
 	char		 err[512];
 	int		 rc;
 
+	fail_name_set("formworkctl");
 	if (argc < 2)
 		return (ctl_usage());
 	if (sodium_init() == -1)
-		return (ctl_fail("libsodium failed to initialise"));
+		return (fail("libsodium failed to initialise"));
 	if ((path = getenv("FORMWORK_DB")) == NULL || *path == '\0')
 		path = CTL_DB_DEFAULT;
 	/* Before the server's first start, a fresh clone has no var/. */
 	if (util_mkdirs(path, 0, err, sizeof(err)) == -1 ||
 	    store_init(path, err, sizeof(err)) == -1)
-		return (ctl_fail("%s", err));
+		return (fail("%s", err));
 	store_configure(path);
 	ctl_db = store_handle_new();
 
@@ -100,19 +100,6 @@ ctl_usage(void)
 	return (2);
 }
 
-static int
-ctl_fail(const char *fmt, ...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "formworkctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return (1);
-}
-
 /* Names: 1-64 of a-z, 0-9, '.', '_', '-' (they show in the audit log). */
 static int
 ctl_name_valid(const char *name)
@@ -138,14 +125,14 @@ ctl_password_read(char *pw, size_t len)
 	size_t		n;
 
 	if (fgets(pw, (int)len, stdin) == NULL)
-		return (ctl_fail("no password on standard input"));
+		return (fail("no password on standard input"));
 	n = strcspn(pw, "\r\n");
 	if (pw[n] == '\0' && n == len - 1)
-		return (ctl_fail("password longer than %d characters",
+		return (fail("password longer than %d characters",
 		    PASSWORD_MAX));
 	pw[n] = '\0';
 	if (n < PASSWORD_MIN)
-		return (ctl_fail("password shorter than %d characters",
+		return (fail("password shorter than %d characters",
 		    PASSWORD_MIN));
 	return (0);
 }
@@ -173,14 +160,14 @@ ctl_user(int argc, char **argv)
 
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
 		r = store_user_each(ctl_db, ctl_user_print, NULL);
-		return (r == STORE_OK ? 0 : ctl_fail("cannot list users"));
+		return (r == STORE_OK ? 0 : fail("cannot list users"));
 	}
 	if (argc < 2)
 		return (ctl_usage());
 	cmd = argv[0];
 	name = argv[1];
 	if (!ctl_name_valid(name))
-		return (ctl_fail("user names are 1-%d characters of a-z, 0-9, "
+		return (fail("user names are 1-%d characters of a-z, 0-9, "
 		    "'.', '_' and '-'", STORE_NAME_MAX));
 
 	if (strcmp(cmd, "add") == 0) {
@@ -190,13 +177,13 @@ ctl_user(int argc, char **argv)
 		if (ctl_password_read(pw, sizeof(pw)) != 0)
 			return (1);
 		if (password_hash(pw, hash) == -1)
-			return (ctl_fail("cannot hash the password (memory)"));
+			return (fail("cannot hash the password (memory)"));
 		sodium_memzero(pw, sizeof(pw));
 		r = store_user_add(ctl_db, name, role, hash, util_now_ms());
 		if (r == STORE_KEY_USED)
-			return (ctl_fail("user %s exists already", name));
+			return (fail("user %s exists already", name));
 		if (r != STORE_OK)
-			return (ctl_fail("cannot add user %s", name));
+			return (fail("cannot add user %s", name));
 		printf("added %s (%s)\n", name, store_role_name(role));
 		return (0);
 	}
@@ -209,7 +196,7 @@ ctl_user(int argc, char **argv)
 		if (ctl_password_read(pw, sizeof(pw)) != 0)
 			return (1);
 		if (password_hash(pw, hash) == -1)
-			return (ctl_fail("cannot hash the password (memory)"));
+			return (fail("cannot hash the password (memory)"));
 		sodium_memzero(pw, sizeof(pw));
 		r = store_user_pwhash_set(ctl_db, name, hash);
 	} else if (strcmp(cmd, "del") == 0 && argc == 2) {
@@ -218,9 +205,9 @@ ctl_user(int argc, char **argv)
 		return (ctl_usage());
 	}
 	if (r == STORE_NOT_FOUND)
-		return (ctl_fail("no user %s", name));
+		return (fail("no user %s", name));
 	if (r != STORE_OK)
-		return (ctl_fail("cannot change user %s", name));
+		return (fail("cannot change user %s", name));
 	printf("%s: %s\n", name, strcmp(cmd, "del") == 0 ? "deleted" :
 	    "changed; their sessions were ended where it matters");
 	return (0);
@@ -254,7 +241,7 @@ ctl_prune(int argc, char **argv)
 	/* Sessions and failed logins older than a day are dead anyway. */
 	if (store_prune(ctl_db, now - days * CTL_DAY_MS, now - CTL_DAY_MS,
 	    &p) != STORE_OK)
-		return (ctl_fail("cannot prune (is the database busy?)"));
+		return (fail("cannot prune (is the database busy?)"));
 	printf("removed %llu submissions older than %llu days (with their "
 	    "actions and reviews), %llu sessions, %llu failed logins\n",
 	    (unsigned long long)p.submissions, (unsigned long long)days,
@@ -321,7 +308,7 @@ ctl_generate(int argc, char **argv)
 	else if (argc != 1)
 		return (ctl_usage());
 	if (!ctl_form_exists(form))
-		return (ctl_fail("no form %s in %s", form, ctl_forms_dir()));
+		return (fail("no form %s in %s", form, ctl_forms_dir()));
 
 	now = util_now_ms();
 	span = 365 * CTL_DAY_MS;
@@ -359,7 +346,7 @@ ctl_generate(int argc, char **argv)
 		store_submissions_insert(batch, nb);
 		for (b = 0; b < nb; b++) {
 			if (batch[b]->result != STORE_OK)
-				return (ctl_fail("stopped after %llu rows",
+				return (fail("stopped after %llu rows",
 				    (unsigned long long)(done + b)));
 		}
 		/* The writer leaves checkpoints to its caller (store.h). */

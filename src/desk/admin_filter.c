@@ -14,7 +14,6 @@
 #include <kore/kore.h>
 
 #include "desk/admin_filter.h"
-#include "web/app.h"
 #include "core/body.h"
 #include "core/forms.h"
 #include "web/page.h"
@@ -32,7 +31,7 @@ admin_filter_parse(struct body *b, struct admin_filter *f, char *err,
 
 	memset(f, 0, sizeof(*f));
 	if ((v = admin_field(b, "form")) != NULL) {
-		if (forms_find(&app_forms, v) == NULL) {
+		if (forms_find(forms_loaded(), v) == NULL) {
 			(void)snprintf(err, errlen, "There is no form called "
 			    "\"%.64s\".", v);
 			return (-1);
@@ -117,7 +116,7 @@ admin_filter_ctx(struct kore_json_item *ctx, const struct admin_filter *f)
 	size_t			 i;
 
 	arr = kore_json_create_array(ctx, "forms");
-	TAILQ_FOREACH(form, &app_forms, list) {
+	TAILQ_FOREACH(form, forms_loaded(), list) {
 		o = kore_json_create_object(arr, NULL);
 		kore_json_create_string(o, "slug", form->slug);
 		kore_json_create_string(o, "title", form->title);

@@ -11,7 +11,6 @@
 #include <kore/kore.h>
 
 #include "desk/admin_view.h"
-#include "web/app.h"
 #include "core/forms.h"
 #include "store/store_admin.h"
 
@@ -29,7 +28,7 @@ admin_view_row(struct kore_json_item *arr, const struct store_row *row)
 
 	o = kore_json_create_object(arr, NULL);
 	kore_json_create_string(o, "id", row->id);
-	form = forms_find(&app_forms, row->form);
+	form = forms_find(forms_loaded(), row->form);
 	kore_json_create_string(o, "form", row->form);
 	kore_json_create_string(o, "form_title", form ? form->title :
 	    row->form);

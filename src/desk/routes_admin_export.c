@@ -32,7 +32,6 @@
 #include "desk/admin_filter.h"
 #include "desk/admin_session.h"
 #include "desk/admin_view.h"
-#include "web/app.h"
 #include "core/body.h"
 #include "core/config.h"
 #include "core/csv.h"
@@ -238,7 +237,7 @@ export_run_new(const struct admin_filter *f)
 	}
 
 	/* The forms never change while Formwork runs: point into them. */
-	TAILQ_FOREACH(form, &app_forms, list) {
+	TAILQ_FOREACH(form, forms_loaded(), list) {
 		if (run->sf.form != NULL &&
 		    strcmp(form->slug, run->sf.form) != 0)
 			continue;

@@ -15,7 +15,6 @@
 #include "desk/admin_filter.h"
 #include "desk/admin_session.h"
 #include "desk/admin_view.h"
-#include "web/app.h"
 #include "core/body.h"
 #include "core/forms.h"
 #include "web/page.h"

@@ -20,7 +20,7 @@
 #include "desk/admin_session.h"
 #include "core/body.h"
 #include "core/config.h"
-#include "desk/login_check.h"
+#include "web/login_check.h"
 #include "web/page.h"
 #include "web/routes.h"
 #include "store/store_admin.h"

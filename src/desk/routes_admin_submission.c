@@ -24,7 +24,6 @@
 
 #include "desk/admin_session.h"
 #include "desk/admin_view.h"
-#include "web/app.h"
 #include "core/body.h"
 #include "web/form_view.h"
 #include "core/forms.h"
@@ -130,7 +129,7 @@ page_admin_bulk(struct http_request *req)
 		c.note = note;
 		c.user = a.user;
 		c.now = util_now_ms();
-		if ((form = forms_find(&app_forms, rec.form)) != NULL) {
+		if ((form = forms_find(forms_loaded(), rec.form)) != NULL) {
 			c.jobs = jobs;
 			c.njobs = submit_job_specs(form, jobs, ADMIN_MAX_JOBS);
 		}
@@ -171,7 +170,7 @@ submission_show(struct http_request *req, const struct admin *a,
 		form_store_failed(req, STORE_ERROR);
 		return;
 	}
-	if ((form = forms_find(&app_forms, rec.form)) == NULL) {
+	if ((form = forms_find(forms_loaded(), rec.form)) == NULL) {
 		store_record_cleanup(&rec);
 		page_error(req, 404, "Form withdrawn", "The form of this "
 		    "submission is no longer declared in conf/forms/, so its "
@@ -267,7 +266,7 @@ submission_review(struct http_request *req, const struct admin *a,
 		submission_not_found(req);
 		return;
 	}
-	form = forms_find(&app_forms, rec.form);
+	form = forms_find(forms_loaded(), rec.form);
 	store_record_cleanup(&rec);
 
 	via_header = 0;

@@ -8,17 +8,17 @@
 
 #include "queue/actions.h"
 #include "core/config.h"
-#include "queue/queue.h"
 
 static int	action_abort_check(void *, curl_off_t, curl_off_t, curl_off_t,
 		    curl_off_t);
 
 void
-action_curl_limits(CURL *curl)
+action_curl_limits(CURL *curl, const struct action_run *run)
 {
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, action_abort_check);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, run);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(config.action_timeout_ms / 2));
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
@@ -30,5 +30,7 @@ static int
 action_abort_check(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
-	return (queue_stopping());
+	const struct action_run	*run = arg;
+
+	return (run->stopping());
 }

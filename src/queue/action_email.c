@@ -21,7 +21,7 @@
 
 #include "queue/actions.h"
 #include "core/config.h"
-#include "web/form_view.h"
+#include "core/form_answers.h"
 #include "core/forms.h"
 #include "store/store.h"
 
@@ -63,7 +63,7 @@ action_email_run(const struct action_run *run, struct action_result *res)
 static void
 email_build(const struct action_run *run, struct kore_buf *msg)
 {
-	struct kore_json_item	*ctx, *answers, *a, *label, *value;
+	struct kore_json_item	*answers, *a, *label, *value;
 	struct kore_buf		 body;
 	struct tm		 tm;
 	time_t			 now;
@@ -91,18 +91,17 @@ email_build(const struct action_run *run, struct kore_buf *msg)
 	kore_buf_init(&body, 1024);
 	kore_buf_appendf(&body, "A new submission to \"%s\".\n\n",
 	    run->form->title);
-	ctx = form_view_result(run->form, run->rec);
-	if ((answers = kore_json_find_array(ctx, "answers")) != NULL) {
-		TAILQ_FOREACH(a, &answers->data.items, list) {
-			label = kore_json_find_string(a, "label");
-			value = kore_json_find_string(a, "value");
-			if (label == NULL || value == NULL)
-				continue;
-			kore_buf_appendf(&body, "%s:\n%s\n\n",
-			    label->data.string, value->data.string);
-		}
+	answers = form_answers_add(NULL, run->form, run->rec->data,
+	    run->rec->id);
+	TAILQ_FOREACH(a, &answers->data.items, list) {
+		label = kore_json_find_string(a, "label");
+		value = kore_json_find_string(a, "value");
+		if (label == NULL || value == NULL)
+			continue;
+		kore_buf_appendf(&body, "%s:\n%s\n\n",
+		    label->data.string, value->data.string);
 	}
-	kore_json_item_free(ctx);
+	kore_json_item_free(answers);
 	kore_buf_appendf(&body, "Result page: %s/s/%s\n", config.base_url,
 	    run->rec->id);
 	email_base64(msg, body.data, body.offset, 0);
@@ -213,7 +212,7 @@ email_smtp(const struct action_run *run, struct kore_buf *msg,
 	curl_easy_setopt(curl, CURLOPT_READFUNCTION, email_read);
 	curl_easy_setopt(curl, CURLOPT_READDATA, &rd);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-	action_curl_limits(curl);
+	action_curl_limits(curl, run);
 
 	rc = curl_easy_perform(curl);
 	code = 0;

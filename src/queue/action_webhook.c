@@ -28,7 +28,6 @@
 #include <sodium.h>
 
 #include "queue/actions.h"
-#include "web/app.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "core/json_out.h"
@@ -46,6 +45,8 @@ struct webhook_call {
 	char		refused_addr[INET6_ADDRSTRLEN];
 };
 
+static int		webhook_post(const struct action_run *,
+			    struct action_result *);
 static int		webhook_address_private(const struct sockaddr *);
 static curl_socket_t	webhook_open_socket(void *, curlsocktype,
 			    struct curl_sockaddr *);
@@ -76,7 +77,7 @@ actions_init(char *err, size_t errlen)
 	}
 
 	/* No secret: fine unless some form has a webhook to sign. */
-	TAILQ_FOREACH(f, &app_forms, list) {
+	TAILQ_FOREACH(f, forms_loaded(), list) {
 		for (i = 0; i < f->nactions; i++) {
 			if (strcmp(f->actions[i].type, "webhook") != 0)
 				continue;
@@ -91,8 +92,33 @@ actions_init(char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * An endpoint that answered 410 Gone is disabled for every form (and every
+ * node sharing the store): its jobs fail at once instead of calling it.
+ */
 void
 action_webhook_run(const struct action_run *run, struct action_result *res)
+{
+	int		disabled;
+
+	if (store_endpoint_is_disabled(run->store, run->job->target,
+	    &disabled) != STORE_OK) {
+		res->outcome = ACTION_RETRY;
+		(void)snprintf(res->error, sizeof(res->error),
+		    "the store could not be read");
+	} else if (disabled) {
+		res->outcome = ACTION_FAILED;
+		(void)snprintf(res->error, sizeof(res->error), "%.200s is "
+		    "disabled: it answered 410 Gone", run->job->target);
+	} else if (webhook_post(run, res)) {
+		(void)store_endpoint_disable(run->store, run->job->target,
+		    res->error, util_now_ms());
+	}
+}
+
+/* The delivery itself; returns 1 when the receiver answered 410 Gone. */
+static int
+webhook_post(const struct action_run *run, struct action_result *res)
 {
 	CURL			*curl;
 	struct curl_slist	*hdrs;
@@ -106,6 +132,7 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 	char			 hdr[256], ts[32];
 	CURLcode		 rc;
 	long			 code;
+	int			 gone;
 
 	memset(&call, 0, sizeof(call));
 	(void)snprintf(ts, sizeof(ts), "%llu",
@@ -138,7 +165,7 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 		(void)snprintf(res->error, sizeof(res->error),
 		    "libcurl: cannot start");
 		res->outcome = ACTION_RETRY;
-		return;
+		return (0);
 	}
 	hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	(void)snprintf(hdr, sizeof(hdr), "webhook-id: %s",
@@ -157,7 +184,7 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body.offset);
-	action_curl_limits(curl);
+	action_curl_limits(curl, run);
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, webhook_open_socket);
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &call);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, webhook_header);
@@ -172,6 +199,7 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 	kore_buf_cleanup(&body);
 
 	res->retry_after_ms = call.retry_after_ms;
+	gone = 0;
 	if (call.refused) {
 		(void)snprintf(res->error, sizeof(res->error), "refused to "
 		    "deliver to %s: a loopback or private address (set "
@@ -188,7 +216,7 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 		(void)snprintf(res->error, sizeof(res->error), "%s answered "
 		    "HTTP %ld", run->action->url, code);
 		if (code == 410) {
-			res->endpoint_gone = 1;
+			gone = 1;
 			res->outcome = ACTION_FAILED;
 		} else if (code >= 400 && code < 500 && code != 408 &&
 		    code != 429) {
@@ -197,6 +225,7 @@ action_webhook_run(const struct action_run *run, struct action_result *res)
 			res->outcome = ACTION_RETRY;
 		}
 	}
+	return (gone);
 }
 
 /* Called by libcurl with the resolved address, right before connect. */

@@ -15,6 +15,7 @@
 
 struct form;
 struct form_action;
+struct store_handle;
 struct store_job;
 struct store_record;
 
@@ -28,14 +29,22 @@ struct action_result {
 	enum action_outcome	 outcome;
 	char			 error[256];
 	u_int64_t		 retry_after_ms;	/* receiver's wish, or 0 */
-	int			 endpoint_gone;		/* a webhook's 410 */
 };
 
+/* One job to run, as the runner hands it to its action. */
 struct action_run {
 	struct form		*form;
 	struct form_action	*action;
 	struct store_record	*rec;
 	struct store_job	*job;
+	struct store_handle	*store;		/* the runner's connection */
+
+	/*
+	 * 1 once the worker is stopping: a long call gives up and the job
+	 * is retried later. Given by the runner, so that an action never
+	 * calls back up into it.
+	 */
+	int			(*stopping)(void);
 };
 
 /* Parent, at start-up: checks the settings the actions need. */
@@ -43,9 +52,10 @@ int	actions_init(char *err, size_t errlen);
 
 /*
  * Every action's transfer: no signals (threads), a time-out on connecting
- * and on the whole call, and an abort as soon as the worker stops.
+ * and on the whole call, and an abort as soon as run->stopping() says so.
+ * run must outlive the transfer.
  */
-void	action_curl_limits(CURL *);
+void	action_curl_limits(CURL *, const struct action_run *run);
 
 void	action_email_run(const struct action_run *, struct action_result *);
 void	action_webhook_run(const struct action_run *, struct action_result *);

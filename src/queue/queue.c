@@ -16,86 +16,70 @@
 #include <sodium.h>
 
 #include "queue/actions.h"
-#include "web/app.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "worker/metrics.h"
+#include "worker/worker_thread.h"
 #include "queue/queue.h"
 #include "store/store.h"
 #include "core/util.h"
 
 #define QUEUE_BACKOFF_MAX_MS	(3600 * 1000)
-#define QUEUE_RUNNERS_MAX	64
-#define QUEUE_STOP_WAIT_S	3
 
-static struct kore_task	queue_tasks[QUEUE_RUNNERS_MAX];
-static pthread_mutex_t	queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	queue_cond;
-static pthread_cond_t	queue_park = PTHREAD_COND_INITIALIZER;	/* never signalled */
-static u_int64_t	queue_wakeups;
-static int		queue_stop_asked;
-static u_int64_t	queue_running;		/* runner threads alive */
+/*
+ * What runs a job of each kind; the kind is the type of the form's
+ * action ("email" or "webhook", as core/forms.c accepts them).
+ */
+static const struct {
+	const char	*kind;
+	void		(*run)(const struct action_run *,
+			    struct action_result *);
+} queue_actions[] = {
+	{ "email",	action_email_run },
+	{ "webhook",	action_webhook_run },
+};
+#define QUEUE_NACTIONS	(sizeof(queue_actions) / sizeof(queue_actions[0]))
 
-static int		queue_runner(struct kore_task *);
+/* Its lock guards queue_wakeups. */
+static struct worker_thread	queue_threads;
+static u_int64_t		queue_wakeups;
+
+static void		queue_runner(struct kore_task *);
+static int		queue_stopping(void);
 static void		queue_job_run(struct store_handle *, struct store_job *);
 static u_int64_t	queue_backoff(int);
 
 void
 queue_init(void)
 {
-	pthread_condattr_t	attr;
-	u_int64_t		i;
-
-	/* Timed waits measure on the monotonic clock: immune to NTP. */
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&queue_cond, &attr);
-	pthread_condattr_destroy(&attr);
-
-	queue_running = config.runners;
-	for (i = 0; i < config.runners; i++) {
-		kore_task_create(&queue_tasks[i], queue_runner);
-		kore_task_run(&queue_tasks[i]);
-	}
+	worker_thread_start(&queue_threads, "runner", config.runners,
+	    queue_runner, NULL);
 }
 
 void
 queue_stop(void)
 {
-	struct timespec		until;
-
-	pthread_mutex_lock(&queue_lock);
-	__atomic_store_n(&queue_stop_asked, 1, __ATOMIC_RELAXED);
-	pthread_cond_broadcast(&queue_cond);
-	(void)clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += QUEUE_STOP_WAIT_S;
-	while (queue_running > 0) {
-		if (pthread_cond_timedwait(&queue_cond, &queue_lock,
-		    &until) != 0)
-			break;
-	}
-	if (queue_running > 0)
-		kore_log(LOG_WARNING, "%s: %llu runners still busy", __func__,
-		    (unsigned long long)queue_running);
-	pthread_mutex_unlock(&queue_lock);
-}
-
-int
-queue_stopping(void)
-{
-	return (__atomic_load_n(&queue_stop_asked, __ATOMIC_RELAXED));
+	worker_thread_stop(&queue_threads);
 }
 
 void
 queue_wake(void)
 {
-	pthread_mutex_lock(&queue_lock);
+	pthread_mutex_lock(&queue_threads.lock);
 	queue_wakeups++;
-	pthread_cond_broadcast(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
+	pthread_cond_broadcast(&queue_threads.cond);
+	pthread_mutex_unlock(&queue_threads.lock);
 }
 
+/* An action's stop check (struct action_run): 1 once the worker stops. */
 static int
+queue_stopping(void)
+{
+	return (worker_thread_stopping(&queue_threads));
+}
+
+/* A runner: claims due jobs and runs them until the worker stops. */
+static void
 queue_runner(struct kore_task *t)
 {
 	struct store_handle	*h;
@@ -115,34 +99,21 @@ queue_runner(struct kore_task *t)
 		}
 
 		/* Nothing due (or the store is busy): wait for a wake-up. */
-		pthread_mutex_lock(&queue_lock);
-		if (queue_wakeups == seen && !queue_stop_asked) {
+		pthread_mutex_lock(&queue_threads.lock);
+		if (queue_wakeups == seen && !queue_stopping()) {
 			(void)clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_nsec += QUEUE_POLL_MS * 1000000L;
 			if (until.tv_nsec >= 1000000000L) {
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;
 			}
-			(void)pthread_cond_timedwait(&queue_cond, &queue_lock,
-			    &until);
+			(void)pthread_cond_timedwait(&queue_threads.cond,
+			    &queue_threads.lock, &until);
 		}
 		seen = queue_wakeups;
-		pthread_mutex_unlock(&queue_lock);
+		pthread_mutex_unlock(&queue_threads.lock);
 	}
-
 	store_handle_free(h);
-	pthread_mutex_lock(&queue_lock);
-	queue_running--;
-	pthread_cond_broadcast(&queue_cond);
-	/*
-	 * Park until the process exits instead of returning: Kore's task
-	 * thread would go back to waiting on its own structures, which the
-	 * worker frees (kore_mem_cleanup) right after teardown.
-	 */
-	for (;;)
-		pthread_cond_wait(&queue_park, &queue_lock);
-
-	return (KORE_RESULT_OK);
 }
 
 static void
@@ -154,7 +125,7 @@ queue_job_run(struct store_handle *h, struct store_job *job)
 	struct form		*form;
 	enum job_state		 next;
 	u_int64_t		 now, run_at;
-	int			 disabled;
+	size_t			 i;
 
 	memset(&res, 0, sizeof(res));
 	memset(&run, 0, sizeof(run));
@@ -164,7 +135,7 @@ queue_job_run(struct store_handle *h, struct store_job *job)
 		    "the submission could not be read");
 		goto record;
 	}
-	form = forms_find(&app_forms, rec.form);
+	form = forms_find(forms_loaded(), rec.form);
 	if (form == NULL || job->action >= (int)form->nactions ||
 	    strcmp(form->actions[job->action].type, job->kind) != 0) {
 		res.outcome = ACTION_FAILED;
@@ -172,28 +143,23 @@ queue_job_run(struct store_handle *h, struct store_job *job)
 		    "longer declares this %s action", job->kind);
 		goto record;
 	}
+	for (i = 0; i < QUEUE_NACTIONS; i++) {
+		if (strcmp(queue_actions[i].kind, job->kind) == 0)
+			break;
+	}
+	if (i == QUEUE_NACTIONS) {
+		res.outcome = ACTION_FAILED;
+		(void)snprintf(res.error, sizeof(res.error), "no action runs "
+		    "jobs of kind %s", job->kind);
+		goto record;
+	}
 	run.form = form;
 	run.action = &form->actions[job->action];
 	run.rec = &rec;
 	run.job = job;
-
-	if (strcmp(job->kind, "email") == 0) {
-		action_email_run(&run, &res);
-	} else if (store_endpoint_is_disabled(h, job->target,
-	    &disabled) != STORE_OK) {
-		res.outcome = ACTION_RETRY;
-		(void)snprintf(res.error, sizeof(res.error),
-		    "the store could not be read");
-	} else if (disabled) {
-		res.outcome = ACTION_FAILED;
-		(void)snprintf(res.error, sizeof(res.error), "%.200s is disabled: "
-		    "it answered 410 Gone", job->target);
-	} else {
-		action_webhook_run(&run, &res);
-		if (res.endpoint_gone)
-			(void)store_endpoint_disable(h, job->target,
-			    res.error, util_now_ms());
-	}
+	run.store = h;
+	run.stopping = queue_stopping;
+	queue_actions[i].run(&run, &res);
 
 record:
 	store_record_cleanup(&rec);

@@ -22,13 +22,10 @@ void	queue_wake(void);
 
 /*
  * Worker shutdown: asks the runners to stop and waits (a few seconds at
- * most) until they have: Kore unloads this module right after teardown,
- * so no thread may still be running its code. An action in progress is
- * aborted and retried later.
+ * most) until they have (worker_thread.h says why). An action in
+ * progress is aborted through its stop check (actions.h) and retried
+ * later.
  */
 void	queue_stop(void);
-
-/* 1 once queue_stop() was called: long actions poll it to abort. */
-int	queue_stopping(void);
 
 #endif

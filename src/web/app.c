@@ -13,7 +13,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +33,15 @@
 #error "compile with Kore's flags, from /usr/share/kore/features"
 #endif
 
-#include "web/app.h"
 #include "queue/actions.h"
 #include "web/assets.h"
 #include "worker/checkpoint.h"
 #include "web/commit.h"
 #include "web/drain.h"
-#include "desk/login_check.h"
+#include "web/login_check.h"
 #include "core/config.h"
+#include "core/fail.h"
+#include "core/forms.h"
 #include "worker/metrics.h"
 #include "web/page.h"
 #include "core/password.h"
@@ -50,9 +50,6 @@
 #include "store/store_admin.h"
 #include "core/util.h"
 #include "core/token.h"
-
-struct form_list	app_forms;
-char			app_build_id[17];
 
 /* SQLite in WAL mode (KORE-NOTES section 2, checked with tracing). */
 static struct sock_filter filter_store[] = {
@@ -95,12 +92,9 @@ static struct sock_filter filter_sanitizer[] = {
 };
 #endif
 
-static void	app_fail(const char *, ...)
-		    __attribute__((format(printf, 1, 2), noreturn));
 static void	app_secret_load(void);
 static void	app_module_pin(void);
 static void	app_mkdirs(const char *, int);
-static void	app_build_id_make(void);
 static void	app_exports_abandon(void);
 
 void
@@ -124,20 +118,19 @@ kore_parent_configure(int argc, char **argv)
 	char		err[1024];
 
 	if (sodium_init() == -1)
-		app_fail("libsodium failed to initialise");
+		fail_exit("libsodium failed to initialise");
 	if (config_load(err, sizeof(err)) == -1)
-		app_fail("%s", err);
-	if (forms_load_dir(config.forms_dir, &app_forms, err,
-	    sizeof(err)) == -1)
-		app_fail("%s", err);
+		fail_exit("%s", err);
+	if (forms_load(config.forms_dir, err, sizeof(err)) == -1)
+		fail_exit("%s", err);
 	if (page_templates_load(config.templates_dir, err, sizeof(err)) == -1)
-		app_fail("%s", err);
+		fail_exit("%s", err);
 	if (assets_load(config.assets_dir, err, sizeof(err)) == -1)
-		app_fail("%s", err);
+		fail_exit("%s", err);
 	if (metrics_init(err, sizeof(err)) == -1)
-		app_fail("%s", err);
+		fail_exit("%s", err);
 	if (actions_init(err, sizeof(err)) == -1)
-		app_fail("%s", err);
+		fail_exit("%s", err);
 	/* A fresh clone has no var/: make what the settings point into. */
 	app_mkdirs(config.outbox_dir, 1);
 	app_mkdirs(config.exports_dir, 1);
@@ -145,9 +138,9 @@ kore_parent_configure(int argc, char **argv)
 	app_mkdirs(config.secret_file, 0);
 	app_mkdirs(http_body_disk_path, 1);
 	if (store_init(config.db_path, err, sizeof(err)) == -1)
-		app_fail("%s", err);
+		fail_exit("%s", err);
 	app_secret_load();
-	app_build_id_make();
+	page_build_id_make();
 	store_configure(config.db_path);
 	app_exports_abandon();
 
@@ -160,7 +153,7 @@ kore_parent_configure(int argc, char **argv)
 	kore_task_threads = (u_int16_t)(3 + config.runners);
 	/* Made once here, so each worker inherits it (login_check.c). */
 	if (password_decoy()[0] == '\0')
-		app_fail("cannot hash a password (out of memory?)");
+		fail_exit("cannot hash a password (out of memory?)");
 
 	kore_log(LOG_NOTICE, "formwork: database %s, forms from %s, "
 	    "serving on %s", config.db_path, config.forms_dir,
@@ -189,20 +182,6 @@ kore_worker_teardown(void)
 	store_close();
 }
 
-/* Start-up failures print one line naming the problem and exit. */
-static void
-app_fail(const char *fmt, ...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "formwork: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
-
 /*
  * The secret that signs form tokens: FORMWORK_SECRET when set (several
  * nodes must share it), otherwise a random one kept in the secret file
@@ -218,7 +197,7 @@ app_secret_load(void)
 
 	if ((env = getenv("FORMWORK_SECRET")) != NULL && *env != '\0') {
 		if (strlen(env) < 32)
-			app_fail("FORMWORK_SECRET must be at least 32 "
+			fail_exit("FORMWORK_SECRET must be at least 32 "
 			    "characters long");
 		token_secret_set((const u_int8_t *)env, strlen(env));
 		return;
@@ -228,7 +207,7 @@ app_secret_load(void)
 		n = read(fd, key, sizeof(key));
 		(void)close(fd);
 		if (n != (ssize_t)sizeof(key))
-			app_fail("%s: must hold %zu bytes; delete it to make "
+			fail_exit("%s: must hold %zu bytes; delete it to make "
 			    "a new one", config.secret_file, sizeof(key));
 	} else if (errno == ENOENT) {
 		randombytes_buf(key, sizeof(key));
@@ -236,11 +215,11 @@ app_secret_load(void)
 		    0600);
 		if (fd == -1 || write(fd, key, sizeof(key)) !=
 		    (ssize_t)sizeof(key) || fsync(fd) == -1)
-			app_fail("%s: cannot create: %s", config.secret_file,
+			fail_exit("%s: cannot create: %s", config.secret_file,
 			    strerror(errno));
 		(void)close(fd);
 	} else {
-		app_fail("%s: %s", config.secret_file, strerror(errno));
+		fail_exit("%s: %s", config.secret_file, strerror(errno));
 	}
 	token_secret_set(key, sizeof(key));
 	sodium_memzero(key, sizeof(key));
@@ -253,7 +232,7 @@ app_mkdirs(const char *path, int is_dir)
 	char		err[512];
 
 	if (util_mkdirs(path, is_dir, err, sizeof(err)) == -1)
-		app_fail("%s", err);
+		fail_exit("%s", err);
 }
 
 /*
@@ -272,21 +251,7 @@ app_module_pin(void)
 	    info.dli_fname == NULL ||
 	    (self = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD |
 	    RTLD_NODELETE)) == NULL)
-		app_fail("cannot pin the module in memory: %s", dlerror());
-}
-
-/*
- * A random id for this start-up, part of every ETag: it changes whenever
- * Formwork restarts, so a changed template or form definition never
- * leaves a stale page in a cache.
- */
-static void
-app_build_id_make(void)
-{
-	u_int8_t	raw[8];
-
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(app_build_id, sizeof(app_build_id), raw, sizeof(raw));
+		fail_exit("cannot pin the module in memory: %s", dlerror());
 }
 
 /* Exports that were running when Formwork stopped will never finish. */
@@ -297,7 +262,7 @@ app_exports_abandon(void)
 
 	h = store_handle_new();
 	if (store_exports_abandon(h, util_now_ms()) != STORE_OK)
-		app_fail("%s: cannot update the exports table",
+		fail_exit("%s: cannot update the exports table",
 		    config.db_path);
 	store_handle_free(h);
 }

@@ -1,12 +1,13 @@
 /*
  * commit.c: the worker's writer thread and its queue (see commit.h).
  *
- * Three lists, all under one mutex: queued (waiting for the writer),
- * in_writer (the batch being committed) and done (committed, waiting for
- * the event loop). The writer notifies the event loop through its task
- * channel with at most one unread message at a time: Kore's task events
- * are edge-triggered, so the loop always drains the whole done list per
- * message rather than trusting one message per batch.
+ * Two lists under the writer's lock: queued (waiting for the writer) and
+ * done (committed, waiting for the event loop); a third, pending, is the
+ * event loop's alone (queued by it and not yet back). The writer wakes the
+ * event loop with worker_thread.h's message protocol: at most one unread
+ * message, since Kore's task events are edge-triggered, so the loop
+ * drains the whole done list per message rather than trusting one
+ * message per batch.
  *
  * Only the event loop touches item->req and calls Kore's http functions.
  */
@@ -15,8 +16,6 @@
 #include <sys/queue.h>
 
 #include <pthread.h>
-#include <stdio.h>
-#include <time.h>
 #include <string.h>
 
 #include <kore/kore.h>
@@ -24,62 +23,38 @@
 #include <kore/tasks.h>
 
 #include "worker/checkpoint.h"
+#include "worker/worker_thread.h"
 #include "web/commit.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
 #define COMMIT_BATCH_MAX	512
-#define COMMIT_STOP_WAIT_S	3
 
 TAILQ_HEAD(commit_list, commit_item);
 
-static struct kore_task		commit_task;
-static pthread_mutex_t		commit_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t		commit_cond = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t		commit_park = PTHREAD_COND_INITIALIZER;
-static struct commit_list	commit_queued;
-static struct commit_list	commit_pending;	/* not yet back from it */
-static struct commit_list	commit_done;
-static int			commit_notified;
-static int			commit_started;
-static int			commit_stopping;
-static int			commit_stopped;
+/* Its lock guards commit_queued and commit_done. */
+static struct worker_thread	commit_thread;
+static struct commit_list	commit_queued =
+				    TAILQ_HEAD_INITIALIZER(commit_queued);
+static struct commit_list	commit_pending =	/* not yet back */
+				    TAILQ_HEAD_INITIALIZER(commit_pending);
+static struct commit_list	commit_done =
+				    TAILQ_HEAD_INITIALIZER(commit_done);
 
-static int	commit_writer(struct kore_task *);
+static void	commit_writer(struct kore_task *);
 static void	commit_on_done(struct kore_task *);
 
 void
 commit_init(void)
 {
-	if (commit_started)
-		return;
-	TAILQ_INIT(&commit_queued);
-	TAILQ_INIT(&commit_pending);
-	TAILQ_INIT(&commit_done);
-	kore_task_create(&commit_task, commit_writer);
-	kore_task_bind_callback(&commit_task, commit_on_done);
-	kore_task_run(&commit_task);
-	commit_started = 1;
+	worker_thread_start(&commit_thread, "writer", 1, commit_writer,
+	    commit_on_done);
 }
 
 void
 commit_stop(void)
 {
-	struct timespec		until;
-
-	if (!commit_started)
-		return;
-	(void)clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += COMMIT_STOP_WAIT_S;
-	pthread_mutex_lock(&commit_lock);
-	commit_stopping = 1;
-	pthread_cond_broadcast(&commit_cond);
-	while (!commit_stopped) {
-		if (pthread_cond_timedwait(&commit_cond, &commit_lock,
-		    &until) != 0)
-			break;
-	}
-	pthread_mutex_unlock(&commit_lock);
+	worker_thread_stop(&commit_thread);
 }
 
 struct commit_item *
@@ -124,10 +99,10 @@ commit_enqueue(struct commit_item *item, struct http_request *req)
 	http_request_sleep(req);
 	TAILQ_INSERT_TAIL(&commit_pending, item, plist);
 
-	pthread_mutex_lock(&commit_lock);
+	pthread_mutex_lock(&commit_thread.lock);
 	TAILQ_INSERT_TAIL(&commit_queued, item, list);
-	pthread_mutex_unlock(&commit_lock);
-	pthread_cond_signal(&commit_cond);
+	pthread_mutex_unlock(&commit_thread.lock);
+	pthread_cond_signal(&commit_thread.cond);
 }
 
 void
@@ -149,9 +124,10 @@ commit_item_release(struct commit_item *item)
  * write lock, then everything queued by then (the other workers' writers
  * may have held the lock a while: what arrived meanwhile joins this
  * batch rather than waiting for the next one), commits it as one batch,
- * hands it to the event loop, and waits for more. It never ends.
+ * hands it to the event loop, and waits for more, until the worker
+ * stops and nothing is left to commit.
  */
-static int
+static void
 commit_writer(struct kore_task *t)
 {
 	struct store_submission	*subs[COMMIT_BATCH_MAX];
@@ -160,22 +136,23 @@ commit_writer(struct kore_task *t)
 	enum store_result	 begun;
 	size_t			 n, i;
 	int			 notify;
-	u_int8_t		 msg;
 
 	for (;;) {
-		pthread_mutex_lock(&commit_lock);
-		while (TAILQ_EMPTY(&commit_queued) && !commit_stopping)
-			pthread_cond_wait(&commit_cond, &commit_lock);
+		pthread_mutex_lock(&commit_thread.lock);
+		while (TAILQ_EMPTY(&commit_queued) &&
+		    !worker_thread_stopping(&commit_thread))
+			pthread_cond_wait(&commit_thread.cond,
+			    &commit_thread.lock);
 		if (TAILQ_EMPTY(&commit_queued)) {
 			/* Stopping, and nothing left to commit. */
-			pthread_mutex_unlock(&commit_lock);
+			pthread_mutex_unlock(&commit_thread.lock);
 			break;
 		}
-		pthread_mutex_unlock(&commit_lock);
+		pthread_mutex_unlock(&commit_thread.lock);
 
 		begun = store_batch_begin();
 
-		pthread_mutex_lock(&commit_lock);
+		pthread_mutex_lock(&commit_thread.lock);
 		n = 0;
 		while (n < COMMIT_BATCH_MAX &&
 		    (item = TAILQ_FIRST(&commit_queued)) != NULL) {
@@ -184,7 +161,7 @@ commit_writer(struct kore_task *t)
 			subs[n] = &item->sub;
 			n++;
 		}
-		pthread_mutex_unlock(&commit_lock);
+		pthread_mutex_unlock(&commit_thread.lock);
 
 		if (begun == STORE_OK) {
 			store_batch_commit(subs, n);
@@ -200,28 +177,17 @@ commit_writer(struct kore_task *t)
 			}
 		}
 
-		pthread_mutex_lock(&commit_lock);
+		pthread_mutex_lock(&commit_thread.lock);
 		for (i = 0; i < n; i++)
 			TAILQ_INSERT_TAIL(&commit_done, batch[i], list);
-		notify = !commit_notified;
-		commit_notified = 1;
-		pthread_mutex_unlock(&commit_lock);
+		notify = worker_thread_notify_claim(&commit_thread);
+		pthread_mutex_unlock(&commit_thread.lock);
 
-		if (notify) {
-			msg = 1;
-			kore_task_channel_write(t, &msg, sizeof(msg));
-		}
+		if (notify)
+			worker_thread_notify_send(t);
 	}
 
 	store_writer_close();
-	pthread_mutex_lock(&commit_lock);
-	commit_stopped = 1;
-	pthread_cond_broadcast(&commit_cond);
-	/* Park until exit, for the reason given in queue.c's runner. */
-	for (;;)
-		pthread_cond_wait(&commit_park, &commit_lock);
-
-	return (KORE_RESULT_OK);
 }
 
 /* Event loop: wakes the requests whose submissions are committed. */
@@ -230,19 +196,15 @@ commit_on_done(struct kore_task *t)
 {
 	struct commit_list	 done;
 	struct commit_item	*item;
-	u_int8_t		 msg;
 
-	if (kore_task_finished(t)) {
-		kore_log(LOG_ERR, "%s: the writer thread stopped", __func__);
+	if (!worker_thread_notify_read(&commit_thread, t))
 		return;
-	}
-	(void)kore_task_channel_read(t, &msg, sizeof(msg));
 
 	TAILQ_INIT(&done);
-	pthread_mutex_lock(&commit_lock);
+	pthread_mutex_lock(&commit_thread.lock);
 	TAILQ_CONCAT(&done, &commit_done, list);
-	commit_notified = 0;
-	pthread_mutex_unlock(&commit_lock);
+	worker_thread_notify_reset(&commit_thread);
+	pthread_mutex_unlock(&commit_thread.lock);
 
 	while ((item = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, item, list);

@@ -17,6 +17,7 @@
 #include <kore/kore.h>
 
 #include "web/form_view.h"
+#include "core/form_answers.h"
 #include "core/forms.h"
 #include "store/store.h"
 #include "core/validate.h"
@@ -25,8 +26,6 @@ static void	form_view_field(struct kore_json_item *,
 		    const struct form_field *, const struct field_input *);
 static void	form_view_flag(struct kore_json_item *, const char *, int);
 static int	form_view_has(const struct field_input *, const char *);
-static const char *form_view_option_label(const struct form_field *,
-		    const char *);
 
 struct kore_json_item *
 form_view_form(struct form *form, const struct form_input *in,
@@ -199,15 +198,10 @@ form_view_field(struct kore_json_item *o, const struct form_field *fld,
 struct kore_json_item *
 form_view_result(struct form *form, const struct store_record *rec)
 {
-	struct kore_json	 j;
-	struct kore_json_item	*ctx, *f, *answers, *a, *v, *it;
-	const struct form_field	*fld;
-	struct kore_buf		 buf;
+	struct kore_json_item	*ctx, *f;
 	struct tm		 tm;
 	time_t			 t;
 	char			 when[64];
-	size_t			 i, len;
-	char			*s;
 
 	ctx = kore_json_create_object(NULL, NULL);
 	f = kore_json_create_object(ctx, "form");
@@ -220,56 +214,7 @@ form_view_result(struct form *form, const struct store_record *rec)
 	(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
 	kore_json_create_string(ctx, "received", when);
 
-	answers = kore_json_create_array(ctx, "answers");
-	kore_json_init(&j, rec->data, strlen(rec->data));
-	if (!kore_json_parse(&j)) {
-		kore_log(LOG_ERR, "%s: %s: stored data unreadable: %s",
-		    __func__, rec->id, kore_json_strerror(&j));
-		kore_json_cleanup(&j);
-		return (ctx);
-	}
-
-	kore_buf_init(&buf, 128);
-	for (i = 0; i < form->nfields; i++) {
-		fld = &form->fields[i];
-		if (fld->type == FIELD_HIDDEN)
-			continue;
-		kore_buf_reset(&buf);
-		v = NULL;
-		TAILQ_FOREACH(it, &j.root->data.items, list) {
-			if (strcmp(it->name, fld->name) == 0) {
-				v = it;
-				break;
-			}
-		}
-		if (v == NULL)
-			continue;
-		if (v->type == KORE_JSON_TYPE_STRING) {
-			if (fld->type == FIELD_CHECKBOX)
-				kore_buf_appendf(&buf, "Yes");
-			else
-				kore_buf_appendf(&buf, "%s",
-				    form_view_option_label(fld,
-				    v->data.string));
-		} else if (v->type == KORE_JSON_TYPE_ARRAY) {
-			TAILQ_FOREACH(it, &v->data.items, list) {
-				if (it->type != KORE_JSON_TYPE_STRING)
-					continue;
-				kore_buf_appendf(&buf, "%s%s",
-				    buf.offset ? ", " : "",
-				    form_view_option_label(fld,
-				    it->data.string));
-			}
-		}
-		if (buf.offset == 0)
-			continue;
-		a = kore_json_create_object(answers, NULL);
-		kore_json_create_string(a, "label", fld->label);
-		s = kore_buf_stringify(&buf, &len);
-		kore_json_create_string(a, "value", s);
-	}
-	kore_buf_cleanup(&buf);
-	kore_json_cleanup(&j);
+	(void)form_answers_add(ctx, form, rec->data, rec->id);
 	return (ctx);
 }
 
@@ -292,18 +237,6 @@ form_view_has(const struct field_input *fi, const char *value)
 			return (1);
 	}
 	return (0);
-}
-
-static const char *
-form_view_option_label(const struct form_field *fld, const char *value)
-{
-	size_t		i;
-
-	for (i = 0; i < fld->noptions; i++) {
-		if (strcmp(fld->options[i].value, value) == 0)
-			return (fld->options[i].label);
-	}
-	return (value);
 }
 
 static const char *

@@ -1,7 +1,8 @@
 /*
  * page.c: renders templates into the layout and sends HTML responses
- * with the security headers. It owns the compiled template set, built by
- * the parent before fork and only read afterwards.
+ * with the security headers. It owns the compiled template set and the
+ * start-up's build id, made by the parent before fork and only read
+ * afterwards.
  */
 
 #include <sys/types.h>
@@ -15,6 +16,7 @@
 
 #include <kore/kore.h>
 #include <kore/http.h>
+#include <sodium.h>
 
 #include "worker/metrics.h"
 #include "web/page.h"
@@ -24,9 +26,25 @@
 #define PAGE_HEADERS_MAX	(8 * 1024)
 
 static struct tmpl_set	*page_set = NULL;
+static char		 page_build[17];	/* 16 hex digits */
 
 static int	page_template_read(const char *, const char *, char *,
 		    size_t);
+
+void
+page_build_id_make(void)
+{
+	u_int8_t	raw[8];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(page_build, sizeof(page_build), raw, sizeof(raw));
+}
+
+const char *
+page_build_id(void)
+{
+	return (page_build);
+}
 
 int
 page_templates_load(const char *dir, char *err, size_t errlen)

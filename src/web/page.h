@@ -16,6 +16,15 @@ struct kore_json_item;
 /* Compiles every templates/<name>.html once (parent, at start-up). */
 int	page_templates_load(const char *dir, char *err, size_t errlen);
 
+/*
+ * A random id for this start-up, part of every page's ETag: it changes
+ * whenever Formwork restarts, so a changed template or form definition
+ * never leaves a stale page in a cache. Made by the parent at start-up
+ * (the workers inherit it), read-only afterwards.
+ */
+void		 page_build_id_make(void);
+const char	*page_build_id(void);
+
 /* A fresh template context (an empty JSON object). */
 struct kore_json_item	*page_ctx_new(void);
 

@@ -24,7 +24,6 @@
 #include <kore/http.h>
 #include <sodium.h>
 
-#include "web/app.h"
 #include "core/body.h"
 #include "web/commit.h"
 #include "core/config.h"
@@ -86,7 +85,7 @@ page_api_submit(struct http_request *req)
 	(void)snprintf(name, sizeof(name), "%.*s", (int)n, slug);
 	as = http_state_create(req, sizeof(*as), api_state_free);
 	TAILQ_INIT(&as->body.fields);
-	if ((as->form = forms_find(&app_forms, name)) == NULL) {
+	if ((as->form = forms_find(forms_loaded(), name)) == NULL) {
 		api_problem(req, 404, "No such form",
 		    "There is no form with this slug.", NULL);
 		return (KORE_RESULT_OK);

@@ -17,7 +17,6 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "web/app.h"
 #include "core/body.h"
 #include "web/commit.h"
 #include "core/config.h"
@@ -73,7 +72,7 @@ page_index(struct http_request *req)
 		return (KORE_RESULT_OK);
 	ctx = page_ctx_new();
 	list = kore_json_create_array(ctx, "forms");
-	TAILQ_FOREACH(f, &app_forms, list) {
+	TAILQ_FOREACH(f, forms_loaded(), list) {
 		o = kore_json_create_object(list, NULL);
 		kore_json_create_string(o, "slug", f->slug);
 		kore_json_create_string(o, "title", f->title);
@@ -82,7 +81,7 @@ page_index(struct http_request *req)
 			    f->description);
 	}
 	kore_json_create_literal(ctx, "has_forms",
-	    TAILQ_EMPTY(&app_forms) ? KORE_JSON_FALSE : KORE_JSON_TRUE);
+	    TAILQ_EMPTY(forms_loaded()) ? KORE_JSON_FALSE : KORE_JSON_TRUE);
 	page_send(req, 200, 0, "Forms", "index", ctx);
 	return (KORE_RESULT_OK);
 }
@@ -470,7 +469,7 @@ route_form_lookup(struct http_request *req, const char *prefix)
 {
 	struct form	*form;
 
-	form = forms_find(&app_forms, req->path + strlen(prefix));
+	form = forms_find(forms_loaded(), req->path + strlen(prefix));
 	if (form == NULL)
 		page_error(req, 404, "No such form", "There is no form at this "
 		    "address. Choose one from the list.", "/",

@@ -15,7 +15,6 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "web/app.h"
 #include "web/form_view.h"
 #include "core/forms.h"
 #include "web/page.h"
@@ -70,7 +69,7 @@ page_result(struct http_request *req)
 		form_store_failed(req, sr);
 		return (KORE_RESULT_OK);
 	}
-	if ((form = forms_find(&app_forms, rec.form)) == NULL) {
+	if ((form = forms_find(forms_loaded(), rec.form)) == NULL) {
 		store_record_cleanup(&rec);
 		page_error(req, 404, "Form withdrawn", "The form this "
 		    "submission belongs to is no longer offered.", NULL, NULL);
@@ -104,7 +103,7 @@ page_result(struct http_request *req)
 
 	/* Final: the ETag changes if an admin retries or reviews. */
 	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s-%zu-%zu\"", rec.id,
-	    rec.version, app_build_id, done, failed);
+	    rec.version, page_build_id(), done, failed);
 	result_cache_keep(rec.id, etag, epoch);
 	result_final_headers(req, etag);
 	if (inm != NULL && strcmp(inm, etag) == 0) {

@@ -1,7 +1,9 @@
 /*
- * metrics.c: shared counters and the GET /metrics page. Queue depth by
- * state is read from the store at scrape time, so it is right for every
- * node sharing the database; the other figures are this node's.
+ * metrics.c: the shared counters and their Prometheus text. Queue depth
+ * by state is read from the store at scrape time, so it is right for
+ * every node sharing the database; the other figures are this node's.
+ * The page that serves them is web/routes_metrics.c: nothing here knows
+ * of pages.
  */
 
 #include <sys/types.h>
@@ -15,9 +17,8 @@
 #include <kore/http.h>
 
 #include "worker/metrics.h"
-#include "web/page.h"
-#include "web/routes.h"
 #include "store/store.h"
+#include "store/store_vocab.h"
 
 #define METRICS_STATUS_MAX	600
 
@@ -109,22 +110,13 @@ metrics_job_latency(u_int64_t ms)
 	__atomic_add_fetch(&shm->latency_count, 1, __ATOMIC_RELAXED);
 }
 
-int
-page_metrics(struct http_request *req)
+void
+metrics_text(struct kore_buf *b)
 {
-	struct kore_buf		 b;
-	u_int64_t		 v, cum, depth[4];
+	u_int64_t		 v, cum, depth[STORE_JOB_STATES];
 	size_t			 i, k;
-	static const char	*states[] = {
-		"queued", "running", "done", "failed"
-	};
 
-	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-	    "GET, HEAD"))
-		return (KORE_RESULT_OK);
-
-	kore_buf_init(&b, 4096);
-	kore_buf_appendf(&b, "# HELP formwork_http_requests_total Requests "
+	kore_buf_appendf(b, "# HELP formwork_http_requests_total Requests "
 	    "answered, by route and status.\n"
 	    "# TYPE formwork_http_requests_total counter\n");
 	for (i = 0; i < METRICS_NROUTES; i++) {
@@ -133,56 +125,49 @@ page_metrics(struct http_request *req)
 			    __ATOMIC_RELAXED);
 			if (v == 0)
 				continue;
-			kore_buf_appendf(&b, "formwork_http_requests_total"
+			kore_buf_appendf(b, "formwork_http_requests_total"
 			    "{route=\"%s\",status=\"%zu\"} %llu\n",
 			    metrics_routes[i][1], k, (unsigned long long)v);
 		}
 	}
 
-	kore_buf_appendf(&b, "# HELP formwork_jobs Jobs in the queue, by "
+	kore_buf_appendf(b, "# HELP formwork_jobs Jobs in the queue, by "
 	    "state.\n# TYPE formwork_jobs gauge\n");
 	if (store_job_counts(depth) == STORE_OK) {
-		for (i = 0; i < 4; i++)
-			kore_buf_appendf(&b, "formwork_jobs{state=\"%s\"} "
-			    "%llu\n", states[i], (unsigned long long)depth[i]);
+		for (i = 0; i < STORE_JOB_STATES; i++)
+			kore_buf_appendf(b, "formwork_jobs{state=\"%s\"} "
+			    "%llu\n", store_job_states[i],
+			    (unsigned long long)depth[i]);
 	}
 
-	kore_buf_appendf(&b, "# HELP formwork_job_attempts_total Attempts "
+	kore_buf_appendf(b, "# HELP formwork_job_attempts_total Attempts "
 	    "at running jobs, by outcome (retry counts retries).\n"
 	    "# TYPE formwork_job_attempts_total counter\n");
 	for (i = 0; i < 3; i++)
-		kore_buf_appendf(&b, "formwork_job_attempts_total"
+		kore_buf_appendf(b, "formwork_job_attempts_total"
 		    "{outcome=\"%s\"} %llu\n", metrics_outcomes[i],
 		    (unsigned long long)__atomic_load_n(&shm->attempts[i],
 		    __ATOMIC_RELAXED));
 
-	kore_buf_appendf(&b, "# HELP formwork_job_latency_seconds Time from "
+	kore_buf_appendf(b, "# HELP formwork_job_latency_seconds Time from "
 	    "a submission to the end of its job.\n"
 	    "# TYPE formwork_job_latency_seconds histogram\n");
 	cum = 0;
 	for (i = 0; i <= METRICS_NBUCKETS; i++) {
 		cum += __atomic_load_n(&shm->latency_le[i], __ATOMIC_RELAXED);
 		if (i < METRICS_NBUCKETS)
-			kore_buf_appendf(&b, "formwork_job_latency_seconds_"
+			kore_buf_appendf(b, "formwork_job_latency_seconds_"
 			    "bucket{le=\"%g\"} %llu\n",
 			    (double)metrics_buckets[i] / 1000.0,
 			    (unsigned long long)cum);
 		else
-			kore_buf_appendf(&b, "formwork_job_latency_seconds_"
+			kore_buf_appendf(b, "formwork_job_latency_seconds_"
 			    "bucket{le=\"+Inf\"} %llu\n",
 			    (unsigned long long)cum);
 	}
-	kore_buf_appendf(&b, "formwork_job_latency_seconds_sum %.3f\n"
+	kore_buf_appendf(b, "formwork_job_latency_seconds_sum %.3f\n"
 	    "formwork_job_latency_seconds_count %llu\n",
 	    (double)__atomic_load_n(&shm->latency_sum_ms, __ATOMIC_RELAXED) /
 	    1000.0, (unsigned long long)__atomic_load_n(&shm->latency_count,
 	    __ATOMIC_RELAXED));
-
-	page_security_headers(req);
-	http_response_header(req, "content-type",
-	    "text/plain; version=0.0.4; charset=utf-8");
-	http_response_header(req, "cache-control", "no-store");
-	page_respond(req, 200, b.data, b.offset);
-	kore_buf_cleanup(&b);
-	return (KORE_RESULT_OK);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct http_request;
+struct kore_buf;
 
 int	metrics_init(char *err, size_t errlen);
 
@@ -23,5 +24,11 @@ void	metrics_job_attempt(const char *outcome);
 
 /* A job finished (done or failed) latency_ms after its submission. */
 void	metrics_job_latency(u_int64_t latency_ms);
+
+/*
+ * Appends every figure to b in the Prometheus text format (0.0.4), the
+ * queue's depth read from the store now.
+ */
+void	metrics_text(struct kore_buf *b);
 
 #endif

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh: static analysis of src/ with cppcheck (2.10) and clang-tidy (14).
+# run.sh: static analysis of src/ with cppcheck (2.10) and clang-tidy (14),
+# and the layer rule of src/'s folders (tests/static/layers.sh).
 #
 # Each tool is one check: it passes when it reports nothing. Findings are
 # printed as file:line: message [check]; full output is kept in
@@ -31,6 +32,10 @@
 # "uninitialized va_list" (clang-analyzer-valist.Uninitialized) in every
 # file after the first. Compile flags are the Makefile's (CFLAGS_APP
 # without -O2/-fPIC/-Werror), so clang's own warnings count too.
+#
+# layers: no file includes a header of a higher layer (core < store <
+# worker < queue < web < desk; ctl/ only core/ and store/); the rule and
+# its reasons are in tests/static/layers.sh.
 #
 # Environment: STATIC_JOBS=N parallel clang-tidy processes (default nproc).
 set -u
@@ -119,6 +124,16 @@ else
 			"($(( $(date +%s) - start )) s; logs in $out/tidy_*.log)"
 		failed=$((failed + 1))
 	fi
+fi
+
+# ---- layers ----------------------------------------------------------------
+if bash tests/static/layers.sh >"$out/layers.txt" 2>&1; then
+	echo "layers: 0 findings in $(printf '%s\n' src/*/*.[ch] | wc -l) files"
+	passed=$((passed + 1))
+else
+	sed 's/^/  /' "$out/layers.txt"
+	echo "layers: $(wc -l <"$out/layers.txt") findings"
+	failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"

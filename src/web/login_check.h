@@ -5,7 +5,9 @@
  * the login handler queues it here and sleeps until it is done (the
  * pattern of commit.c). Kore's task pool cannot be used per login: its
  * threads are held for good by the writer and the runners, and a new
- * task is queued round-robin behind them.
+ * task is queued round-robin behind them. It sits in web/, beside
+ * commit.c, rather than in desk/ with its one user: the Kore hooks in
+ * web/app.c start and stop it, and a layer never includes a higher one.
  */
 
 #ifndef FORMWORK_LOGIN_CHECK_H
