@@ -10,6 +10,9 @@
  *   formworkctl user del NAME
  *   formworkctl prune --days N
  *   formworkctl generate N [--form SLUG]
+ *   formworkctl backup FILE          (ctl_copy.c, also while serving)
+ *   formworkctl restore FILE         (server stopped)
+ *   formworkctl check
  *
  * Exit status: 0 done, 1 failed (a message on stderr), 2 usage.
  */
@@ -31,6 +34,7 @@
 #include "core/password.h"
 #include "store/store_admin.h"
 #include "core/util.h"
+#include "ctl/ctl_copy.h"
 
 #define CTL_DB_DEFAULT		"var/formwork.db"
 #define CTL_GENERATE_BATCH	5000
@@ -63,6 +67,13 @@ main(int argc, char **argv)
 		return (fail("libsodium failed to initialise"));
 	if ((path = getenv("FORMWORK_DB")) == NULL || *path == '\0')
 		path = CTL_DB_DEFAULT;
+	/* These take the store as it is: no creating, no migrating first. */
+	if (strcmp(argv[1], "backup") == 0)
+		return (ctl_backup(path, argc - 2, argv + 2));
+	if (strcmp(argv[1], "restore") == 0)
+		return (ctl_restore(path, argc - 2, argv + 2));
+	if (strcmp(argv[1], "check") == 0)
+		return (ctl_check(path, argc - 2, argv + 2));
 	/* Before the server's first start, a fresh clone has no var/. */
 	if (util_mkdirs(path, 0, err, sizeof(err)) == -1 ||
 	    store_init(path, err, sizeof(err)) == -1)
@@ -94,6 +105,9 @@ ctl_usage(void)
 	    "       formworkctl user del NAME\n"
 	    "       formworkctl prune --days N\n"
 	    "       formworkctl generate N [--form SLUG]\n"
+	    "       formworkctl backup FILE\n"
+	    "       formworkctl restore FILE   (with the server stopped)\n"
+	    "       formworkctl check\n"
 	    "Passwords are read from standard input (one line, at least %d "
 	    "characters).\nThe database is $FORMWORK_DB (default %s).\n",
 	    PASSWORD_MIN, CTL_DB_DEFAULT);

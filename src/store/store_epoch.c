@@ -30,6 +30,7 @@
 static u_int64_t	*store_epoch_word = NULL;
 
 static int	store_epoch_file(const char *, char *, size_t, char *, size_t);
+static int	store_epoch_fill(int);
 
 int
 store_epoch_open(const char *db_path, char *err, size_t errlen)
@@ -43,7 +44,12 @@ store_epoch_open(const char *db_path, char *err, size_t errlen)
 	if ((fd = store_epoch_file(db_path, path, sizeof(path), err,
 	    errlen)) == -1)
 		return (-1);
-	if (ftruncate(fd, sizeof(u_int64_t)) == -1) {
+	/*
+	 * The word is written, not made by ftruncate(): a hole would be
+	 * allocated only when the mapping is first touched, and on a full
+	 * disk that touch is a SIGBUS instead of an error.
+	 */
+	if (store_epoch_fill(fd) == -1) {
 		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		(void)close(fd);
 		return (-1);
@@ -118,4 +124,21 @@ store_epoch_file(const char *db_path, char *path, size_t len, char *err,
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
 		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	return (fd);
+}
+
+/* Gives a new counter file its 8 bytes, zero, for real; 0 or -1. */
+static int
+store_epoch_fill(int fd)
+{
+	struct stat	st;
+	u_int64_t	zero;
+
+	if (fstat(fd, &st) == -1)
+		return (-1);
+	if (st.st_size >= (off_t)sizeof(zero))
+		return (0);
+	zero = 0;
+	if (pwrite(fd, &zero, sizeof(zero), 0) != (ssize_t)sizeof(zero))
+		return (-1);
+	return (fsync(fd));
 }

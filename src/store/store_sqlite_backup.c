@@ -109,6 +109,8 @@ store_restore(const char *path, const char *file, char *err, size_t errlen)
 	if (rc != SQLITE_DONE)
 		return (-1);
 	/* Pages kept by a server on this host were of the old store. */
+	if (store_epoch_open(path, err, errlen) == -1)
+		return (-1);
 	store_epoch_bump();
 	return (0);
 }

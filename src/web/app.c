@@ -137,7 +137,9 @@ kore_parent_configure(int argc, char **argv)
 	app_mkdirs(config.db_path, 0);
 	app_mkdirs(config.secret_file, 0);
 	app_mkdirs(http_body_disk_path, 1);
-	if (store_init(config.db_path, err, sizeof(err)) == -1)
+	/* Held for the server's life: formworkctl restore waits for it. */
+	if (store_lock(config.db_path, 0, err, sizeof(err)) == -1 ||
+	    store_init(config.db_path, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
 	app_secret_load();
 	page_build_id_make();

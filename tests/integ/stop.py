@@ -12,20 +12,17 @@ Ends with "N passed, N failed" (exit status non-zero on failure).
 """
 
 import argparse
-import http.client
 import os
-import re
 import signal
 import sys
-import threading
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import server as srvmod  # noqa: E402
 from client import request  # noqa: E402
+from steady import Client  # noqa: E402
 from server import Server  # noqa: E402
 
 RESULTS = []
@@ -38,68 +35,6 @@ def check(name, ok, detail=""):
     RESULTS.append((name, bool(ok)))
     print("%s  %s%s" % ("ok  " if ok else "FAIL", name,
                         "" if ok else "\n      " + detail), flush=True)
-
-
-TOKEN = re.compile(rb'name="(_key|_csrf)" value="([^"]+)"')
-
-
-class Client(threading.Thread):
-    """One keep-alive connection: GET the form, POST it, again."""
-
-    def __init__(self, port, n):
-        super().__init__(daemon=True)
-        self.port = port
-        self.n = n
-        self.log = []       # (sent_at, method, outcome: status or error)
-        self.acked = []     # submission ids answered with a 303
-        self.stop = False
-
-    def one(self, conn, method, path, body=None, headers=None):
-        conn.request(method, path, body=body, headers=headers or {})
-        sent = time.monotonic()
-        try:
-            r = conn.getresponse()
-            data = r.read()
-        except Exception as e:  # noqa: BLE001 (the outcome under test)
-            self.log.append((sent, method, type(e).__name__))
-            raise
-        self.log.append((sent, method, r.status))
-        return r, data
-
-    def run(self):
-        conn = None
-        i = 0
-        while not self.stop:
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.port,
-                                                      timeout=30)
-                r, page = self.one(conn, "GET", "/f/contact")
-                if r.getheader("connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-                    continue
-                tokens = dict(TOKEN.findall(page))
-                i += 1
-                body = urllib.parse.urlencode({
-                    "name": "Stop %d.%d" % (self.n, i),
-                    "email": "stop%d@example.org" % self.n,
-                    "topic": "general",
-                    "message": "A message sent while the server stops.",
-                    "_key": tokens[b"_key"].decode(),
-                    "_csrf": tokens[b"_csrf"].decode()})
-                r, _ = self.one(conn, "POST", "/f/contact", body, {
-                    "Content-Type": "application/x-www-form-urlencoded"})
-                if r.status == 303:
-                    self.acked.append(r.getheader("location").rsplit("/")[-1])
-                if r.getheader("connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-            except Exception:  # noqa: BLE001 (refused after the stop)
-                if conn is not None:
-                    conn.close()
-                conn = None
-                time.sleep(0.01)
 
 
 def main():
