@@ -258,6 +258,13 @@ enum store_result	store_job_finish(struct store_handle *,
 			    const struct store_job *, enum job_state,
 			    const char *error, u_int64_t run_at, u_int64_t now);
 
+/*
+ * Gives a claimed job back, as if this attempt had not been made: queued
+ * again, due now, lease ended (a runner stopping with the server).
+ */
+enum store_result	store_job_release(struct store_handle *,
+			    const struct store_job *, u_int64_t now);
+
 /* The submission a job belongs to. */
 enum store_result	store_job_record(struct store_handle *,
 			    const struct store_job *, struct store_record *);

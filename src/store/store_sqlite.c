@@ -82,6 +82,9 @@ static const char *store_sql[ST_MAX] = {
 	[ST_JOB_FINISH] = "UPDATE jobs SET state = ?3, last_error = ?4, "
 	    "run_at = ?5, lease_until = 0, finished_at = ?6 "
 	    "WHERE id = ?1 AND attempts = ?2",
+	[ST_JOB_RELEASE] = "UPDATE jobs SET state = 'queued', "
+	    "attempts = attempts - 1, run_at = ?3, lease_until = 0 "
+	    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'",
 	[ST_JOB_STATUSES] = "SELECT kind, state, attempts, max_attempts, "
 	    "run_at, coalesce(last_error, ''), target FROM jobs "
 	    "WHERE submission_id = ?1 ORDER BY action",
