@@ -321,6 +321,14 @@ class Base(harness.TestCase):
         return [(t.get("data-action"), t.text)
                 for t in r.doc.find_all("tr") if t.get("data-action")]
 
+    def assertAudited(self, d, action, *words):
+        """The audit log, as d sees it, has a row of action holding every
+        one of words."""
+        got = self.audit_rows(d)
+        self.assertTrue(any(act == action and all(w in t for w in words)
+                            for act, t in got),
+                        "no %s row with %r: %r" % (action, words, got[:5]))
+
 
 # ---- 1. sign-in -------------------------------------------------------
 
@@ -442,11 +450,8 @@ class T01Login(Base):
         d = self.fresh("rex")
         self.assertSeeOther(d.post("/admin/logout"), "/admin/login")
         a = self.as_user("ada")
-        got = self.audit_rows(a)
-        self.assertTrue(any(act == "login" and "rex" in t for act, t in got),
-                        got[:5])
-        self.assertTrue(any(act == "logout" and "rex" in t
-                            for act, t in got), got[:5])
+        self.assertAudited(a, "login", "rex")
+        self.assertAudited(a, "logout", "rex")
 
 
 # ---- 2. not signed in, sign-out, expiry --------------------------------
@@ -1410,9 +1415,7 @@ class T11Export(Base):
         self.submit("contact", contact_values(message="Export audit %s" % m))
         a = self.fresh("rex")
         self.assertStatus(self.export(a, q=m), 200)
-        got = self.audit_rows(a)
-        self.assertTrue(any(act == "export" and "rex" in t
-                            for act, t in got), got[:5])
+        self.assertAudited(a, "export", "rex")
 
 
 class T12BackgroundExport(Base):
@@ -1644,9 +1647,7 @@ class T13AdminActions(Base):
         a = self.as_user("ada")
         self.assertSeeOther(a.post("/admin/s/%s/retry" % sid),
                             "/admin/s/%s" % sid)
-        got = self.audit_rows(a)
-        self.assertTrue(any(act == "retry" and sid in t and "ada" in t
-                            for act, t in got), got[:5])
+        self.assertAudited(a, "retry", sid, "ada")
 
 
 # ---- 9. formworkctl ---------------------------------------------------------
