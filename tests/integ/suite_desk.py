@@ -209,10 +209,11 @@ class Base(harness.TestCase):
             Base._sessions[key] = d
         return d
 
-    def fresh(self, user):
+    def fresh(self, user, password=None):
+        """A new session of user (password pw(user) unless given)."""
         d = Desk(self.srv)
-        r = d.login(user)
-        self.assertStatus(r, 303, "sign-in of %s" % user)
+        self.assertSeeOther(d.login(user, password), "/admin",
+                            "sign-in of %s" % user)
         return d
 
     # assertions
@@ -1690,8 +1691,7 @@ class T14Ctl(Base):
         self.assertNotIn("x" + name, listed)
         self.assertNotIn("y" + name, listed)
         # The duplicate did not change the first one's password or role.
-        d = self.desk()
-        self.assertSeeOther(d.login(name, "long enough password"), "/admin")
+        d = self.fresh(name, "long enough password")
         self.assertPage(d.get("/admin/audit"), 403)
 
     def test_user_added_while_running_signs_in(self):
@@ -1699,16 +1699,13 @@ class T14Ctl(Base):
         r = ctl(self.srv, "user", "add", name, "--role", "reviewer",
                 stdin="a password typed late\n")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertSeeOther(self.desk().login(name, "a password typed late"),
-                            "/admin")
+        self.fresh(name, "a password typed late")
 
     def test_user_role_change_applies(self):
         name = "promo%s" % uniq()
-        ctl(self.srv, "user", "add", name, "--role", "viewer",
-            stdin="promotion password\n")
+        add_user(self.srv, name, "viewer", "promotion password")
         sid = self.submit("contact", contact_values())
-        d = self.desk()
-        self.assertSeeOther(d.login(name, "promotion password"), "/admin")
+        d = self.fresh(name, "promotion password")
         self.assertPage(self.review(d, sid, "approved"), 403)
         r = ctl(self.srv, "user", "role", name, "reviewer")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -1718,18 +1715,15 @@ class T14Ctl(Base):
         # new sign-in.
         self.assertSeeOther(self.review(d, sid, "approved"),
                             "/admin/s/%s" % sid)
-        d2 = self.desk()
-        self.assertSeeOther(d2.login(name, "promotion password"), "/admin")
+        d2 = self.fresh(name, "promotion password")
         self.assertSeeOther(self.review(d2, sid, "rejected"),
                             "/admin/s/%s" % sid)
 
     def test_demoted_admin_loses_admin_rights_in_an_open_session(self):
         name = "demo%s" % uniq()
-        ctl(self.srv, "user", "add", name, "--role", "admin",
-            stdin="demotion password\n")
+        add_user(self.srv, name, "admin", "demotion password")
         sid = self.submit("contact", contact_values())
-        d = self.desk()
-        self.assertSeeOther(d.login(name, "demotion password"), "/admin")
+        d = self.fresh(name, "demotion password")
         tok = d.csrf
         self.assertStatus(d.get("/admin/audit"), 200)
         self.assertEqual(ctl(self.srv, "user", "role", name,
@@ -1742,10 +1736,8 @@ class T14Ctl(Base):
 
     def test_passwd_changes_password_and_revokes_sessions(self):
         name = "pw%s" % uniq()
-        ctl(self.srv, "user", "add", name, "--role", "reviewer",
-            stdin="first password 1\n")
-        d = self.desk()
-        self.assertSeeOther(d.login(name, "first password 1"), "/admin")
+        add_user(self.srv, name, "reviewer", "first password 1")
+        d = self.fresh(name, "first password 1")
         self.assertStatus(d.get("/admin"), 200)
         r = ctl(self.srv, "user", "passwd", name,
                 stdin="second password 2\n")
@@ -1765,10 +1757,8 @@ class T14Ctl(Base):
 
     def test_del_revokes_sessions_and_sign_in(self):
         name = "gone%s" % uniq()
-        ctl(self.srv, "user", "add", name, "--role", "admin",
-            stdin="deleted user pw\n")
-        d = self.desk()
-        self.assertSeeOther(d.login(name, "deleted user pw"), "/admin")
+        add_user(self.srv, name, "admin", "deleted user pw")
+        d = self.fresh(name, "deleted user pw")
         r = ctl(self.srv, "user", "del", name)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertToLogin(d.get("/admin"), next_="/admin")
