@@ -120,17 +120,20 @@ UNIT_SRC	= $(CORE_SRC) $(STORE_SRC) src/web/result_cache.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c src/ctl/kore_glue.c
 UNIT_TESTS	= $(wildcard tests/unit/test_*.c)
+UNIT_HDR	= $(wildcard tests/unit/*.h)
 UNIT_CFLAGS	= -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-unused-parameter \
 		  -Wno-sign-compare -Wno-missing-field-initializers \
 		  $(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc
 UNIT_LIBS	= -lcriterion -lsodium -lsqlite3 -lcrypto -lssl
 
-tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c \
+tests/unit/run: $(UNIT_TESTS) $(UNIT_HDR) $(UNIT_SRC) $(HDR) \
+		src/ctl/kore_glue.c \
 		| $(KORE_FEATURES_FILE)
 	$(CC) $(UNIT_CFLAGS) -O1 -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
 
-tests/unit/run-san: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c \
+tests/unit/run-san: $(UNIT_TESTS) $(UNIT_HDR) $(UNIT_SRC) $(HDR) \
+		src/ctl/kore_glue.c \
 		| $(KORE_FEATURES_FILE)
 	$(CC) $(UNIT_CFLAGS) $(SAN) -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
