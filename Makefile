@@ -164,11 +164,11 @@ OBJ_INSTALL	= $(filter-out .objs/core/config.o,$(OBJ)) \
 # path, the pid file in the unit's RuntimeDirectory (/run/formwork),
 # bodies spooled in the state directory; everything else (limits, routes,
 # `tls no`, `http_hsts_enable 0`) as make run has it.
-.objs-install/$(APP).conf: conf/$(APP).conf .objs-install/dirs
-	sed -e '1s|.*|# Formwork: the Kore configuration make install made from conf/$(APP).conf.|' \
-		-e 's|^load[[:space:]].*|load\t\t\t$(LIBDIR)/$(APP).so|' \
-		-e 's|^pidfile[[:space:]].*|pidfile\t\t\t/run/formwork/kore.pid|' \
-		-e 's|^http_body_disk_path[[:space:]].*|http_body_disk_path\t$(STATEDIR)/tmp|' \
+.objs-install/$(APP).conf: conf/$(APP).conf .objs-install/dirs Makefile
+	sed -e '1s|.*|# Formwork: made by make install from conf/$(APP).conf.|' \
+		-e 's|^\(load[[:space:]]*\).*|\1$(LIBDIR)/$(APP).so|' \
+		-e 's|^\(pidfile[[:space:]]*\).*|\1/run/formwork/kore.pid|' \
+		-e 's|^\(http_body_disk_path[[:space:]]*\).*|\1$(STATEDIR)/tmp|' \
 		$< > $@
 
 # The systemd unit, the sysusers file and the nginx example name the
