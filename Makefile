@@ -45,8 +45,9 @@ TEST_PKGS	= libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
 		  valgrind chromium openjdk-17-jre-headless clang \
 		  libclang-rt-14-dev cppcheck clang-tidy nginx systemd
 
-.PHONY: all build run test unit integ unit-san unit-valgrind integ-san load \
-	crash browser deploy fuzz-smoke fuzz static bench deps-run deps-test clean
+.PHONY: all build run install uninstall test unit integ unit-san \
+	unit-valgrind integ-san load crash browser deploy fuzz-smoke fuzz static \
+	bench deps-run deps-test clean FORCE
 
 all: build
 
@@ -91,11 +92,13 @@ CTL_SRC		= $(wildcard src/ctl/*.c) $(CORE_SRC) $(STORE_SRC)
 KORE_CTL_SRC	= $(KORE_SRC)/json.c $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c
 
+CTL_CC		= $(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) \
+		  -Wno-missing-prototypes $(KORE_FEATURES) \
+		  -I/usr/share/kore/include/kore -Isrc
+CTL_LINK	= $(CTL_SRC) $(KORE_CTL_SRC) -lsodium -lsqlite3 -lcrypto -lssl
+
 formworkctl: $(CTL_SRC) $(HDR) | $(KORE_FEATURES_FILE)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) -Wno-missing-prototypes \
-		$(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc \
-		-o $@ $(CTL_SRC) $(KORE_CTL_SRC) \
-		-lsodium -lsqlite3 -lcrypto -lssl
+	$(CTL_CC) -o $@ $(CTL_LINK)
 
 # The AddressSanitizer + UBSan build of the module, loaded with libasan
 # preloaded into kore (see tests/integ/run.sh).
@@ -112,6 +115,125 @@ run: deps-run
 	@mkdir -p var
 	exec stdbuf -oL kore -fnrc conf/$(APP).conf
 
+# ---- install --------------------------------------------------------------
+# make install [PREFIX=/usr/local] [SYSCONFDIR=/etc/formwork]
+# [STATEDIR=/var/lib/formwork] [DESTDIR=]: the program under PREFIX, the
+# operator's configuration and forms in SYSCONFDIR, the data in STATEDIR
+# (README, "Running it on a server"). The installed module and
+# formworkctl have these directories compiled in (src/core/config.c), so
+# they need no FORMWORK_* variable to find their files; DESTDIR only
+# stages the files elsewhere (a package build) and is not compiled in.
+PREFIX		= /usr/local
+SYSCONFDIR	= /etc/formwork
+STATEDIR	= /var/lib/formwork
+BINDIR		= $(PREFIX)/bin
+LIBDIR		= $(PREFIX)/lib/$(APP)
+DATADIR		= $(PREFIX)/share/$(APP)
+UNITDIR		= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	= $(PREFIX)/lib/sysusers.d
+INSTALL_DIRS	= -DFORMWORK_SYSCONFDIR='"$(SYSCONFDIR)"' \
+		  -DFORMWORK_DATADIR='"$(DATADIR)"' \
+		  -DFORMWORK_STATEDIR='"$(STATEDIR)"'
+
+# Only config.c reads those directories: the installed module is the
+# build's objects with config.o compiled again, so an install after a
+# build costs one file (and formworkctl).
+OBJ_INSTALL	= $(filter-out .objs/core/config.o,$(OBJ)) \
+		  .objs-install/core/config.o
+
+# The directories last compiled in: rewritten, and so newer than what was
+# built from it, whenever they change.
+.objs-install/dirs: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SYSCONFDIR) $(DATADIR) $(STATEDIR)' | cmp -s - $@ || \
+		echo '$(SYSCONFDIR) $(DATADIR) $(STATEDIR)' > $@
+
+.objs-install/core/config.o: src/core/config.c $(HDR) .objs-install/dirs \
+		| $(KORE_FEATURES_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_APP) $(INSTALL_DIRS) -c $< -o $@
+
+.objs-install/$(APP).so: $(OBJ_INSTALL)
+	$(CC) -shared -o $@ $(OBJ_INSTALL) $(LDLIBS_APP)
+
+.objs-install/formworkctl: $(CTL_SRC) $(HDR) .objs-install/dirs \
+		| $(KORE_FEATURES_FILE)
+	$(CTL_CC) $(INSTALL_DIRS) -o $@ $(CTL_LINK)
+
+# conf/formwork.conf for the installed layout: the module by its absolute
+# path, the pid file in the unit's RuntimeDirectory (/run/formwork),
+# bodies spooled in the state directory; everything else (limits, routes,
+# `tls no`, `http_hsts_enable 0`) as make run has it.
+.objs-install/$(APP).conf: conf/$(APP).conf .objs-install/dirs Makefile
+	sed -e '1s|.*|# Formwork: made by make install from conf/$(APP).conf.|' \
+		-e 's|^\(load[[:space:]]*\).*|\1$(LIBDIR)/$(APP).so|' \
+		-e 's|^\(pidfile[[:space:]]*\).*|\1/run/formwork/kore.pid|' \
+		-e 's|^\(http_body_disk_path[[:space:]]*\).*|\1$(STATEDIR)/tmp|' \
+		$< > $@
+
+# The systemd unit, the sysusers file and the nginx example name the
+# default directories; installed with the ones actually used. The unit's
+# data directory stays /var/lib/formwork (StateDirectory=, the one place
+# it may write): with another STATEDIR, edit the installed unit.
+INSTALL_SED	= -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/formwork|$(SYSCONFDIR)|g'
+
+# The operator's files (the Kore configuration, the forms) are put in only
+# when absent, and the forms only into a new forms directory: an upgrade
+# keeps every change, and a sample deleted stays deleted. A Kore
+# configuration that differs from the new one's is left alone and the new
+# one put beside it as formwork.conf.new.
+install: .objs-install/$(APP).so .objs-install/formworkctl \
+		.objs-install/$(APP).conf
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -d -m 0750 $(DESTDIR)$(STATEDIR)
+	install -m 0755 .objs-install/formworkctl $(DESTDIR)$(BINDIR)/formworkctl
+	install -m 0644 .objs-install/$(APP).so $(DESTDIR)$(LIBDIR)/$(APP).so
+	rm -rf $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/assets
+	install -d $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/assets
+	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates
+	install -m 0644 assets/* $(DESTDIR)$(DATADIR)/assets
+	sed $(INSTALL_SED) conf/nginx/formwork.conf \
+		> $(DESTDIR)$(DATADIR)/nginx/formwork.conf
+	sed $(INSTALL_SED) conf/systemd/formwork.service \
+		> $(DESTDIR)$(UNITDIR)/formwork.service
+	sed $(INSTALL_SED) conf/systemd/formwork.sysusers \
+		> $(DESTDIR)$(SYSUSERSDIR)/formwork.conf
+	@if [ ! -d $(DESTDIR)$(SYSCONFDIR)/forms ]; then \
+		echo "install -d $(DESTDIR)$(SYSCONFDIR)/forms (samples)"; \
+		install -d $(DESTDIR)$(SYSCONFDIR)/forms && \
+		install -m 0644 conf/forms/*.json $(DESTDIR)$(SYSCONFDIR)/forms; \
+	fi
+	@conf=$(DESTDIR)$(SYSCONFDIR)/$(APP).conf; \
+	if [ ! -e $$conf ]; then \
+		echo "install $$conf"; \
+		install -m 0644 .objs-install/$(APP).conf $$conf; \
+	elif cmp -s .objs-install/$(APP).conf $$conf; then \
+		rm -f $$conf.new; \
+	else \
+		install -m 0644 .objs-install/$(APP).conf $$conf.new; \
+		echo "kept $$conf (changed); this version's is $$conf.new:" \
+			"compare them"; \
+	fi
+	@[ "$(STATEDIR)" = /var/lib/formwork ] || echo "note: the systemd" \
+		"unit keeps its data in /var/lib/formwork; edit it for $(STATEDIR)"
+
+# Removes what install put in place; the operator's configuration and
+# forms (SYSCONFDIR) and the data (STATEDIR) stay.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/formworkctl $(DESTDIR)$(LIBDIR)/$(APP).so \
+		$(DESTDIR)$(UNITDIR)/formwork.service \
+		$(DESTDIR)$(SYSUSERSDIR)/formwork.conf \
+		$(DESTDIR)$(SYSCONFDIR)/$(APP).conf.new
+	rm -rf $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/assets \
+		$(DESTDIR)$(DATADIR)/nginx
+	@for d in $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR); do \
+		[ ! -d $$d ] || rmdir $$d; \
+	done
+	@echo "kept $(DESTDIR)$(SYSCONFDIR) (configuration, forms) and" \
+		"$(DESTDIR)$(STATEDIR) (the data): remove them yourself"
+
 # ---- tests ----------------------------------------------------------------
 # Unit tests link the pure sources and the SQLite store directly, plus
 # Kore's own buffer, memory, pool, utils and JSON code and a small stubs file.
@@ -120,17 +242,20 @@ UNIT_SRC	= $(CORE_SRC) $(STORE_SRC) src/web/result_cache.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c src/ctl/kore_glue.c
 UNIT_TESTS	= $(wildcard tests/unit/test_*.c)
+UNIT_HDR	= $(wildcard tests/unit/*.h)
 UNIT_CFLAGS	= -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-unused-parameter \
 		  -Wno-sign-compare -Wno-missing-field-initializers \
 		  $(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc
 UNIT_LIBS	= -lcriterion -lsodium -lsqlite3 -lcrypto -lssl
 
-tests/unit/run: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c \
+tests/unit/run: $(UNIT_TESTS) $(UNIT_HDR) $(UNIT_SRC) $(HDR) \
+		src/ctl/kore_glue.c \
 		| $(KORE_FEATURES_FILE)
 	$(CC) $(UNIT_CFLAGS) -O1 -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
 
-tests/unit/run-san: $(UNIT_TESTS) $(UNIT_SRC) $(HDR) src/ctl/kore_glue.c \
+tests/unit/run-san: $(UNIT_TESTS) $(UNIT_HDR) $(UNIT_SRC) $(HDR) \
+		src/ctl/kore_glue.c \
 		| $(KORE_FEATURES_FILE)
 	$(CC) $(UNIT_CFLAGS) $(SAN) -o $@ $(UNIT_TESTS) $(UNIT_SRC) \
 		$(KORE_UNIT_SRC) $(UNIT_LIBS)
@@ -201,5 +326,5 @@ test: deps-test
 	$(MAKE) deploy
 
 clean:
-	rm -rf .objs .objs-san $(APP).so $(APP)-san.so tests/unit/run \
+	rm -rf .objs .objs-san .objs-install $(APP).so $(APP)-san.so tests/unit/run \
 		tests/unit/run-san

@@ -1,6 +1,14 @@
 /*
- * config.c: environment settings with their defaults and limits. Paths
- * are relative to the directory Formwork starts in.
+ * config.c: environment settings with their defaults and limits.
+ *
+ * The default paths depend on the build. A build in the checkout (make
+ * build, make run) uses the checkout's layout, relative to the directory
+ * Formwork starts in: conf/forms, templates, assets, var/. make install
+ * compiles this file again with the installed directories as
+ * FORMWORK_SYSCONFDIR, FORMWORK_DATADIR and FORMWORK_STATEDIR, so the
+ * installed module and formworkctl find their files without any
+ * variable. Only this file may use those three: the installed module
+ * links every other object as built for the checkout (Makefile).
  */
 
 #include <sys/types.h>
@@ -11,6 +19,16 @@
 #include <string.h>
 
 #include "core/config.h"
+
+#ifndef FORMWORK_SYSCONFDIR
+#define FORMWORK_SYSCONFDIR	"conf"		/* forms/ */
+#endif
+#ifndef FORMWORK_DATADIR
+#define FORMWORK_DATADIR	"."		/* templates/, assets/ */
+#endif
+#ifndef FORMWORK_STATEDIR
+#define FORMWORK_STATEDIR	"var"		/* the data */
+#endif
 
 struct config	config;
 
@@ -23,13 +41,7 @@ config_load(char *err, size_t errlen)
 {
 	u_int64_t	v;
 
-	config.db_path = config_string("FORMWORK_DB", "var/formwork.db");
-	config.forms_dir = config_string("FORMWORK_FORMS", "conf/forms");
-	config.templates_dir = config_string("FORMWORK_TEMPLATES",
-	    "templates");
-	config.assets_dir = config_string("FORMWORK_ASSETS", "assets");
-	config.secret_file = config_string("FORMWORK_SECRET_FILE",
-	    "var/secret.key");
+	config_paths_load();
 	config.base_url = config_string("FORMWORK_BASE_URL",
 	    "http://127.0.0.1:8080");
 
@@ -99,8 +111,6 @@ config_load(char *err, size_t errlen)
 	}
 	config.mail_from = config_string("FORMWORK_MAIL_FROM",
 	    "formwork@localhost");
-	config.outbox_dir = config_string("FORMWORK_OUTBOX", "var/outbox");
-	config.exports_dir = config_string("FORMWORK_EXPORTS", "var/exports");
 	config.webhook_secret = config_string("FORMWORK_WEBHOOK_SECRET", NULL);
 	if (config.webhook_secret != NULL &&
 	    (strncmp(config.webhook_secret, "whsec_", 6) != 0 ||
@@ -112,6 +122,25 @@ config_load(char *err, size_t errlen)
 	}
 
 	return (0);
+}
+
+void
+config_paths_load(void)
+{
+	config.db_path = config_string("FORMWORK_DB",
+	    FORMWORK_STATEDIR "/formwork.db");
+	config.secret_file = config_string("FORMWORK_SECRET_FILE",
+	    FORMWORK_STATEDIR "/secret.key");
+	config.outbox_dir = config_string("FORMWORK_OUTBOX",
+	    FORMWORK_STATEDIR "/outbox");
+	config.exports_dir = config_string("FORMWORK_EXPORTS",
+	    FORMWORK_STATEDIR "/exports");
+	config.forms_dir = config_string("FORMWORK_FORMS",
+	    FORMWORK_SYSCONFDIR "/forms");
+	config.templates_dir = config_string("FORMWORK_TEMPLATES",
+	    FORMWORK_DATADIR "/templates");
+	config.assets_dir = config_string("FORMWORK_ASSETS",
+	    FORMWORK_DATADIR "/assets");
 }
 
 static const char *

@@ -47,4 +47,10 @@ extern struct config	config;
 /* Reads the environment; on a bad value returns -1 with err set. */
 int	config_load(char *err, size_t errlen);
 
+/*
+ * Sets the paths alone (config_load does it too): the files and
+ * directories FORMWORK_* names, or this build's defaults (config.c).
+ */
+void	config_paths_load(void);
+
 #endif

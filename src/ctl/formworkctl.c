@@ -1,7 +1,9 @@
 /*
  * formworkctl: the operator's command line. Manages admin users, prunes
  * old data and generates test data, on the database the server uses
- * (FORMWORK_DB, default var/formwork.db), creating or migrating it first.
+ * (FORMWORK_DB, or the default the server built alongside it has:
+ * var/formwork.db in the checkout, STATEDIR/formwork.db installed),
+ * creating or migrating it first.
  *
  *   formworkctl user add NAME --role viewer|reviewer|admin  < password
  *   formworkctl user list
@@ -30,13 +32,13 @@
 #include <kore/kore.h>
 #include <sodium.h>
 
+#include "core/config.h"
 #include "core/fail.h"
 #include "core/password.h"
 #include "store/store_admin.h"
 #include "core/util.h"
 #include "ctl/ctl_copy.h"
 
-#define CTL_DB_DEFAULT		"var/formwork.db"
 #define CTL_GENERATE_BATCH	5000
 #define CTL_GENERATE_TEXT	256
 #define CTL_DAY_MS		(86400ULL * 1000)
@@ -50,35 +52,32 @@ static int	ctl_user(int, char **);
 static int	ctl_prune(int, char **);
 static int	ctl_generate(int, char **);
 static int	ctl_number(const char *, u_int64_t, u_int64_t, u_int64_t *);
-static const char *ctl_forms_dir(void);
 static int	ctl_form_exists(const char *);
 
 int
 main(int argc, char **argv)
 {
-	const char	*path;
 	char		 err[512];
 	int		 rc;
 
 	fail_name_set("formworkctl");
+	config_paths_load();
 	if (argc < 2)
 		return (ctl_usage());
 	if (sodium_init() == -1)
 		return (fail("libsodium failed to initialise"));
-	if ((path = getenv("FORMWORK_DB")) == NULL || *path == '\0')
-		path = CTL_DB_DEFAULT;
 	/* These take the store as it is: no creating, no migrating first. */
 	if (strcmp(argv[1], "backup") == 0)
-		return (ctl_backup(path, argc - 2, argv + 2));
+		return (ctl_backup(config.db_path, argc - 2, argv + 2));
 	if (strcmp(argv[1], "restore") == 0)
-		return (ctl_restore(path, argc - 2, argv + 2));
+		return (ctl_restore(config.db_path, argc - 2, argv + 2));
 	if (strcmp(argv[1], "check") == 0)
-		return (ctl_check(path, argc - 2, argv + 2));
+		return (ctl_check(config.db_path, argc - 2, argv + 2));
 	/* Before the server's first start, a fresh clone has no var/. */
-	if (util_mkdirs(path, 0, err, sizeof(err)) == -1 ||
-	    store_init(path, err, sizeof(err)) == -1)
+	if (util_mkdirs(config.db_path, 0, err, sizeof(err)) == -1 ||
+	    store_init(config.db_path, err, sizeof(err)) == -1)
 		return (fail("%s", err));
-	store_configure(path);
+	store_configure(config.db_path);
 	ctl_db = store_handle_new();
 
 	if (strcmp(argv[1], "user") == 0)
@@ -109,8 +108,8 @@ ctl_usage(void)
 	    "       formworkctl restore FILE   (with the server stopped)\n"
 	    "       formworkctl check\n"
 	    "Passwords are read from standard input (one line, at least %d "
-	    "characters).\nThe database is $FORMWORK_DB (default %s).\n",
-	    PASSWORD_MIN, CTL_DB_DEFAULT);
+	    "characters).\nThe database: %s (FORMWORK_DB sets another).\n",
+	    PASSWORD_MIN, config.db_path);
 	return (2);
 }
 
@@ -264,16 +263,6 @@ ctl_prune(int argc, char **argv)
 	return (0);
 }
 
-static const char *
-ctl_forms_dir(void)
-{
-	const char	*dir;
-
-	if ((dir = getenv("FORMWORK_FORMS")) == NULL || *dir == '\0')
-		dir = "conf/forms";
-	return (dir);
-}
-
 /* The server serves only declared forms: rows for others would be lost. */
 static int
 ctl_form_exists(const char *slug)
@@ -282,8 +271,8 @@ ctl_form_exists(const char *slug)
 	char		path[PATH_MAX];
 
 	if (strchr(slug, '/') != NULL || slug[0] == '.' ||
-	    snprintf(path, sizeof(path), "%s/%s.json", ctl_forms_dir(), slug) >=
-	    (int)sizeof(path))
+	    snprintf(path, sizeof(path), "%s/%s.json", config.forms_dir,
+	    slug) >= (int)sizeof(path))
 		return (0);
 	return (stat(path, &st) == 0 && S_ISREG(st.st_mode));
 }
@@ -322,7 +311,7 @@ ctl_generate(int argc, char **argv)
 	else if (argc != 1)
 		return (ctl_usage());
 	if (!ctl_form_exists(form))
-		return (fail("no form %s in %s", form, ctl_forms_dir()));
+		return (fail("no form %s in %s", form, config.forms_dir));
 
 	now = util_now_ms();
 	span = 365 * CTL_DAY_MS;

@@ -24,6 +24,20 @@ and `systemd-analyze security --offline=true` (its exposure score is
 printed and must stay at most 2.0); conf/systemd/formwork.sysusers
 creates the user the unit runs as (systemd-sysusers into a scratch root).
 
+make install: into a scratch DESTDIR, the exact list of files it puts in
+place (the unit as shipped, the Kore configuration differing from
+conf/formwork.conf only in its paths); a second install keeps what an
+operator changed; make uninstall removes the program and keeps the
+configuration, the forms and the data. Then an install with PREFIX,
+SYSCONFDIR and STATEDIR under the run directory, run from there as the
+user nobody with no FORMWORK_* path in its environment (the test
+rewrites only the configuration's bind line, for a free port): it serves
+the sample forms, a contact form goes through 303 to its result page, the
+installed formworkctl (as nobody, no variables) adds a desk user to the
+same database and that user signs in; /proc shows the workers run as
+nobody with no capabilities, and a process with those credentials cannot
+open /etc/shadow.
+
 Usage: /usr/bin/python3 tests/deploy/suite_deploy.py [--so PATH] [-k PATTERN]
 (tests/deploy/run.sh installs playwright-core first).
 """
@@ -31,7 +45,9 @@ Usage: /usr/bin/python3 tests/deploy/suite_deploy.py [--so PATH] [-k PATTERN]
 import collections
 import json
 import os
+import pwd
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -43,7 +59,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integ"))
 
-from client import Form, Response, urlencode  # noqa: E402
+from client import Form, Response, request, urlencode  # noqa: E402
 import harness  # noqa: E402
 import server as srvmod  # noqa: E402
 
@@ -53,6 +69,7 @@ SITE_CONF = os.path.join(ROOT, "conf", "nginx", "formwork.conf")
 UNIT = os.path.join(ROOT, "conf", "systemd", "formwork.service")
 SYSUSERS = os.path.join(ROOT, "conf", "systemd", "formwork.sysusers")
 SHOTS = os.path.join(srvmod.OUT, "deploy")
+KORE_CONF = os.path.join(ROOT, "conf", "formwork.conf")
 
 VISITOR = "127.0.0.1"       # where curl and Chromium connect from
 PROXY = "127.0.0.2"         # where nginx connects to Kore from
@@ -484,6 +501,299 @@ class Systemd(unittest.TestCase):
         self.assertEqual(entry[0][5], "/var/lib/formwork")
         self.assertEqual(entry[0][6], "/usr/sbin/nologin")
         self.assertIn(group, gr)
+
+
+# ---- tests: make install ----------------------------------------------
+
+# What make install puts in place (DESTDIR-relative, default directories).
+INSTALLED_PROGRAM = [
+    "usr/local/bin/formworkctl",
+    "usr/local/lib/formwork/formwork.so",
+    "usr/local/lib/systemd/system/formwork.service",
+    "usr/local/lib/sysusers.d/formwork.conf",
+    "usr/local/share/formwork/nginx/formwork.conf",
+] + ["usr/local/share/formwork/%s/%s" % (d, f)
+     for d in ("templates", "assets")
+     for f in os.listdir(os.path.join(ROOT, d))]
+INSTALLED_OPERATOR = ["etc/formwork/formwork.conf"] + [
+    "etc/formwork/forms/" + f
+    for f in os.listdir(os.path.join(ROOT, "conf", "forms"))]
+
+
+def make(*args):
+    """Runs make in the checkout; returns (exit status, output)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = subprocess.run(["make", "--no-print-directory"] + list(args),
+                       cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=300)
+    return r.returncode, r.stdout + r.stderr
+
+
+def tree(root):
+    """Every file under root, as paths relative to it."""
+    out = set()
+    for d, _, files in os.walk(root):
+        out.update(os.path.relpath(os.path.join(d, f), root) for f in files)
+    return out
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+class InstallDestdir(unittest.TestCase):
+    def test_install_upgrade_uninstall(self):
+        dest = os.path.join(srvmod.run_root(), "destdir")
+        rc, out = make("install", "DESTDIR=" + dest)
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(tree(dest),
+                         set(INSTALLED_PROGRAM + INSTALLED_OPERATOR))
+        state = os.path.join(dest, "var/lib/formwork")
+        self.assertEqual(os.listdir(state), [])
+        self.assertEqual(os.stat(state).st_mode & 0o777, 0o750)
+
+        # With the default directories the unit is the shipped one, and
+        # it names no path a FORMWORK_* variable would: the program has
+        # them compiled in.
+        unit = read(os.path.join(
+            dest, "usr/local/lib/systemd/system/formwork.service"))
+        self.assertEqual(unit, read(UNIT))
+        self.assertEqual(re.findall(r"(?m)^Environment=(\w+)=", unit),
+                         ["FORMWORK_TRUST_PROXY", "FORMWORK_BASE_URL"])
+        # The Kore configuration: conf/formwork.conf with the installed
+        # paths, nothing else changed (limits, routes, tls no, no HSTS).
+        conf = read(os.path.join(dest, "etc/formwork/formwork.conf"))
+        shipped = read(KORE_CONF).splitlines()
+        lines = conf.splitlines()
+        self.assertEqual(len(lines), len(shipped))
+        changed = [(a, b) for a, b in zip(shipped, lines) if a != b]
+        self.assertEqual([b.split()[:2] for _, b in changed[1:]], [
+            ["load", "/usr/local/lib/formwork/formwork.so"],
+            ["pidfile", "/run/formwork/kore.pid"],
+            ["http_body_disk_path", "/var/lib/formwork/tmp"]])
+        self.assertTrue(changed[0][1].startswith("# "), changed[0])
+        self.assertRegex(conf, r"(?m)^\s*tls\s+no$")
+        self.assertRegex(conf, r"(?m)^http_hsts_enable\s+0$")
+
+        # An operator's changes survive an upgrade.
+        etc = os.path.join(dest, "etc/formwork")
+        with open(os.path.join(etc, "formwork.conf"), "a") as f:
+            f.write("# the operator's line\n")
+        with open(os.path.join(etc, "forms/contact.json"), "a") as f:
+            f.write("\n")
+        os.unlink(os.path.join(etc, "forms/signup.json"))
+        with open(os.path.join(etc, "formwork.env"), "w") as f:
+            f.write("FORMWORK_BASE_URL=https://forms.example.net\n")
+        with open(os.path.join(state, "formwork.db"), "w") as f:
+            f.write("data")
+        kept = {p: read(os.path.join(dest, p)) for p in (
+            "etc/formwork/formwork.conf", "etc/formwork/forms/contact.json",
+            "etc/formwork/formwork.env", "var/lib/formwork/formwork.db")}
+        rc, out = make("install", "DESTDIR=" + dest)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("formwork.conf.new", out)
+        self.assertEqual({p: read(os.path.join(dest, p)) for p in kept},
+                         kept)
+        self.assertFalse(os.path.exists(
+            os.path.join(etc, "forms/signup.json")), "a deleted sample")
+        self.assertEqual(read(os.path.join(etc, "formwork.conf.new")), conf)
+
+        rc, out = make("uninstall", "DESTDIR=" + dest)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("kept", out)
+        self.assertEqual(tree(dest), set(kept))
+        for d in ("usr/local/lib/formwork", "usr/local/share/formwork"):
+            self.assertFalse(os.path.exists(os.path.join(dest, d)), d)
+        shutil.rmtree(dest)
+
+
+class Installed(srvmod.Server):
+    """
+    The Kore configuration an install put in ROOT/etc/formwork, run by
+    the user nobody from / with none of the FORMWORK_* paths set, the
+    bind line rewritten for a free port.
+    """
+
+    def __init__(self, root):
+        super().__init__("installed")
+        os.makedirs(self.dir, exist_ok=True)
+        self.conf = os.path.join(root, "etc/formwork/formwork.conf")
+        self.db = os.path.join(root, "var/lib/formwork/formwork.db")
+
+    def spawn(self):
+        self.port = srvmod.free_port()
+        text, n = re.subn(r"(?m)^(\s*bind\s+)\S+\s+\d+$",
+                          r"\g<1>127.0.0.1 %d" % self.port, read(self.conf))
+        if n != 1:
+            raise StartError("%s: no bind line" % self.conf)
+        with open(self.conf, "w") as f:
+            f.write(text)
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            as_nobody(["env", "-i", "PATH=/usr/bin:/bin",
+                       "FORMWORK_MIN_FILL_MS=0",
+                       "stdbuf", "-oL", "kore", "-f", "-n", "-r", "-c",
+                       self.conf]),
+            cwd="/", stdout=self.logf, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+        return self.proc
+
+
+def as_nobody(argv, uid="nobody", gid="nogroup"):
+    return ["setpriv", "--reuid=%s" % uid, "--regid=%s" % gid,
+            "--clear-groups", "--"] + argv
+
+
+def proc_status(pid):
+    """/proc/PID/status as {name: value}."""
+    out = {}
+    for line in read("/proc/%d/status" % pid).splitlines():
+        k, _, v = line.partition(":")
+        out[k] = v.strip()
+    return out
+
+
+INSTALL = {}
+
+
+def installed():
+    """An install under the run directory, its server started as nobody."""
+    if not INSTALL:
+        root = os.path.join(srvmod.run_root(), "installed")
+        os.makedirs(root)
+        # nobody must reach the files through the run directory.
+        for d in (srvmod.run_root(), root):
+            os.chmod(d, 0o755)
+        rc, out = make("install", "PREFIX=%s/usr" % root,
+                       "SYSCONFDIR=%s/etc/formwork" % root,
+                       "STATEDIR=%s/var/lib/formwork" % root)
+        INSTALL.update(root=root, out=out)
+        if rc != 0:
+            INSTALL["error"] = "make install: " + out
+        else:
+            subprocess.run(["chown", "-R", "nobody:nogroup",
+                            os.path.join(root, "var/lib/formwork")],
+                           check=True)
+            srv = Installed(root)
+            SERVERS["installed"] = srv
+            try:
+                srv.start()
+                INSTALL["srv"] = srv
+            except StartError as e:
+                INSTALL["error"] = str(e)
+                print(str(e), flush=True)
+    if "error" in INSTALL:
+        raise AssertionError(INSTALL["error"].splitlines()[0])
+    return INSTALL
+
+
+class InstallRun(unittest.TestCase):
+    def setUp(self):
+        i = installed()
+        self.root, self.srv = i["root"], i["srv"]
+
+    def test_installed_files_name_the_install_directories(self):
+        unit = read(os.path.join(
+            self.root, "usr/lib/systemd/system/formwork.service"))
+        self.assertIn("ExecStart=/usr/bin/stdbuf -oL /usr/bin/kore -f -n -r "
+                      "-c %s/etc/formwork/formwork.conf\n" % self.root, unit)
+        self.assertIn("EnvironmentFile=-%s/etc/formwork/formwork.env\n"
+                      % self.root, unit)
+        self.assertIn("%s/usr/lib/formwork/formwork.so" % self.root, unit)
+        self.assertNotIn("/usr/local", unit)
+        self.assertNotIn("/etc/formwork",
+                         unit.replace(self.root + "/etc/formwork", ""))
+        conf = read(self.srv.conf)
+        self.assertRegex(conf, r"(?m)^load\s+%s/usr/lib/formwork/formwork\.so$"
+                         % re.escape(self.root))
+        self.assertRegex(conf, r"(?m)^http_body_disk_path\s+%s/var/lib/"
+                         r"formwork/tmp$" % re.escape(self.root))
+        # The unit's StateDirectory= is still /var/lib/formwork: said.
+        self.assertIn("edit it for %s/var/lib/formwork" % self.root,
+                      INSTALL["out"])
+
+    def test_serves_the_sample_forms_from_its_own_files(self):
+        # The server's start line names the files it found by itself.
+        self.assertIn("formwork: database %s/var/lib/formwork/formwork.db, "
+                      "forms from %s/etc/formwork/forms" % (self.root,
+                                                            self.root),
+                      self.srv.read_log())
+        r = request(self.srv.url, "GET", "/")
+        self.assertEqual(r.status, 200, r)
+        links = {a.get("href") for a in r.doc.find_all("a")}
+        self.assertTrue({"/f/contact", "/f/signup"} <= links, links)
+        r = request(self.srv.url, "GET", "/assets/style.css")
+        self.assertEqual(r.status, 200, r)
+
+        form = Form(request(self.srv.url, "GET", "/f/contact"))
+        body = dict(CONTACT, message="Sent to the installed Formwork.",
+                    **form.tokens())
+        r = request(self.srv.url, "POST", "/f/contact", urlencode(body),
+                    {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 303, r)
+        result = request(self.srv.url, "GET", r.header("location"))
+        self.assertEqual(result.status, 200, result)
+        self.assertIn("your message has been received", result.text)
+        st = os.stat(self.srv.db)
+        self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "nobody")
+
+    def test_installed_formworkctl_uses_the_same_database(self):
+        ctl = os.path.join(self.root, "usr/bin/formworkctl")
+        r = subprocess.run(
+            as_nobody(["env", "-i", "PATH=/usr/bin:/bin", ctl, "user", "add",
+                       DESK_USER, "--role", "reviewer"]),
+            input=DESK_PW + "\n", capture_output=True, text=True, cwd="/",
+            timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        login = request(self.srv.url, "GET", "/admin/login")
+        self.assertEqual(login.status, 200, login)
+        fields = {"username": DESK_USER, "password": DESK_PW,
+                  "_csrf": login.doc.input_value("_csrf") or "",
+                  "_key": login.doc.input_value("_key") or ""}
+        r = request(self.srv.url, "POST", "/admin/login", urlencode(fields),
+                    {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 303, r)
+        cookie = re.match(r"fw_session=([^;]+)", r.header("set-cookie", ""))
+        self.assertIsNotNone(cookie, r)
+        desk = request(self.srv.url, "GET", "/admin",
+                       headers={"Cookie": "fw_session=" + cookie.group(1)})
+        self.assertEqual(desk.status, 200, desk)
+        self.assertIn(DESK_USER, desk.text)
+
+    def test_workers_run_as_nobody_without_privileges(self):
+        nobody = pwd.getpwnam("nobody")
+        parent = self.srv.proc.pid
+        workers = [int(p) for p in read(
+            "/proc/%d/task/%d/children" % (parent, parent)).split()]
+        self.assertGreaterEqual(len(workers), 2, "workers 2 in the conf")
+        ids = "%d\t%d\t%d\t%d"
+        for pid in [parent] + workers:
+            st = proc_status(pid)
+            print("      pid %d (%s): Uid %s, Gid %s, Groups '%s', CapEff %s, "
+                  "NoNewPrivs %s, Seccomp %s" % (
+                      pid, st["Name"], st["Uid"], st["Gid"], st["Groups"],
+                      st["CapEff"], st["NoNewPrivs"], st["Seccomp"]),
+                  flush=True)
+            self.assertEqual(st["Uid"], ids % ((nobody.pw_uid,) * 4))
+            self.assertEqual(st["Gid"], ids % ((nobody.pw_gid,) * 4))
+            self.assertEqual(st["Groups"], "")
+            self.assertEqual(int(st["CapEff"], 16), 0)
+            self.assertEqual(int(st["CapPrm"], 16), 0)
+            if pid != parent:
+                # Kore's seccomp filter, which sets no_new_privs.
+                self.assertEqual(st["Seccomp"], "2")
+                self.assertEqual(st["NoNewPrivs"], "1")
+        # A process with a worker's credentials, as /proc shows them.
+        st = proc_status(workers[0])
+        r = subprocess.run(
+            as_nobody(["cat", "/etc/shadow"], uid=st["Uid"].split()[0],
+                      gid=st["Gid"].split()[0]),
+            capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Permission denied", r.stderr)
+        self.assertEqual(r.stdout, "")
 
 
 if __name__ == "__main__":

@@ -38,20 +38,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import harness  # noqa: E402
+from harness import (Session, children_of, form_def, hook,  # noqa: E402
+                     mail, write_forms)
 import server as srvmod  # noqa: E402
 from server import Server  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
-from suite_queue import Session, form_def, hook, mail, write_forms  # noqa: E402
 from webhook_receiver import Receiver, new_secret  # noqa: E402
 
-RESULTS = []
 LEASE_S = 12
-
-
-def check(name, ok, detail=""):
-    RESULTS.append((name, bool(ok), detail))
-    print("%s  %s%s" % ("ok  " if ok else "FAIL", name,
-                        (": " + detail) if detail else ""), flush=True)
+check = harness.Checks()
 
 
 def rows(srv, query, args=()):
@@ -64,23 +60,6 @@ def rows(srv, query, args=()):
 
 def job_states(srv):
     return dict(rows(srv, "SELECT state, count(*) FROM jobs GROUP BY state"))
-
-
-def children_of(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces, so split after ')'
-        fields = stat[stat.rfind(")") + 2:].split()
-        if int(fields[1]) == pid:
-            out.append(int(d))
-    return out
 
 
 def alive(pid):
@@ -205,13 +184,8 @@ def crash_and_restart(srv, label):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--so")
     ap.add_argument("-n", type=int, default=1000)
-    args = ap.parse_args()
-    if args.so:
-        os.environ["FORMWORK_SO"] = os.path.abspath(args.so)
-    t0 = time.monotonic()
-    n = args.n
+    n = harness.parse_args(ap).n
     secret = new_secret()
     rx = Receiver(secret).start()
     rx.delay("/crash", 0.2)
@@ -337,11 +311,7 @@ def main():
            not srvmod.SHUTDOWN_NOISE.search(l)]
     check("log check: no sandbox violation, worker gone or sanitizer "
           "report (%s)" % srv.log, not bad, "; ".join(bad[:10]))
-    passed = sum(1 for r in RESULTS if r[1])
-    failed = len(RESULTS) - passed
-    print("time: %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

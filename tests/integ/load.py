@@ -31,17 +31,13 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import harness  # noqa: E402
+from harness import form_tokens  # noqa: E402
 import server as srvmod  # noqa: E402
 from server import Server, sql_quote  # noqa: E402
 from suite import concurrent_same_key  # noqa: E402
 
-RESULTS = []   # (name, ok, detail)
-
-
-def check(name, ok, detail=""):
-    RESULTS.append((name, bool(ok), detail))
-    print("%s  %s%s" % ("ok  " if ok else "FAIL", name,
-                        (": " + detail) if detail else ""), flush=True)
+check = harness.Checks()
 
 
 def load_a(srv, n=1000):
@@ -70,10 +66,6 @@ def load_a(srv, n=1000):
     check("(a) exactly one new row", srv.count() - before == 1)
 
 
-FORM_RE_KEY = re.compile(rb'name="_key" value="([^"]+)"')
-FORM_RE_CSRF = re.compile(rb'name="_csrf" value="([^"]+)"')
-
-
 def prefetch(url, n, nthreads=4):
     """n fresh form bodies, fetched over keep-alive connections."""
     u = urllib.parse.urlsplit(url)
@@ -93,16 +85,15 @@ def prefetch(url, n, nthreads=4):
                 c.request("GET", "/f/contact")
                 r = c.getresponse()
                 body = r.read()
-            k = FORM_RE_KEY.search(body)
-            t = FORM_RE_CSRF.search(body)
-            if r.status != 200 or not k or not t:
+            fields = form_tokens(body)
+            if r.status != 200 or not fields:
                 errors.append((i, r.status))
                 continue
-            out[i] = urllib.parse.urlencode({
-                "_key": k.group(1).decode(), "_csrf": t.group(1).decode(),
+            fields.update({
                 "name": "Load tester %d" % i,
                 "email": "load%d@example.com" % i, "topic": "support",
                 "message": "Load test message number %d, long enough." % i})
+            out[i] = urllib.parse.urlencode(fields)
         c.close()
 
     step = (n + nthreads - 1) // nthreads
@@ -194,12 +185,8 @@ def load_b(srv, n=10000, threads=2, conns=32):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--so")
     ap.add_argument("-n", type=int, default=10000)
-    args = ap.parse_args()
-    if args.so:
-        os.environ["FORMWORK_SO"] = os.path.abspath(args.so)
-    t0 = time.monotonic()
+    args = harness.parse_args(ap)
     srv = Server("load", env={"FORMWORK_RATE_LIMIT": "0",
                               "FORMWORK_MIN_FILL_MS": "0"})
     print("formwork load checks: module %s, dir %s" % (
@@ -220,11 +207,7 @@ def main():
         problems = srv.stop()
         check("log check: no sandbox violation, worker gone or sanitizer "
               "report", not problems, "; ".join(problems[:10]))
-    passed = sum(1 for r in RESULTS if r[1])
-    failed = len(RESULTS) - passed
-    print("time: %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

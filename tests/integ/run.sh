@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # run.sh SO_PATH: Formwork's integration tests against the module SO_PATH.
 #
-# Builds nothing (the module and ./formworkctl must be built). Five Python
+# Builds nothing (the module and ./formworkctl must be built). Four Python
 # suites (standard library, plus Debian's python3-aiosmtpd for the second;
 # all run with /usr/bin/python3):
 #   tests/integ/suite.py        pages, submitting, replays, validation, ...
 #   tests/integ/suite_queue.py  background actions: SMTP, outbox, webhooks,
 #                               retries, the 202 processing page, figures
 #   tests/integ/suite_api.py    the JSON API and /metrics
-#   tests/integ/suite_desk.py   the admin review desk and formworkctl
-#   tests/integ/suite_admin.py  the desk and formworkctl again, against the
-#                               desk's contract (markup hooks, roles, CSRF,
-#                               409/412/428, pages, CSV, audit)
-# Each makes a run directory under tests/out/, starts each Kore server it
-# needs there (own database, secret, conf, free port), waits for /healthz,
-# drives it over HTTP, stops it by its PID and checks its log for
-# "sandbox violation", "gone" and sanitizer reports.
+#   tests/integ/suite_desk.py   the admin review desk against its contract
+#                               (sign-in, sessions, roles, CSRF, 409/412/428,
+#                               markup hooks, pages, CSV, audit) and
+#                               formworkctl
+# Each makes a run directory under tests/out/ and, through
+# tests/integ/harness.py, starts each Kore server it needs there (own
+# database, secret, conf, free port), waits for /healthz, drives it over
+# HTTP, stops it by its PID and checks its log for "sandbox violation",
+# "gone" and sanitizer reports.
 # Each suite's own "N passed, N failed" line is shown prefixed with its
 # name; the last line, "N passed, N failed", sums them. The exit status is
 # non-zero on any failure.
@@ -38,7 +39,7 @@ cd "$(dirname "$0")/../.." || exit 2
 passed=0
 failed=0
 status=0
-for suite in suite.py suite_queue.py suite_api.py suite_desk.py suite_admin.py; do
+for suite in suite.py suite_queue.py suite_api.py suite_desk.py; do
 	out=$(mktemp)
 	/usr/bin/python3 -u "tests/integ/$suite" --so "$so" 2>&1 |
 		tee "$out" |

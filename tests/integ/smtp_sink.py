@@ -27,7 +27,6 @@ import asyncio
 import email
 import email.policy
 import json
-import os
 import signal
 import socket
 import sys

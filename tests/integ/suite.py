@@ -27,7 +27,6 @@ import random
 import re
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
@@ -38,6 +37,7 @@ import client  # noqa: E402
 from client import (FORM_CT, get_form, location_path, looks_like_page,  # noqa: E402
                     post_form, request, urlencode)
 import harness  # noqa: E402
+from harness import contact_values, signup_values, uniq  # noqa: E402
 import server as srvmod  # noqa: E402
 from server import Server, sql_quote  # noqa: E402
 
@@ -51,59 +51,13 @@ SERVER_SPECS = {
     "ratelimit": {"FORMWORK_MIN_FILL_MS": "0", "FORMWORK_RATE_LIMIT": "3"},
     "minfill": {"FORMWORK_MIN_FILL_MS": "1500", "FORMWORK_RATE_LIMIT": "0"},
 }
-SERVERS = {}        # name -> Server, or the StartError it raised
+SERVERS = harness.Servers(
+    lambda name: Server(name, env=SERVER_SPECS[name]).start())
 EXTRA_SERVERS = []  # short-lived servers, for the log check
 
 
-def server(name):
-    s = SERVERS.get(name)
-    if s is None:
-        s = Server(name, env=SERVER_SPECS[name])
-        try:
-            s.start()
-        except srvmod.StartError as e:
-            print(str(e), flush=True)
-            s = e
-        SERVERS[name] = s
-    if isinstance(s, Exception):
-        raise AssertionError("the %s server did not start: %s" % (
-            name, str(s).splitlines()[0]))
-    return s
-
-
-# ---- values -------------------------------------------------------------
-
-def contact_values(**over):
-    v = {"name": "Ada Lovelace", "email": "ada@example.com",
-         "topic": "general",
-         "message": "Hello, this is a perfectly ordinary message."}
-    v.update(over)
-    return v
-
-
-def signup_values(form, email, **over):
-    terms = form.resp.doc.find("input", name="terms")
-    v = {"email": email, "name": "Grace Hopper", "plan": "free",
-         "terms": terms.get("value", "on") if terms is not None else "on"}
-    v.update(over)
-    return v
-
-
-def uniq(prefix="u"):
-    return "%s%d%04d" % (prefix, int(time.time() * 1000), random.randrange(10000))
-
-
-class Base(unittest.TestCase):
-    server_name = "main"
-    maxDiff = 2000
-
-    def setUp(self):
-        self.srv = server(self.server_name)
-        self.base = self.srv.url
-
-    # requests
-    def get(self, path, headers=None):
-        return request(self.base, "GET", path, headers=headers)
+class Base(harness.TestCase):
+    servers = SERVERS
 
     def submit(self, slug, values, form=None, headers=None, tokens=True):
         """Fetches a form (unless given) and posts values with its tokens."""
@@ -114,9 +68,6 @@ class Base(unittest.TestCase):
         return form, post_form(self.base, slug, fields, headers=headers)
 
     # assertions
-    def assertStatus(self, resp, status, msg=""):
-        self.assertEqual(resp.status, status, "%s\n%r" % (msg, resp))
-
     def assertSeeOther(self, resp):
         self.assertStatus(resp, 303)
         loc = location_path(resp)
@@ -918,34 +869,10 @@ class T14Startup(unittest.TestCase):
 # ---- 15. the same form instance, concurrently ------------------------------
 
 def burst_worker(base, body, nthreads, start_at):
-    """Runs in a child process: nthreads POSTs of body, fired together."""
-    import http.client as hc
-    u = urllib.parse.urlsplit(base)
-    results = [None] * nthreads
-    ready = threading.Barrier(nthreads)
-
-    def one(i):
-        try:
-            c = hc.HTTPConnection(u.hostname, u.port, timeout=60)
-            c.connect()
-            ready.wait(timeout=30)
-            delay = start_at - time.time()
-            if delay > 0:
-                time.sleep(delay)
-            c.request("POST", "/f/contact", body, dict(FORM_CT))
-            r = c.getresponse()
-            r.read()
-            results[i] = (r.status, r.getheader("location"))
-            c.close()
-        except Exception as e:  # reported, and fails the test
-            results[i] = ("error", "%s: %s" % (type(e).__name__, e))
-
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(nthreads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return results
+    """Runs in a child process: nthreads POSTs of body, fired together
+    at the time start_at; [(status, Location)]."""
+    return [r[:2] for r in harness.fire_together(
+        base, "/f/contact", body, FORM_CT, nthreads, start_at)]
 
 
 def concurrent_same_key(base, nprocs, per_proc, values=None):

@@ -30,19 +30,18 @@ Usage: /usr/bin/python3 tests/integ/suite_api.py [--so PATH] [-k PATTERN]
 import json
 import math
 import os
-import random
 import re
 import socketserver
 import sys
 import threading
 import time
-import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from client import request, urlencode  # noqa: E402
 import harness  # noqa: E402
+from harness import contact_values, uniq, write_forms  # noqa: E402
 import server as srvmod  # noqa: E402
 from server import Server  # noqa: E402
 
@@ -137,7 +136,6 @@ SERVER_SPECS = {
     "slowsmtp": dict(BASE_ENV),
     "metrics": dict(BASE_ENV),
 }
-SERVERS = {}        # name -> Server, or the exception it raised
 HELPERS = []        # things with stop(): the SMTP server
 
 TYPED_FORM = {
@@ -160,54 +158,24 @@ TYPED_FORM = {
 }
 
 
-def typed_forms_dir():
-    d = os.path.join(srvmod.run_root(), "forms-typed")
-    if not os.path.isdir(d):
-        srvmod.copy_forms(d)
-        with open(os.path.join(d, "typed.json"), "w") as f:
-            json.dump(TYPED_FORM, f, indent=1)
-    return d
+def start(name):
+    env = dict(SERVER_SPECS[name])
+    forms = write_forms("typed", [TYPED_FORM]) if name == "typed" else None
+    if name == "slowsmtp":
+        smtp = SlowSmtp(delay=3.0).start()
+        HELPERS.append(smtp)
+        env["FORMWORK_SMTP_URL"] = smtp.url
+    s = Server(name, env=env, forms_dir=forms)
+    s.extra_env["FORMWORK_OUTBOX"] = os.path.join(s.dir, "outbox")
+    if name == "slowsmtp":
+        s.smtp = smtp
+    return s.start()
 
 
-def server(name):
-    s = SERVERS.get(name)
-    if s is None:
-        try:
-            env = dict(SERVER_SPECS[name])
-            forms = typed_forms_dir() if name == "typed" else None
-            if name == "slowsmtp":
-                smtp = SlowSmtp(delay=3.0).start()
-                HELPERS.append(smtp)
-                env["FORMWORK_SMTP_URL"] = smtp.url
-            s = Server(name, env=env, forms_dir=forms)
-            s.extra_env["FORMWORK_OUTBOX"] = os.path.join(s.dir, "outbox")
-            if name == "slowsmtp":
-                s.smtp = smtp
-            s.start()
-        except Exception as e:  # StartError, or the SMTP server failed
-            print(str(e), flush=True)
-            s = e
-        SERVERS[name] = s
-    if isinstance(s, Exception):
-        raise AssertionError("the %s server did not start: %s" % (
-            name, str(s).splitlines()[0] if str(s) else type(s).__name__))
-    return s
+SERVERS = harness.Servers(start)
 
 
 # ---- values -------------------------------------------------------------
-
-def uniq(prefix="m"):
-    return "%s%d%04d" % (prefix, int(time.time() * 1000),
-                         random.randrange(10000))
-
-
-def contact_values(**over):
-    v = {"name": "Ada Lovelace", "email": "ada@example.com",
-         "topic": "general",
-         "message": "Hello, this is a perfectly ordinary message."}
-    v.update(over)
-    return v
-
 
 def signup_values(email, **over):
     v = {"email": email, "name": "Grace Hopper", "plan": "free",
@@ -223,13 +191,8 @@ def loads(resp):
         raise AssertionError("not JSON (%s): %r" % (e, resp.body[:300]))
 
 
-class Base(unittest.TestCase):
-    server_name = "main"
-    maxDiff = 4000
-
-    def setUp(self):
-        self.srv = server(self.server_name)
-        self.base = self.srv.url
+class Base(harness.TestCase):
+    servers = SERVERS
 
     # requests
     def api_post(self, slug, payload, headers=None, ctype="application/json"):
@@ -242,9 +205,6 @@ class Base(unittest.TestCase):
         h.update(headers or {})
         return request(self.base, "POST", "/api/forms/%s/submissions" % slug,
                        payload, h)
-
-    def get(self, path, headers=None):
-        return request(self.base, "GET", path, headers=headers)
 
     # the store
     def marked(self, marker, form="contact"):
@@ -260,16 +220,6 @@ class Base(unittest.TestCase):
         return json.loads(out[0])
 
     # assertions
-    def assertStatus(self, resp, status, msg=""):
-        self.assertEqual(resp.status, status, "%s\n%r\n%r" % (
-            msg, resp, resp.body[:600]))
-
-    def assertNoStore(self, resp):
-        cc = [x.strip().lower()
-              for x in resp.header("cache-control", "").split(",")]
-        self.assertIn("no-store", cc, "Cache-Control %r"
-                      % resp.header("cache-control"))
-
     def assertCreated(self, resp, status=201):
         """A 201/202 with a Location to /api/submissions/{id}; the id."""
         self.assertStatus(resp, status)
@@ -322,15 +272,6 @@ class Base(unittest.TestCase):
         ra = resp.header("retry-after")
         self.assertTrue(ra, "no Retry-After: %r" % resp)
         self.assertRegex(ra.strip(), r"^\d+$|GMT$")
-
-    def wait_done(self, loc, timeout=30.0):
-        """Polls loc until it answers 200; returns the last response."""
-        deadline = time.monotonic() + timeout
-        while True:
-            r = self.get(loc)
-            if r.status != 202 or time.monotonic() > deadline:
-                return r
-            time.sleep(0.1)
 
 
 # ---- 1. creating a submission ---------------------------------------------
@@ -456,39 +397,6 @@ class A03Pending(Base):
 
 # ---- 3. Idempotency-Key ------------------------------------------------------
 
-def fire_together(base, path, body, headers, n):
-    """n POSTs of body on n connections, sent at the same moment."""
-    u = urllib.parse.urlsplit(base)
-    results = [None] * n
-    ready = threading.Barrier(n)
-
-    def one(i):
-        import http.client as hc
-        try:
-            c = hc.HTTPConnection(u.hostname, u.port, timeout=60)
-            c.connect()
-            try:
-                ready.wait(timeout=30)
-            except threading.BrokenBarrierError:
-                pass
-            c.request("POST", path, body, dict(headers))
-            r = c.getresponse()
-            data = r.read()
-            results[i] = (r.status, r.getheader("location"),
-                          r.getheader("content-type"), data)
-            c.close()
-        except Exception as e:  # reported, and fails the test
-            results[i] = ("error", "%s: %s" % (type(e).__name__, e), None,
-                          b"")
-
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return results
-
-
 class A04Idempotency(Base):
 
     def test_same_key_same_payload_replays_first_answer_one_row(self):
@@ -541,7 +449,7 @@ class A04Idempotency(Base):
         marker = uniq()
         body = json.dumps(contact_values(name="Burst " + marker))
         h = dict(JSON_CT, **{"Idempotency-Key": "burst-" + marker})
-        results = fire_together(self.base, "/api/forms/contact/submissions",
+        results = harness.fire_together(self.base, "/api/forms/contact/submissions",
                                 body, h, 100)
         statuses = {}
         for st, _, _, _ in results:

@@ -35,10 +35,7 @@ Usage: /usr/bin/python3 tests/integ/suite_queue.py [--so PATH] [-k PATTERN]
 
 import email
 import email.policy
-import http.client
-import json
 import os
-import random
 import re
 import sqlite3
 import statistics
@@ -47,20 +44,20 @@ import sys
 import threading
 import time
 import unittest
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from client import (get_form, location_path, looks_like_page,  # noqa: E402
-                    post_form, request)
+                    post_form)
 import harness  # noqa: E402
+from harness import (Session, children_of, form_def, hook,  # noqa: E402
+                     mail, signup_values, uniq, write_forms)
 import server as srvmod  # noqa: E402
 from server import Server  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
 from webhook_receiver import Receiver, new_secret  # noqa: E402
 
-ID_RE = re.compile(r"^/s/([A-Za-z0-9_-]{22})$")
 SECRET = new_secret()
 RETRY_BASE_MS = 200
 NO_FIGURES = False
@@ -97,46 +94,6 @@ def rx():
 
 
 # ---- form definitions --------------------------------------------------
-
-def form_def(slug, actions, title=None):
-    return {
-        "slug": slug,
-        "title": title or ("Test form %s" % slug),
-        "description": "A form of the queue tests.",
-        "success_message": "Thanks, %s received it." % slug,
-        "fields": [
-            {"name": "name", "type": "text", "label": "Your name",
-             "required": True, "max_length": 100},
-            {"name": "note", "type": "textarea", "label": "Note",
-             "max_length": 1000},
-        ],
-        "actions": actions,
-    }
-
-
-def hook(url, max_attempts=None):
-    a = {"type": "webhook", "url": url}
-    if max_attempts is not None:
-        a["max_attempts"] = max_attempts
-    return a
-
-
-def mail(to, subject, max_attempts=None):
-    a = {"type": "email", "to": to, "subject": subject}
-    if max_attempts is not None:
-        a["max_attempts"] = max_attempts
-    return a
-
-
-def write_forms(name, forms):
-    """The shipped forms plus `forms` (dicts), in a fresh directory."""
-    d = os.path.join(srvmod.run_root(), "forms-" + name)
-    srvmod.copy_forms(d)
-    for f in forms:
-        with open(os.path.join(d, f["slug"] + ".json"), "w") as fh:
-            json.dump(f, fh, indent=1, ensure_ascii=False)
-    return d
-
 
 LONG_SUBJECT = ("Neue Anmeldung für das Seminar „Größenordnungen“ – bitte "
                 "prüfen und bestätigen, Grüße aus Zürich")
@@ -207,27 +164,15 @@ def spec(name):
     raise KeyError(name)
 
 
-SERVERS = {}        # name -> Server, or the StartError it raised
+def start(name):
+    env, forms = spec(name)
+    s = Server("queue-" + name, env=env, forms_dir=write_forms(name, forms))
+    s.outbox = env.get("FORMWORK_OUTBOX")
+    return s.start()
+
+
+SERVERS = harness.Servers(start)
 EXTRA_SERVERS = []  # short-lived servers, for the log check
-
-
-def server(name):
-    s = SERVERS.get(name)
-    if s is None:
-        env, forms = spec(name)
-        s = Server("queue-" + name, env=env,
-                   forms_dir=write_forms(name, forms))
-        s.outbox = env.get("FORMWORK_OUTBOX")
-        try:
-            s.start()
-        except srvmod.StartError as e:
-            print(str(e), flush=True)
-            s = e
-        SERVERS[name] = s
-    if isinstance(s, Exception):
-        raise AssertionError("the %s server did not start: %s" % (
-            name, str(s).splitlines()[0]))
-    return s
 
 
 # ---- the database (read only) -------------------------------------------
@@ -260,19 +205,6 @@ def wait_jobs_final(srv, sid, timeout=20.0):
 
 # ---- values and helpers ---------------------------------------------------
 
-def uniq(prefix="u"):
-    return "%s%d%04d" % (prefix, int(time.time() * 1000),
-                         random.randrange(10000))
-
-
-def signup_values(form, email_addr, **over):
-    terms = form.resp.doc.find("input", name="terms")
-    v = {"email": email_addr, "name": "Grace Hopper", "plan": "free",
-         "terms": terms.get("value", "on") if terms is not None else "on"}
-    v.update(over)
-    return v
-
-
 def main_text(resp):
     m = resp.doc.find("main")
     return re.sub(r"\s+", " ", (m.text if m is not None else resp.text))
@@ -285,31 +217,12 @@ def link_by_text(resp, text):
     return None
 
 
-class Base(unittest.TestCase):
-    server_name = "main"
-    maxDiff = 4000
-
-    def setUp(self):
-        self.srv = server(self.server_name)
-        self.base = self.srv.url
-
-    def get(self, path, headers=None):
-        return request(self.base, "GET", path, headers=headers)
+class Base(harness.TestCase):
+    servers = SERVERS
 
     def submit(self, slug, values):
-        """Fetches a form, posts values with its tokens; asserts 303;
-        returns the submission id."""
-        form = get_form(self.base, slug)
-        if callable(values):
-            values = values(form)
-        fields = dict(form.tokens())
-        fields.update(values)
-        r = post_form(self.base, slug, fields)
-        self.assertEqual(r.status, 303, "POST /f/%s: %r\n%s" % (
-            slug, r, r.text[:600]))
-        m = ID_RE.match(location_path(r) or "")
-        self.assertIsNotNone(m, "303 to %r" % r.header("location"))
-        return m.group(1)
+        """Submits values (or values(form)) through the form; the id."""
+        return harness.submit(self.base, slug, values)
 
     def final_jobs(self, sid, n=1, timeout=20.0):
         js = wait_jobs_final(self.srv, sid, timeout)
@@ -318,9 +231,6 @@ class Base(unittest.TestCase):
             self.assertIn(j["state"], ("done", "failed"),
                           "still pending after %.0f s: %r" % (timeout, j))
         return js
-
-    def assertStatus(self, resp, status, msg=""):
-        self.assertEqual(resp.status, status, "%s\n%r" % (msg, resp))
 
     def wait_page(self, sid, status, timeout=15.0):
         deadline = time.monotonic() + timeout
@@ -382,7 +292,7 @@ class T01Jobs(Base):
         r2 = post_form(self.base, "signup", fields)
         self.assertEqual((r1.status, r2.status), (303, 303))
         self.assertEqual(location_path(r1), location_path(r2))
-        sid = ID_RE.match(location_path(r1)).group(1)
+        sid = harness.ID_RE.match(location_path(r1)).group(1)
         js = self.final_jobs(sid)
         self.assertEqual(js[0]["state"], "done")
         time.sleep(0.5)
@@ -851,7 +761,7 @@ class T08bShutdown(unittest.TestCase):
             got = r.wait_for(n0 + 4, "/trickle", 10)
             self.assertGreaterEqual(len(got), n0 + 4, "not delivering")
             time.sleep(0.3)
-            workers = worker_pids(s.proc.pid)
+            workers = children_of(s.proc.pid)
             tids = set(workers)
             for w in workers:
                 try:
@@ -870,69 +780,7 @@ class T08bShutdown(unittest.TestCase):
                                  attempt + 1, workers))
 
 
-def worker_pids(parent):
-    """The pids whose parent is `parent` (Kore's workers)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat[stat.rfind(")") + 2:].split()[1]) == parent:
-            out.append(int(d))
-    return out
-
-
 # ---- 8. figures (printed, not asserted) ----------------------------------------
-
-class Session:
-    """Keep-alive GET form + POST, for many submissions."""
-
-    KEY = re.compile(rb'name="_key" value="([^"]+)"')
-    CSRF = re.compile(rb'name="_csrf" value="([^"]+)"')
-
-    def __init__(self, base):
-        u = urllib.parse.urlsplit(base)
-        self.host, self.port = u.hostname, u.port
-        self.c = None
-
-    def _req(self, method, path, body=None, headers=None):
-        for attempt in range(2):
-            if self.c is None:
-                self.c = http.client.HTTPConnection(self.host, self.port,
-                                                    timeout=30)
-            try:
-                self.c.request(method, path, body=body, headers=headers or {})
-                r = self.c.getresponse()
-                data = r.read()
-                if r.getheader("connection", "").lower() == "close":
-                    self.c.close()
-                    self.c = None
-                return r.status, r.getheader("location"), data
-            except (http.client.HTTPException, OSError):
-                self.c.close()
-                self.c = None
-                if attempt == 1 or method == "POST":
-                    raise
-        raise RuntimeError("unreachable")
-
-    def submit(self, slug, values):
-        st, _, page = self._req("GET", "/f/" + slug)
-        if st != 200:
-            return st, None
-        fields = {"_key": self.KEY.search(page).group(1).decode(),
-                  "_csrf": self.CSRF.search(page).group(1).decode()}
-        fields.update(values)
-        st, loc, _ = self._req("POST", "/f/" + slug,
-                               urllib.parse.urlencode(fields),
-                               {"Content-Type":
-                                "application/x-www-form-urlencoded"})
-        m = ID_RE.match(urllib.parse.urlsplit(loc or "").path)
-        return st, (m.group(1) if m else None)
-
 
 def pct(values, p):
     s = sorted(values)

@@ -17,8 +17,14 @@
 
 #include "core/body.h"
 
+#include "table.h"
+
 #define CT_URLENC	"application/x-www-form-urlencoded"
 #define CT_MULTI	"multipart/form-data; boundary=XyZ123"
+
+/* One multipart part's headers and value. */
+#define PART(name, val)							\
+	"Content-Disposition: form-data; name=\"" name "\"\r\n\r\n" val
 
 static struct body	bt_body;
 
@@ -62,128 +68,252 @@ bt_nth(size_t n)
 	return (NULL);
 }
 
+/* Field n of what was parsed is name = value (len bytes, NUL after). */
 static void
-bt_expect(size_t n, const char *name, const char *value, size_t len)
+bt_expect(const char *what, size_t n, const char *name, const char *value,
+    size_t len)
 {
 	struct body_field	*f;
 
 	f = bt_nth(n);
-	cr_assert_str_eq(f->name, name);
-	cr_assert_eq(f->len, len, "field %s: len %zu, want %zu", name,
-	    f->len, len);
+	cr_assert_str_eq(f->name, name, "%s: field #%zu", what, n);
+	cr_assert_eq(f->len, len, "%s: field %s: len %zu, want %zu", what,
+	    name, f->len, len);
 	cr_assert(memcmp(f->value, value, len) == 0,
-	    "field %s: value differs", name);
-	cr_assert_eq(f->value[len], '\0', "value is not NUL-terminated");
+	    "%s: field %s: value differs", what, name);
+	cr_assert_eq(f->value[len], '\0', "%s: field %s: value is not "
+	    "NUL-terminated", what, name);
+}
+
+/* ---- one body, one answer ---------------------------------------------- */
+
+/*
+ * A body of type ctype (NUL-terminated data) and the answer it gets:
+ * status st and, when that is BODY_OK, exactly the nfields fields f.
+ */
+struct bt_case {
+	const char		*what;
+	const char		*ctype;
+	const char		*data;
+	enum body_status	 st;
+	size_t			 nfields;
+	struct {
+		const char	*name;
+		const char	*value;
+		size_t		 len;
+	}			 f[3];
+};
+
+/* Multipart data with a good delimiter and part, for bad boundaries. */
+#define BT_ONE_PART	"--XyZ123\r\n" PART("a", "1") "\r\n--XyZ123--"
+
+static const struct bt_case	bt_accepted[] = {
+	/* urlencoded */
+	{ "pairs in order", CT_URLENC, "name=Ann&email=a%40b.com&n=3",
+	    BODY_OK, 3, { { "name", "Ann", 3 }, { "email", "a@b.com", 7 },
+	    { "n", "3", 1 } } },
+	{ "plus is a space", CT_URLENC, "msg=hello+big+world&a+b=x",
+	    BODY_OK, 2, { { "msg", "hello big world", 15 },
+	    { "a b", "x", 1 } } },
+	{ "an encoded plus stays a plus", CT_URLENC, "e=a%2Bb%2bc", BODY_OK,
+	    1, { { "e", "a+b+c", 5 } } },
+	{ "CR, LF and TAB are kept in values", CT_URLENC,
+	    "message=line+one%0D%0Aline%09two%0Athree", BODY_OK, 1,
+	    { { "message", "line one\r\nline\ttwo\nthree", 24 } } },
+	{ "= after the first is part of the value", CT_URLENC,
+	    "q=a=b==c&r==", BODY_OK, 2, { { "q", "a=b==c", 6 },
+	    { "r", "=", 1 } } },
+	{ "empty pieces are skipped", CT_URLENC, "&&a=1&&&b=2&", BODY_OK, 2,
+	    { { "a", "1", 1 }, { "b", "2", 1 } } },
+	{ "an empty body has no fields", CT_URLENC, "", BODY_OK, 0, { } },
+	{ "a name without = gets an empty value", CT_URLENC,
+	    "flag&x=1&other", BODY_OK, 3, { { "flag", "", 0 },
+	    { "x", "1", 1 }, { "other", "", 0 } } },
+	{ "empty values are kept", CT_URLENC, "a=&b=", BODY_OK, 2,
+	    { { "a", "", 0 }, { "b", "", 0 } } },
+	{ "UTF-8 and mixed-case hex are decoded", CT_URLENC, "n=h%C3%a9llo",
+	    BODY_OK, 1, { { "n", "h\xc3\xa9llo", 6 } } },
+	/* Decoding never judges text: invalid UTF-8 reaches the field. */
+	{ "invalid bytes are kept for the validator", CT_URLENC,
+	    "n=%FF%FE&m=a%00b", BODY_OK, 2, { { "n", "\xff\xfe", 2 },
+	    { "m", "a\0b", 3 } } },
+	{ "a charset parameter", CT_URLENC "; charset=UTF-8", "a=1",
+	    BODY_OK, 1, { { "a", "1", 1 } } },
+	{ "the type in other cases, charset without a space",
+	    "Application/X-WWW-Form-URLEncoded;charset=utf-8", "b=2", BODY_OK,
+	    1, { { "b", "2", 1 } } },
+
+	/* multipart */
+	{ "two parts, boundary unquoted", CT_MULTI,
+	    "--XyZ123\r\n" PART("name", "Ann") "\r\n"
+	    "--XyZ123\r\n" PART("email", "a@b.com") "\r\n"
+	    "--XyZ123--\r\n", BODY_OK, 2, { { "name", "Ann", 3 },
+	    { "email", "a@b.com", 7 } } },
+	{ "two parts, boundary quoted", "multipart/form-data; "
+	    "boundary=\"----WebKitFormBoundary7MA4YWxk\"",
+	    "------WebKitFormBoundary7MA4YWxk\r\n" PART("a", "1") "\r\n"
+	    "------WebKitFormBoundary7MA4YWxk\r\n" PART("b", "two") "\r\n"
+	    "------WebKitFormBoundary7MA4YWxk--\r\n", BODY_OK, 2,
+	    { { "a", "1", 1 }, { "b", "two", 3 } } },
+	{ "a charset after the boundary",
+	    "multipart/form-data; boundary=XyZ123; charset=UTF-8",
+	    BT_ONE_PART, BODY_OK, 1, { { "a", "1", 1 } } },
+	{ "a value keeps CRLF and is not url-decoded", CT_MULTI,
+	    "--XyZ123\r\n" PART("message", "line one\r\nline two\r\n\r\n"
+	    "a+b%20c") "\r\n--XyZ123--\r\n", BODY_OK, 1,
+	    { { "message", "line one\r\nline two\r\n\r\na+b%20c", 29 } } },
+	{ "a value may mention the boundary without CRLF", CT_MULTI,
+	    "--XyZ123\r\n" PART("m", "see --XyZ123 here") "\r\n"
+	    "--XyZ123--\r\n", BODY_OK, 1,
+	    { { "m", "see --XyZ123 here", 17 } } },
+	{ "an empty value and extra headers", CT_MULTI,
+	    "--XyZ123\r\n"
+	    "Content-Type: text/plain; charset=UTF-8\r\n"
+	    "content-disposition: form-data; name=\"e\"\r\n"
+	    "\r\n"
+	    "\r\n--XyZ123--\r\n", BODY_OK, 1, { { "e", "", 0 } } },
+	{ "preamble and epilogue are ignored", CT_MULTI,
+	    "This is a preamble.\r\n"
+	    "--XyZ123\r\n" PART("a", "1") "\r\n"
+	    "--XyZ123--\r\nepilogue", BODY_OK, 1, { { "a", "1", 1 } } },
+	{ "a field called filename is not a file", CT_MULTI,
+	    "--XyZ123\r\n" PART("filename", "x") "\r\n--XyZ123--\r\n",
+	    BODY_OK, 1, { { "filename", "x", 1 } } },
+	{ "a name of 64 bytes", CT_MULTI, "--XyZ123\r\n"
+	    PART("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+	    "v") "\r\n--XyZ123--\r\n", BODY_OK, 1,
+	    { { "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+	    "v", 1 } } },
+};
+
+static const struct bt_case	bt_refused[] = {
+	/* urlencoded */
+	{ "escape with a bad first digit", CT_URLENC, "a=%G1",
+	    BODY_MALFORMED },
+	{ "escape with a bad second digit", CT_URLENC, "a=%1G",
+	    BODY_MALFORMED },
+	{ "% at the end", CT_URLENC, "a=x%", BODY_MALFORMED },
+	{ "escape cut at the end", CT_URLENC, "a=%4", BODY_MALFORMED },
+	{ "escape cut before &", CT_URLENC, "a=%4&b=1", BODY_MALFORMED },
+	{ "% in a name", CT_URLENC, "a%=1", BODY_MALFORMED },
+	{ "%% before hex digits", CT_URLENC, "a=%%41", BODY_MALFORMED },
+	{ "NUL in a name", CT_URLENC, "na%00me=x", BODY_MALFORMED },
+	{ "a name that is NUL", CT_URLENC, "a=1&%00=x", BODY_MALFORMED },
+	{ "an empty name", CT_URLENC, "=value", BODY_MALFORMED },
+	{ "an empty name after a field", CT_URLENC, "a=1&=2",
+	    BODY_MALFORMED },
+	{ "JSON", "application/json", "{\"a\":1}", BODY_UNSUPPORTED },
+	{ "text", "text/plain", "a=1", BODY_UNSUPPORTED },
+	{ "no type", "", "a=1", BODY_UNSUPPORTED },
+	/* A longer type that merely starts with the form type. */
+	{ "a type that starts like the form type", CT_URLENC "x", "a=1",
+	    BODY_UNSUPPORTED },
+
+	/* multipart: files */
+	{ "a file part", CT_MULTI,
+	    "--XyZ123\r\n" PART("a", "1") "\r\n"
+	    "--XyZ123\r\n"
+	    "Content-Disposition: form-data; name=\"f\"; "
+	    "filename=\"photo-of-my-cat.jpg\"\r\n"
+	    "Content-Type: image/jpeg\r\n\r\n"
+	    "\xff\xd8\xff\r\n--XyZ123--\r\n", BODY_FILE },
+	{ "an empty filename is still a file", CT_MULTI,
+	    "--XyZ123\r\n"
+	    "Content-Disposition: form-data; name=\"f\"; filename=\"\"\r\n"
+	    "Content-Type: application/octet-stream\r\n\r\n"
+	    "\r\n--XyZ123--\r\n", BODY_FILE },
+	{ "filename before name", CT_MULTI,
+	    "--XyZ123\r\n"
+	    "Content-Disposition: form-data; filename=\"x\"; name=\"f\"\r\n"
+	    "\r\nabc\r\n--XyZ123--\r\n", BODY_FILE },
+
+	/* multipart: the boundary */
+	{ "no boundary", "multipart/form-data", BT_ONE_PART,
+	    BODY_MALFORMED },
+	{ "a charset but no boundary", "multipart/form-data; charset=UTF-8",
+	    BT_ONE_PART, BODY_MALFORMED },
+	{ "an empty boundary", "multipart/form-data; boundary=",
+	    BT_ONE_PART, BODY_MALFORMED },
+	{ "an empty quoted boundary", "multipart/form-data; boundary=\"\"",
+	    BT_ONE_PART, BODY_MALFORMED },
+	{ "an unterminated quoted boundary",
+	    "multipart/form-data; boundary=\"XyZ123", BT_ONE_PART,
+	    BODY_MALFORMED },
+	{ "another boundary in the body", CT_MULTI,
+	    "--Other\r\n" PART("a", "1") "\r\n--Other--\r\n", BODY_MALFORMED },
+	{ "garbage after a delimiter", CT_MULTI,
+	    "--XyZ123junk\r\n" PART("a", "1") "\r\n--XyZ123--\r\n",
+	    BODY_MALFORMED },
+
+	/* multipart: cut short */
+	{ "no closing delimiter", CT_MULTI,
+	    "--XyZ123\r\n" PART("a", "1") "\r\n--XyZ123\r\n"
+	    PART("b", "cut off here"), BODY_MALFORMED },
+	{ "cut inside the headers", CT_MULTI,
+	    "--XyZ123\r\nContent-Disposition: form-data; name=\"a\"",
+	    BODY_MALFORMED },
+	{ "cut right after a delimiter", CT_MULTI,
+	    "--XyZ123\r\n" PART("a", "1") "\r\n--XyZ123", BODY_MALFORMED },
+	{ "only a delimiter", CT_MULTI, "--XyZ123", BODY_MALFORMED },
+	{ "only a delimiter line", CT_MULTI, "--XyZ123\r\n",
+	    BODY_MALFORMED },
+	{ "empty", CT_MULTI, "", BODY_MALFORMED },
+
+	/* multipart: the part's name */
+	{ "form-data without a name", CT_MULTI,
+	    "--XyZ123\r\nContent-Disposition: form-data\r\n\r\n1\r\n"
+	    "--XyZ123--", BODY_MALFORMED },
+	{ "no Content-Disposition", CT_MULTI,
+	    "--XyZ123\r\nContent-Type: text/plain\r\n\r\n1\r\n"
+	    "--XyZ123--", BODY_MALFORMED },
+	{ "an attachment, not form-data", CT_MULTI,
+	    "--XyZ123\r\nContent-Disposition: attachment; name=\"a\"\r\n"
+	    "\r\n1\r\n--XyZ123--", BODY_MALFORMED },
+	{ "a name of 65 bytes", CT_MULTI, "--XyZ123\r\n"
+	    PART("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+	    "v") "\r\n--XyZ123--\r\n", BODY_MALFORMED },
+};
+
+/* The answer to c: its status, and the fields it should give. */
+static void
+bt_check(const struct bt_case *c)
+{
+	struct body_field	*f;
+	enum body_status	 st;
+	size_t			 i, n;
+
+	st = bt_parse(c->ctype, c->data);
+	cr_assert_eq(st, c->st, "%s: status %d, want %d", c->what, st,
+	    c->st);
+	if (c->st != BODY_OK && c->st != BODY_UNSUPPORTED)
+		return;
+	n = 0;
+	TAILQ_FOREACH(f, &bt_body.fields, list)
+		n++;
+	cr_assert_eq(bt_body.count, c->nfields, "%s: %zu fields, want %zu",
+	    c->what, bt_body.count, c->nfields);
+	cr_assert_eq(n, c->nfields, "%s: %zu fields listed, want %zu",
+	    c->what, n, c->nfields);
+	for (i = 0; i < c->nfields; i++)
+		bt_expect(c->what, i, c->f[i].name, c->f[i].value,
+		    c->f[i].len);
+}
+
+TABLE_TEST(body, accepted, bt_accepted);
+
+ParameterizedTest(size_t *i, body, accepted)
+{
+	bt_check(&bt_accepted[*i]);
+}
+
+TABLE_TEST(body, refused, bt_refused);
+
+ParameterizedTest(size_t *i, body, refused)
+{
+	bt_check(&bt_refused[*i]);
 }
 
 /* ---- urlencoded ---------------------------------------------------- */
-
-Test(body, urlencoded_parses_pairs_in_order)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "name=Ann&email=a%40b.com&n=3"),
-	    BODY_OK);
-	cr_assert_eq(bt_body.count, 3);
-	bt_expect(0, "name", "Ann", 3);
-	bt_expect(1, "email", "a@b.com", 7);
-	bt_expect(2, "n", "3", 1);
-}
-
-Test(body, urlencoded_plus_is_space)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "msg=hello+big+world&a+b=x"),
-	    BODY_OK);
-	bt_expect(0, "msg", "hello big world", 15);
-	bt_expect(1, "a b", "x", 1);
-}
-
-Test(body, urlencoded_encoded_plus_stays_plus)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "e=a%2Bb%2bc"), BODY_OK);
-	bt_expect(0, "e", "a+b+c", 5);
-}
-
-Test(body, urlencoded_keeps_crlf_and_tab_in_values)
-{
-	cr_assert_eq(bt_parse(CT_URLENC,
-	    "message=line+one%0D%0Aline%09two%0Athree"), BODY_OK);
-	bt_expect(0, "message", "line one\r\nline\ttwo\nthree", 24);
-}
-
-Test(body, urlencoded_keeps_equals_after_the_first)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "q=a=b==c&r=="), BODY_OK);
-	bt_expect(0, "q", "a=b==c", 6);
-	bt_expect(1, "r", "=", 1);
-}
-
-Test(body, urlencoded_skips_empty_pieces)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "&&a=1&&&b=2&"), BODY_OK);
-	cr_assert_eq(bt_body.count, 2);
-	bt_expect(0, "a", "1", 1);
-	bt_expect(1, "b", "2", 1);
-}
-
-Test(body, urlencoded_empty_body_has_no_fields)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, ""), BODY_OK);
-	cr_assert_eq(bt_body.count, 0);
-	cr_assert(TAILQ_EMPTY(&bt_body.fields));
-}
-
-Test(body, urlencoded_name_without_equals_gets_empty_value)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "flag&x=1&other"), BODY_OK);
-	cr_assert_eq(bt_body.count, 3);
-	bt_expect(0, "flag", "", 0);
-	bt_expect(1, "x", "1", 1);
-	bt_expect(2, "other", "", 0);
-}
-
-Test(body, urlencoded_empty_value_kept)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "a=&b="), BODY_OK);
-	cr_assert_eq(bt_body.count, 2);
-	bt_expect(0, "a", "", 0);
-	bt_expect(1, "b", "", 0);
-}
-
-Test(body, urlencoded_decodes_utf8_and_mixed_case_hex)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "n=h%C3%a9llo"), BODY_OK);
-	bt_expect(0, "n", "h\xc3\xa9llo", 6);
-}
-
-Test(body, urlencoded_keeps_invalid_bytes_for_the_validator)
-{
-	/* Decoding never judges text: invalid UTF-8 reaches the field. */
-	cr_assert_eq(bt_parse(CT_URLENC, "n=%FF%FE&m=a%00b"), BODY_OK);
-	bt_expect(0, "n", "\xff\xfe", 2);
-	bt_expect(1, "m", "a\0b", 3);
-}
-
-Test(body, urlencoded_bad_escape_is_malformed)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "a=%G1"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_URLENC, "a=%1G"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_URLENC, "a=x%"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_URLENC, "a=%4"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_URLENC, "a=%4&b=1"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_URLENC, "a%=1"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_URLENC, "a=%%41"), BODY_MALFORMED);
-}
-
-Test(body, urlencoded_nul_in_name_is_malformed)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "na%00me=x"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_URLENC, "a=1&%00=x"), BODY_MALFORMED);
-}
-
-Test(body, urlencoded_empty_name_is_malformed)
-{
-	cr_assert_eq(bt_parse(CT_URLENC, "=value"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_URLENC, "a=1&=2"), BODY_MALFORMED);
-}
 
 Test(body, urlencoded_name_over_64_bytes_is_malformed)
 {
@@ -253,26 +383,6 @@ Test(body, urlencoded_too_many_even_when_values_repeat)
 	cr_assert_eq(bt_parse(CT_URLENC, kore_buf_stringify(b, NULL)),
 	    BODY_TOO_MANY);
 	kore_buf_free(b);
-}
-
-Test(body, content_type_with_charset_parameter_accepted)
-{
-	cr_assert_eq(bt_parse(CT_URLENC "; charset=UTF-8", "a=1"), BODY_OK);
-	bt_expect(0, "a", "1", 1);
-	cr_assert_eq(bt_parse("Application/X-WWW-Form-URLEncoded;charset=utf-8",
-	    "b=2"), BODY_OK);
-	bt_expect(0, "b", "2", 1);
-}
-
-Test(body, other_content_types_unsupported)
-{
-	cr_assert_eq(bt_parse("application/json", "{\"a\":1}"),
-	    BODY_UNSUPPORTED);
-	cr_assert_eq(bt_parse("text/plain", "a=1"), BODY_UNSUPPORTED);
-	cr_assert_eq(bt_parse("", "a=1"), BODY_UNSUPPORTED);
-	/* A longer type that merely starts with the form type. */
-	cr_assert_eq(bt_parse(CT_URLENC "x", "a=1"), BODY_UNSUPPORTED);
-	cr_assert_eq(bt_body.count, 0);
 }
 
 Test(body, null_content_type_unsupported_and_initialises_body)
@@ -382,78 +492,6 @@ Test(body, status_text_describes_each_failure)
 
 /* ---- multipart ----------------------------------------------------- */
 
-#define PART(name, val)							\
-	"Content-Disposition: form-data; name=\"" name "\"\r\n\r\n" val
-
-Test(body, multipart_two_fields_unquoted_boundary)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n" PART("name", "Ann") "\r\n"
-	    "--XyZ123\r\n" PART("email", "a@b.com") "\r\n"
-	    "--XyZ123--\r\n"), BODY_OK);
-	cr_assert_eq(bt_body.count, 2);
-	bt_expect(0, "name", "Ann", 3);
-	bt_expect(1, "email", "a@b.com", 7);
-}
-
-Test(body, multipart_two_fields_quoted_boundary)
-{
-	cr_assert_eq(bt_parse("multipart/form-data; "
-	    "boundary=\"----WebKitFormBoundary7MA4YWxk\"",
-	    "------WebKitFormBoundary7MA4YWxk\r\n" PART("a", "1") "\r\n"
-	    "------WebKitFormBoundary7MA4YWxk\r\n" PART("b", "two") "\r\n"
-	    "------WebKitFormBoundary7MA4YWxk--\r\n"), BODY_OK);
-	cr_assert_eq(bt_body.count, 2);
-	bt_expect(0, "a", "1", 1);
-	bt_expect(1, "b", "two", 3);
-}
-
-Test(body, multipart_boundary_with_charset_after_it)
-{
-	cr_assert_eq(bt_parse("multipart/form-data; boundary=XyZ123; "
-	    "charset=UTF-8",
-	    "--XyZ123\r\n" PART("a", "1") "\r\n--XyZ123--"), BODY_OK);
-	bt_expect(0, "a", "1", 1);
-}
-
-Test(body, multipart_value_keeps_crlf_and_is_not_url_decoded)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n" PART("message", "line one\r\nline two\r\n\r\n"
-	    "a+b%20c") "\r\n--XyZ123--\r\n"), BODY_OK);
-	bt_expect(0, "message", "line one\r\nline two\r\n\r\na+b%20c", 29);
-}
-
-Test(body, multipart_value_may_mention_the_boundary_without_crlf)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n" PART("m", "see --XyZ123 here") "\r\n"
-	    "--XyZ123--\r\n"), BODY_OK);
-	bt_expect(0, "m", "see --XyZ123 here", 17);
-}
-
-Test(body, multipart_empty_value_and_extra_headers)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n"
-	    "Content-Type: text/plain; charset=UTF-8\r\n"
-	    "content-disposition: form-data; name=\"e\"\r\n"
-	    "\r\n"
-	    "\r\n--XyZ123--\r\n"), BODY_OK);
-	cr_assert_eq(bt_body.count, 1);
-	bt_expect(0, "e", "", 0);
-}
-
-Test(body, multipart_preamble_and_epilogue_ignored)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "This is a preamble.\r\n"
-	    "--XyZ123\r\n" PART("a", "1") "\r\n"
-	    "--XyZ123--\r\nepilogue"), BODY_OK);
-	cr_assert_eq(bt_body.count, 1);
-	bt_expect(0, "a", "1", 1);
-}
-
 Test(body, multipart_keeps_binary_bytes)
 {
 	static const char	data[] =
@@ -462,54 +500,7 @@ Test(body, multipart_keeps_binary_bytes)
 	body_cleanup(&bt_body);
 	cr_assert_eq(body_parse(CT_MULTI, (const u_int8_t *)data,
 	    sizeof(data) - 1, &bt_body), BODY_OK);
-	bt_expect(0, "n", "a\0\xff" "b", 4);
-}
-
-Test(body, multipart_file_part_rejected)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n" PART("a", "1") "\r\n"
-	    "--XyZ123\r\n"
-	    "Content-Disposition: form-data; name=\"f\"; "
-	    "filename=\"photo-of-my-cat.jpg\"\r\n"
-	    "Content-Type: image/jpeg\r\n\r\n"
-	    "\xff\xd8\xff\r\n--XyZ123--\r\n"), BODY_FILE);
-}
-
-Test(body, multipart_empty_filename_is_still_a_file)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n"
-	    "Content-Disposition: form-data; name=\"f\"; filename=\"\"\r\n"
-	    "Content-Type: application/octet-stream\r\n\r\n"
-	    "\r\n--XyZ123--\r\n"), BODY_FILE);
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n"
-	    "Content-Disposition: form-data; filename=\"x\"; name=\"f\"\r\n"
-	    "\r\nabc\r\n--XyZ123--\r\n"), BODY_FILE);
-}
-
-Test(body, multipart_field_called_filename_is_not_a_file)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n" PART("filename", "x") "\r\n--XyZ123--\r\n"),
-	    BODY_OK);
-	bt_expect(0, "filename", "x", 1);
-}
-
-Test(body, multipart_missing_boundary_is_malformed)
-{
-	const char	*data = "--XyZ123\r\n" PART("a", "1") "\r\n--XyZ123--";
-
-	cr_assert_eq(bt_parse("multipart/form-data", data), BODY_MALFORMED);
-	cr_assert_eq(bt_parse("multipart/form-data; charset=UTF-8", data),
-	    BODY_MALFORMED);
-	cr_assert_eq(bt_parse("multipart/form-data; boundary=", data),
-	    BODY_MALFORMED);
-	cr_assert_eq(bt_parse("multipart/form-data; boundary=\"\"", data),
-	    BODY_MALFORMED);
-	cr_assert_eq(bt_parse("multipart/form-data; boundary=\"XyZ123",
-	    data), BODY_MALFORMED);
+	bt_expect("binary bytes", 0, "n", "a\0\xff" "b", 4);
 }
 
 Test(body, multipart_boundary_over_70_chars_is_malformed)
@@ -534,54 +525,6 @@ Test(body, multipart_boundary_over_70_chars_is_malformed)
 	cr_assert_eq(bt_parse(ctype, data), BODY_MALFORMED);
 }
 
-Test(body, multipart_wrong_boundary_is_malformed)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--Other\r\n" PART("a", "1") "\r\n--Other--\r\n"),
-	    BODY_MALFORMED);
-}
-
-Test(body, multipart_truncated_body_is_malformed)
-{
-	/* No closing delimiter at all. */
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n" PART("a", "1") "\r\n--XyZ123\r\n"
-	    PART("b", "cut off here")), BODY_MALFORMED);
-	/* Cut inside the headers. */
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\nContent-Disposition: form-data; name=\"a\""),
-	    BODY_MALFORMED);
-	/* Cut right after a delimiter. */
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\n" PART("a", "1") "\r\n--XyZ123"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_MULTI, "--XyZ123"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_MULTI, "--XyZ123\r\n"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_MULTI, ""), BODY_MALFORMED);
-}
-
-Test(body, multipart_part_without_name_is_malformed)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\nContent-Disposition: form-data\r\n\r\n1\r\n"
-	    "--XyZ123--"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\nContent-Type: text/plain\r\n\r\n1\r\n"
-	    "--XyZ123--"), BODY_MALFORMED);
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123\r\nContent-Disposition: attachment; name=\"a\"\r\n"
-	    "\r\n1\r\n--XyZ123--"), BODY_MALFORMED);
-}
-
-Test(body, multipart_name_over_64_bytes_is_malformed)
-{
-	cr_assert_eq(bt_parse(CT_MULTI, "--XyZ123\r\n"
-	    PART("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
-	    "v") "\r\n--XyZ123--\r\n"), BODY_OK, "64 bytes is fine");
-	cr_assert_eq(bt_parse(CT_MULTI, "--XyZ123\r\n"
-	    PART("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
-	    "v") "\r\n--XyZ123--\r\n"), BODY_MALFORMED);
-}
-
 Test(body, multipart_257_fields_too_many)
 {
 	struct kore_buf	*b;
@@ -596,13 +539,6 @@ Test(body, multipart_257_fields_too_many)
 	cr_assert_eq(bt_parse(CT_MULTI, kore_buf_stringify(b, NULL)),
 	    BODY_TOO_MANY);
 	kore_buf_free(b);
-}
-
-Test(body, multipart_garbage_after_delimiter_is_malformed)
-{
-	cr_assert_eq(bt_parse(CT_MULTI,
-	    "--XyZ123junk\r\n" PART("a", "1") "\r\n--XyZ123--\r\n"),
-	    BODY_MALFORMED);
 }
 
 /* A small deterministic generator, so failures reproduce. */

@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,10 @@
 
 #include "core/forms.h"
 
+#include "table.h"
+
 #define FT_SAMPLES	"../../conf/forms"
+#define FT_PATH		"conf/forms/t.json"	/* where a test's form "t" is */
 
 static struct form	*ft_form;
 static struct form_list	 ft_list;
@@ -98,7 +100,7 @@ ft_parse(const char *path, const char *def)
 	return (ft_form);
 }
 
-/* A form "t" in "conf/forms/t.json" with the given fields array body. */
+/* A form "t" in FT_PATH with the given fields array body. */
 static struct form *
 ft_fields(const char *fields)
 {
@@ -106,25 +108,20 @@ ft_fields(const char *fields)
 
 	(void)snprintf(def, sizeof(def), "{'slug': 't', 'title': 'T', "
 	    "'success_message': 'Thanks', 'fields': [%s]}", fields);
-	return (ft_parse("conf/forms/t.json", def));
+	return (ft_parse(FT_PATH, def));
 }
 
-/* Expects the last parse to have failed with a message holding all of
- * the given fragments (NULL-terminated). */
+/* Expects the last parse (of what) to have failed with a message holding
+ * every fragment of msg (up to a NULL). */
 static void
-ft_fails_with(const char *first, ...)
+ft_fails_with(const char *what, const char *const *msg)
 {
-	va_list		 ap;
-	const char	*s;
-
-	cr_assert_null(ft_form, "the definition was accepted");
-	cr_assert_neq(ft_err[0], '\0', "no message");
-	va_start(ap, first);
-	for (s = first; s != NULL; s = va_arg(ap, const char *)) {
-		cr_assert_not_null(strstr(ft_err, s),
-		    "message \"%s\" lacks \"%s\"", ft_err, s);
+	cr_assert_null(ft_form, "%s: the definition was accepted", what);
+	cr_assert_neq(ft_err[0], '\0', "%s: no message", what);
+	for (; *msg != NULL; msg++) {
+		cr_expect_not_null(strstr(ft_err, *msg),
+		    "%s: message \"%s\" lacks \"%s\"", what, ft_err, *msg);
 	}
-	va_end(ap);
 }
 
 static void
@@ -363,300 +360,234 @@ Test(forms, large_definition_freed_on_success_and_failure)
 	    "'description': '%s', 'success_message': 'ok', 'fields': "
 	    "[{'name': 'a', 'type': 'text', 'label': 'A', 'pattern': 'a+'}]}",
 	    desc);
-	cr_assert_not_null(ft_parse("conf/forms/t.json", def), "%s", ft_err);
+	cr_assert_not_null(ft_parse(FT_PATH, def), "%s", ft_err);
 	cr_assert_eq(strlen(ft_form->description), 9000);
 
 	(void)snprintf(def, 12000, "{'slug': 't', 'title': 'T', "
 	    "'description': '%s', 'success_message': 'ok', 'fields': "
 	    "[{'name': 'a', 'type': 'text', 'label': 'A', 'pattern': 'a+'}, "
 	    "{'name': 'b', 'type': 'bogus', 'label': 'B'}]}", desc);
-	ft_parse("conf/forms/t.json", def);
-	ft_fails_with("unknown type 'bogus'", NULL);
+	ft_parse(FT_PATH, def);
+	ft_fails_with("a large definition with a bad type",
+	    (const char *const []){ "unknown type 'bogus'", NULL });
 	free(def);
 	free(desc);
 }
 
 /* ---- definitions that fail --------------------------------------------- */
 
-Test(forms, invalid_json_names_file_and_line)
-{
-	ft_parse("conf/forms/t.json",
-	    "{\n'slug': 't',\n'title': 'T' oops,\n'fields': []}");
-	ft_fails_with("conf/forms/t.json: ", "line 3", "invalid JSON", NULL);
-}
+/* A definition of form "t" with one text field a and these actions. */
+#define FT_ACTIONS(actions)						\
+	"{'slug': 't', 'title': 'T', 'success_message': 'ok', "	\
+	"'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "	\
+	"'actions': " actions "}"
 
-Test(forms, invalid_json_on_first_line)
-{
-	ft_parse("conf/forms/t.json", "{'slug' 't'}");
-	ft_fails_with("conf/forms/t.json", "line 1", NULL);
-}
+/*
+ * A definition with a mistake: read from path (FT_PATH when NULL), the
+ * whole of def, or form "t" with fields when def is NULL. Parsing must
+ * fail with a message holding every one of msg.
+ */
+struct ft_bad {
+	const char	*what;
+	const char	*path;
+	const char	*def;
+	const char	*fields;
+	const char	*msg[5];
+};
 
-Test(forms, top_level_must_be_an_object)
-{
-	ft_parse("conf/forms/t.json", "['slug']");
-	ft_fails_with("conf/forms/t.json", "object", NULL);
-}
-
-Test(forms, unknown_top_level_key_rejected)
-{
-	ft_parse("conf/forms/t.json",
+static const struct ft_bad	ft_bad[] = {
+	/* The file as a whole. */
+	{ "invalid JSON", NULL,
+	    "{\n'slug': 't',\n'title': 'T' oops,\n'fields': []}", NULL,
+	    { FT_PATH ": ", "line 3", "invalid JSON" } },
+	{ "invalid JSON on the first line", NULL, "{'slug' 't'}", NULL,
+	    { FT_PATH, "line 1" } },
+	{ "an array at the top", NULL, "['slug']", NULL,
+	    { FT_PATH, "object" } },
+	{ "an unknown top-level key", NULL,
 	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
 	    "'colour': 'red', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}]}");
-	ft_fails_with("conf/forms/t.json", "unknown key 'colour'", NULL);
-}
-
-Test(forms, missing_required_top_level_strings_rejected)
-{
-	ft_parse("conf/forms/t.json", "{'slug': 't', 'success_message': 'ok',"
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}]}");
-	ft_fails_with("conf/forms/t.json", "'title' is missing", NULL);
-	ft_parse("conf/forms/t.json", "{'slug': 't', 'title': '', "
+	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}]}", NULL,
+	    { FT_PATH, "unknown key 'colour'" } },
+	{ "no title", NULL, "{'slug': 't', 'success_message': 'ok',"
+	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}]}", NULL,
+	    { FT_PATH, "'title' is missing" } },
+	{ "an empty title", NULL, "{'slug': 't', 'title': '', "
 	    "'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}]}");
-	ft_fails_with("'title' must not be empty", NULL);
-	ft_parse("conf/forms/t.json", "{'slug': 't', 'title': 5, "
+	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}]}", NULL,
+	    { "'title' must not be empty" } },
+	{ "a title that is a number", NULL, "{'slug': 't', 'title': 5, "
 	    "'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}]}");
-	ft_fails_with("'title' must be a string", NULL);
-}
+	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}]}", NULL,
+	    { "'title' must be a string" } },
+	{ "an empty fields array", NULL, NULL, "", { FT_PATH, "'fields'" } },
+	{ "no fields", NULL,
+	    "{'slug': 't', 'title': 'T', 'success_message': 'ok'}", NULL,
+	    { FT_PATH, "'fields'" } },
 
-Test(forms, fields_must_be_a_non_empty_array)
-{
-	ft_fields("");
-	ft_fails_with("conf/forms/t.json", "'fields'", NULL);
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok'}");
-	ft_fails_with("conf/forms/t.json", "'fields'", NULL);
-}
-
-Test(forms, unknown_field_key_names_the_field)
-{
-	/* A typo such as maxlength would otherwise drop the constraint. */
-	ft_fields("{'name': 'a', 'type': 'text', 'label': 'A'},"
-	    "{'name': 'x', 'type': 'text', 'label': 'X', 'maxlength': 10}");
-	ft_fails_with("conf/forms/t.json", "unknown key 'maxlength'",
-	    "field 'x'", NULL);
-}
-
-Test(forms, unknown_field_key_names_the_position)
-{
-	ft_fields("{'name': 'a', 'type': 'text', 'label': 'A'},"
-	    "{'name': 'x', 'type': 'text', 'label': 'X', 'maxlength': 10}");
-	ft_fails_with("fields[1]", "unknown key 'maxlength'", NULL);
-}
-
-Test(forms, unknown_field_type_rejected)
-{
-	ft_fields("{'name': 'x', 'type': 'string', 'label': 'X'}");
-	ft_fails_with("conf/forms/t.json", "field 'x'",
-	    "unknown type 'string'", NULL);
-}
-
-Test(forms, missing_type_or_label_rejected)
-{
-	ft_fields("{'name': 'x', 'label': 'X'}");
-	ft_fails_with("field 'x'", "'type' is missing", NULL);
-	ft_fields("{'name': 'x', 'type': 'text'}");
-	ft_fails_with("field 'x'", "'label' is missing", NULL);
-}
-
-Test(forms, select_and_radio_need_options)
-{
-	ft_fields("{'name': 'x', 'type': 'select', 'label': 'X'}");
-	ft_fails_with("conf/forms/t.json", "field 'x'", "needs 'options'",
-	    NULL);
-	ft_fields("{'name': 'r', 'type': 'radio', 'label': 'R', "
-	    "'options': []}");
-	ft_fails_with("field 'r'", "'options'", NULL);
-}
-
-Test(forms, bad_options_rejected)
-{
-	ft_fields("{'name': 'x', 'type': 'select', 'label': 'X', "
-	    "'options': ['a', 'a']}");
-	ft_fails_with("field 'x'", "option 'a' is listed twice", NULL);
-	ft_fields("{'name': 'x', 'type': 'select', 'label': 'X', "
-	    "'options': ['a', '']}");
-	ft_fails_with("field 'x'", "options[1]", "empty", NULL);
-	ft_fields("{'name': 'x', 'type': 'select', 'label': 'X', "
-	    "'options': ['a', 5]}");
-	ft_fails_with("field 'x'", "options[1]", NULL);
-	ft_fields("{'name': 'x', 'type': 'select', 'label': 'X', "
-	    "'options': 'a,b'}");
-	ft_fails_with("field 'x'", "'options' must be an array", NULL);
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'options': ['a']}");
-	ft_fails_with("field 'x'", "'options' only apply", NULL);
-}
-
-Test(forms, duplicate_field_name_rejected)
-{
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X'},"
+	/* Fields. A typo such as maxlength would otherwise drop the
+	 * constraint: the message names the field and its position. */
+	{ "an unknown field key", NULL, NULL,
+	    "{'name': 'a', 'type': 'text', 'label': 'A'},"
+	    "{'name': 'x', 'type': 'text', 'label': 'X', 'maxlength': 10}",
+	    { FT_PATH, "unknown key 'maxlength'", "field 'x'",
+	    "fields[1]" } },
+	{ "an unknown field type", NULL, NULL,
+	    "{'name': 'x', 'type': 'string', 'label': 'X'}",
+	    { FT_PATH, "field 'x'", "unknown type 'string'" } },
+	{ "no type", NULL, NULL, "{'name': 'x', 'label': 'X'}",
+	    { "field 'x'", "'type' is missing" } },
+	{ "no label", NULL, NULL, "{'name': 'x', 'type': 'text'}",
+	    { "field 'x'", "'label' is missing" } },
+	{ "a select without options", NULL, NULL,
+	    "{'name': 'x', 'type': 'select', 'label': 'X'}",
+	    { FT_PATH, "field 'x'", "needs 'options'" } },
+	{ "a radio with no options", NULL, NULL,
+	    "{'name': 'r', 'type': 'radio', 'label': 'R', 'options': []}",
+	    { "field 'r'", "'options'" } },
+	{ "an option listed twice", NULL, NULL,
+	    "{'name': 'x', 'type': 'select', 'label': 'X', "
+	    "'options': ['a', 'a']}",
+	    { "field 'x'", "option 'a' is listed twice" } },
+	{ "an empty option", NULL, NULL,
+	    "{'name': 'x', 'type': 'select', 'label': 'X', "
+	    "'options': ['a', '']}",
+	    { "field 'x'", "options[1]", "empty" } },
+	{ "an option that is a number", NULL, NULL,
+	    "{'name': 'x', 'type': 'select', 'label': 'X', "
+	    "'options': ['a', 5]}",
+	    { "field 'x'", "options[1]" } },
+	{ "options as a string", NULL, NULL,
+	    "{'name': 'x', 'type': 'select', 'label': 'X', "
+	    "'options': 'a,b'}",
+	    { "field 'x'", "'options' must be an array" } },
+	{ "options on a text field", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', "
+	    "'options': ['a']}",
+	    { "field 'x'", "'options' only apply" } },
+	{ "a field name used twice", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X'},"
 	    "{'name': 'y', 'type': 'text', 'label': 'Y'},"
-	    "{'name': 'x', 'type': 'email', 'label': 'X2'}");
-	ft_fails_with("conf/forms/t.json", "field 'x'", "fields[2]",
-	    "used twice", NULL);
-}
-
-Test(forms, min_length_greater_than_max_length_rejected)
-{
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'min_length': 10, 'max_length': 5}");
-	ft_fails_with("conf/forms/t.json", "field 'x'",
-	    "'min_length' is greater than 'max_length'", NULL);
-}
-
-Test(forms, negative_or_fractional_lengths_rejected)
-{
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'max_length': -1}");
-	ft_fails_with("field 'x'", "'max_length'", "whole number", NULL);
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'min_length': 2.5}");
-	ft_fails_with("field 'x'", "'min_length'", NULL);
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'min_length': '3'}");
-	ft_fails_with("field 'x'", "'min_length' must be a number", NULL);
-}
-
-Test(forms, min_greater_than_max_rejected)
-{
-	ft_fields("{'name': 'x', 'type': 'number', 'label': 'X', "
-	    "'min': 10, 'max': 1}");
-	ft_fails_with("field 'x'", "'min' is greater than 'max'", NULL);
-}
-
-Test(forms, constraints_on_the_wrong_type_rejected)
-{
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', 'min': 1}");
-	ft_fails_with("field 'x'", "'min' and 'max'", NULL);
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'value': 'v'}");
-	ft_fails_with("field 'x'", "'value' only applies", NULL);
-	ft_fields("{'name': 'x', 'type': 'select', 'label': 'X', "
-	    "'options': ['a'], 'max_length': 3}");
-	ft_fails_with("field 'x'", "do not apply to a select", NULL);
-	ft_fields("{'name': 'x', 'type': 'checkbox', 'label': 'X', "
-	    "'unique': true}");
-	ft_fails_with("field 'x'", "cannot be unique", NULL);
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'required': 'yes'}");
-	ft_fails_with("field 'x'", "'required' must be true or false", NULL);
-}
-
-Test(forms, date_limits_must_be_dates)
-{
-	ft_fields("{'name': 'd', 'type': 'date', 'label': 'D', "
-	    "'min': '2024-02-30'}");
-	ft_fails_with("field 'd'", "YYYY-MM-DD", NULL);
-	ft_fields("{'name': 'd', 'type': 'date', 'label': 'D', "
-	    "'max': 20240101}");
-	ft_fails_with("field 'd'", "'max' must be a string", NULL);
-}
-
-Test(forms, bad_regex_pattern_rejected)
-{
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'pattern': '[a-'}");
-	ft_fails_with("conf/forms/t.json", "field 'x'", "'pattern'",
-	    "regular expression", NULL);
-	ft_fields("{'name': 'x', 'type': 'text', 'label': 'X', "
-	    "'pattern': 'a{2,1}'}");
-	ft_fails_with("field 'x'", "'pattern'", NULL);
-}
-
-Test(forms, pattern_on_a_select_is_freed_cleanly)
-{
+	    "{'name': 'x', 'type': 'email', 'label': 'X2'}",
+	    { FT_PATH, "field 'x'", "fields[2]", "used twice" } },
+	{ "min_length over max_length", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', "
+	    "'min_length': 10, 'max_length': 5}",
+	    { FT_PATH, "field 'x'",
+	    "'min_length' is greater than 'max_length'" } },
+	{ "a negative max_length", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', 'max_length': -1}",
+	    { "field 'x'", "'max_length'", "whole number" } },
+	{ "a fractional min_length", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', 'min_length': 2.5}",
+	    { "field 'x'", "'min_length'" } },
+	{ "a min_length that is a string", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', "
+	    "'min_length': '3'}",
+	    { "field 'x'", "'min_length' must be a number" } },
+	{ "min over max", NULL, NULL,
+	    "{'name': 'x', 'type': 'number', 'label': 'X', "
+	    "'min': 10, 'max': 1}",
+	    { "field 'x'", "'min' is greater than 'max'" } },
+	{ "min on a text field", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', 'min': 1}",
+	    { "field 'x'", "'min' and 'max'" } },
+	{ "value on a text field", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', 'value': 'v'}",
+	    { "field 'x'", "'value' only applies" } },
+	{ "max_length on a select", NULL, NULL,
+	    "{'name': 'x', 'type': 'select', 'label': 'X', "
+	    "'options': ['a'], 'max_length': 3}",
+	    { "field 'x'", "do not apply to a select" } },
+	{ "a unique checkbox", NULL, NULL,
+	    "{'name': 'x', 'type': 'checkbox', 'label': 'X', "
+	    "'unique': true}",
+	    { "field 'x'", "cannot be unique" } },
+	{ "required as a string", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', "
+	    "'required': 'yes'}",
+	    { "field 'x'", "'required' must be true or false" } },
+	{ "a date limit that is no date", NULL, NULL,
+	    "{'name': 'd', 'type': 'date', 'label': 'D', "
+	    "'min': '2024-02-30'}",
+	    { "field 'd'", "YYYY-MM-DD" } },
+	{ "a date limit that is a number", NULL, NULL,
+	    "{'name': 'd', 'type': 'date', 'label': 'D', 'max': 20240101}",
+	    { "field 'd'", "'max' must be a string" } },
+	{ "a pattern that does not compile", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', 'pattern': '[a-'}",
+	    { FT_PATH, "field 'x'", "'pattern'", "regular expression" } },
+	{ "a pattern with a bad repeat", NULL, NULL,
+	    "{'name': 'x', 'type': 'text', 'label': 'X', "
+	    "'pattern': 'a{2,1}'}",
+	    { "field 'x'", "'pattern'" } },
 	/* The pattern is read but never compiled: freeing must cope. */
-	ft_fields("{'name': 'x', 'type': 'select', 'label': 'X', "
-	    "'options': ['a'], 'pattern': 'a+'}");
-	ft_fails_with("field 'x'", "do not apply", NULL);
-}
+	{ "a pattern on a select", NULL, NULL,
+	    "{'name': 'x', 'type': 'select', 'label': 'X', "
+	    "'options': ['a'], 'pattern': 'a+'}",
+	    { "field 'x'", "do not apply" } },
+	{ "a field name starting with _", NULL, NULL,
+	    "{'name': '_key', 'type': 'text', 'label': 'K'}",
+	    { FT_PATH, "field '_key'", "name must be" } },
+	{ "a field name with a dash", NULL, NULL,
+	    "{'name': 'a-b', 'type': 'text', 'label': 'K'}",
+	    { "field 'a-b'", "name must be" } },
+	{ "a field name in capitals", NULL, NULL,
+	    "{'name': 'Name', 'type': 'text', 'label': 'K'}",
+	    { "field 'Name'", "name must be" } },
 
-Test(forms, slug_must_match_file_name)
-{
-	ft_parse("conf/forms/contact.json", FT_MINIMAL("kontakt"));
-	ft_fails_with("conf/forms/contact.json",
-	    "slug 'kontakt' must match the file name", NULL);
-	ft_parse("conf/forms/contact-us.json", FT_MINIMAL("contact"));
-	ft_fails_with("must match the file name", NULL);
-}
+	/* The slug. */
+	{ "a slug other than the file name", "conf/forms/contact.json",
+	    FT_MINIMAL("kontakt"), NULL,
+	    { "conf/forms/contact.json",
+	    "slug 'kontakt' must match the file name" } },
+	{ "a slug that is part of the file name",
+	    "conf/forms/contact-us.json", FT_MINIMAL("contact"), NULL,
+	    { "must match the file name" } },
+	{ "a slug with capitals and _", "conf/forms/My_Form.json",
+	    FT_MINIMAL("My_Form"), NULL,
+	    { "conf/forms/My_Form.json", "slug 'My_Form'" } },
+	{ "a slug starting with -", "conf/forms/-x.json", FT_MINIMAL("-x"),
+	    NULL, { "slug '-x'" } },
 
-Test(forms, slug_characters_restricted)
-{
-	ft_parse("conf/forms/My_Form.json", FT_MINIMAL("My_Form"));
-	ft_fails_with("conf/forms/My_Form.json", "slug 'My_Form'", NULL);
-	ft_parse("conf/forms/-x.json", FT_MINIMAL("-x"));
-	ft_fails_with("slug '-x'", NULL);
-}
-
-Test(forms, field_name_starting_with_underscore_rejected)
-{
-	ft_fields("{'name': '_key', 'type': 'text', 'label': 'K'}");
-	ft_fails_with("conf/forms/t.json", "field '_key'", "name must be",
-	    NULL);
-	ft_fields("{'name': 'a-b', 'type': 'text', 'label': 'K'}");
-	ft_fails_with("field 'a-b'", "name must be", NULL);
-	ft_fields("{'name': 'Name', 'type': 'text', 'label': 'K'}");
-	ft_fails_with("field 'Name'", "name must be", NULL);
-}
-
-Test(forms, webhook_action_without_url_rejected)
-{
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "
-	    "'actions': [{'type': 'webhook'}]}");
-	ft_fails_with("conf/forms/t.json", "actions[0]",
-	    "a webhook action needs 'url'", NULL);
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "
-	    "'actions': [{'type': 'webhook', 'url': 'ftp://x'}]}");
-	ft_fails_with("actions[0]", "needs 'url'", NULL);
-}
-
-Test(forms, max_attempts_zero_rejected)
-{
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "
-	    "'actions': [{'type': 'email', 'to': 'a@b.com'}, "
+	/* Actions. */
+	{ "a webhook without url", NULL, FT_ACTIONS("[{'type': 'webhook'}]"),
+	    NULL, { FT_PATH, "actions[0]", "a webhook action needs 'url'" } },
+	{ "a webhook to an ftp url", NULL,
+	    FT_ACTIONS("[{'type': 'webhook', 'url': 'ftp://x'}]"), NULL,
+	    { "actions[0]", "needs 'url'" } },
+	{ "max_attempts 0", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com'}, "
 	    "{'type': 'webhook', 'url': 'https://x.test/', "
-	    "'max_attempts': 0}]}");
-	ft_fails_with("conf/forms/t.json", "actions[1]", "'max_attempts'",
-	    NULL);
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "
-	    "'actions': [{'type': 'email', 'to': 'a@b.com', "
-	    "'max_attempts': 51}]}");
-	ft_fails_with("actions[0]", "'max_attempts'", NULL);
-}
+	    "'max_attempts': 0}]"), NULL,
+	    { FT_PATH, "actions[1]", "'max_attempts'" } },
+	{ "max_attempts 51", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', "
+	    "'max_attempts': 51}]"), NULL,
+	    { "actions[0]", "'max_attempts'" } },
+	{ "an email without to", NULL, FT_ACTIONS("[{'type': 'email'}]"),
+	    NULL, { "actions[0]", "needs 'to'" } },
+	{ "an unknown action type", NULL,
+	    FT_ACTIONS("[{'type': 'sms', 'to': '123'}]"), NULL,
+	    { "actions[0]", "unknown action type 'sms'" } },
+	{ "an unknown action key", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', 'cc': 'x'}]"),
+	    NULL, { "actions[0]", "unknown key 'cc'" } },
+	{ "actions as an object", NULL, FT_ACTIONS("{'type': 'email'}"),
+	    NULL, { "'actions' must be an array" } },
+};
 
-Test(forms, other_bad_actions_rejected)
+TABLE_TEST(forms, bad_definition_rejected, ft_bad);
+
+ParameterizedTest(size_t *i, forms, bad_definition_rejected)
 {
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "
-	    "'actions': [{'type': 'email'}]}");
-	ft_fails_with("actions[0]", "needs 'to'", NULL);
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "
-	    "'actions': [{'type': 'sms', 'to': '123'}]}");
-	ft_fails_with("actions[0]", "unknown action type 'sms'", NULL);
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "
-	    "'actions': [{'type': 'email', 'to': 'a@b.com', 'cc': 'x'}]}");
-	ft_fails_with("actions[0]", "unknown key 'cc'", NULL);
-	ft_parse("conf/forms/t.json",
-	    "{'slug': 't', 'title': 'T', 'success_message': 'ok', "
-	    "'fields': [{'name': 'a', 'type': 'text', 'label': 'A'}], "
-	    "'actions': {'type': 'email'}}");
-	ft_fails_with("'actions' must be an array", NULL);
+	const struct ft_bad	*c = &ft_bad[*i];
+
+	if (c->def != NULL)
+		ft_parse(c->path != NULL ? c->path : FT_PATH, c->def);
+	else
+		ft_fields(c->fields);
+	ft_fails_with(c->what, c->msg);
 }
 
 /* ---- loading a directory ----------------------------------------------- */
