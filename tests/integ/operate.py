@@ -27,11 +27,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import server as srvmod  # noqa: E402
+from harness import Checks  # noqa: E402
 from client import get_form, post_form, request  # noqa: E402
 from server import REPO, Server  # noqa: E402
 from steady import Client  # noqa: E402
 
-RESULTS = []
+check = Checks()
 CLIENTS = 8
 LOAD_S = 30.0
 BASE_ROWS = 100000
@@ -39,11 +40,6 @@ DISK_MB = 16
 CONTACT = {"name": "Operator test", "email": "op@example.org",
            "topic": "general", "message": "Checking what a full disk does."}
 
-
-def check(name, ok, detail=""):
-    RESULTS.append((name, bool(ok)))
-    print("%s  %s%s" % ("ok  " if ok else "FAIL", name,
-                        "" if ok else "\n      " + detail), flush=True)
 
 
 def ctl(db, *args):
@@ -131,7 +127,8 @@ def backup_and_restore(problems):
 
     rc, out = ctl(srv.db, "restore", copy)
     check("with the server stopped, restore exits 0", rc == 0, out)
-    again = Server("restored", env={"FORMWORK_DB": srv.db})
+    again = Server("restored")
+    again.db = srv.db
     again.start()
     sample = sorted(before)[-3:]
     pages = [request(again.url, "GET", "/s/%s" % s).status for s in sample]
@@ -246,7 +243,6 @@ def main():
     args = ap.parse_args()
     if args.so:
         os.environ["FORMWORK_SO"] = os.path.abspath(args.so)
-    t0 = time.monotonic()
     print("formwork operator tests: module %s" % srvmod.module_path(),
           flush=True)
     problems = []
@@ -259,11 +255,7 @@ def main():
             check("%s ran to the end" % part.__name__, False, repr(e))
     check("log check: no sandbox violation, worker gone or sanitizer "
           "report", not problems, "; ".join(problems[:10]))
-    passed = sum(1 for r in RESULTS if r[1])
-    failed = len(RESULTS) - passed
-    print("time: %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ with a 303. Standard library only.
 """
 
 import http.client
-import re
 import threading
 import time
 import urllib.parse
 
-TOKEN = re.compile(rb'name="(_key|_csrf)" value="([^"]+)"')
-
+from harness import form_tokens
 
 class Client(threading.Thread):
     """One keep-alive connection: GET the form, POST it, again."""
@@ -53,15 +51,14 @@ class Client(threading.Thread):
                     conn.close()
                     conn = None
                     continue
-                tokens = dict(TOKEN.findall(page))
+                tokens = form_tokens(page)
                 i += 1
                 body = urllib.parse.urlencode({
                     "name": "Stop %d.%d" % (self.n, i),
                     "email": "stop%d@example.org" % self.n,
                     "topic": "general",
-                    "message": "A message sent while the server stops.",
-                    "_key": tokens[b"_key"].decode(),
-                    "_csrf": tokens[b"_csrf"].decode()})
+                    "message": "A message sent under steady load.",
+                    **tokens})
                 r, _ = self.one(conn, "POST", "/f/contact", body, {
                     "Content-Type": "application/x-www-form-urlencoded"})
                 if r.status == 303:

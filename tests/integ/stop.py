@@ -21,20 +21,77 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import server as srvmod  # noqa: E402
+from harness import Checks, form_def, hook, submit, write_forms  # noqa: E402
 from client import request  # noqa: E402
 from steady import Client  # noqa: E402
 from server import Server  # noqa: E402
+from webhook_receiver import Receiver, new_secret  # noqa: E402
 
-RESULTS = []
+check = Checks()
 CLIENTS = 24
 LOAD_S = 2.0
 STOP_BOUND_S = 15.0   # the drain's 10 s plus the threads' stop
 
 
-def check(name, ok, detail=""):
-    RESULTS.append((name, bool(ok)))
-    print("%s  %s%s" % ("ok  " if ok else "FAIL", name,
-                        "" if ok else "\n      " + detail), flush=True)
+
+def job_state(srv):
+    return srv.sql("SELECT state || ' ' || attempts || ' ' || "
+                   "(run_at <= (julianday('now') - 2440587.5) * 86400000) "
+                   "FROM jobs")
+
+
+def give_back():
+    """A webhook that takes 30 s is running when SIGTERM comes: the job
+    must go back to the queue, due now, the cut attempt not counted, and
+    be delivered after a restart."""
+    secret = new_secret()
+    rx = Receiver(secret).start()
+    rx.delay("/slow", 30.0)
+    forms = write_forms("stop", [form_def("stophook",
+                                          [hook(rx.url("/slow"), 5)])])
+    env = {"FORMWORK_MIN_FILL_MS": "0", "FORMWORK_WEBHOOK_SECRET": secret,
+           "FORMWORK_WEBHOOK_ALLOW_PRIVATE": "1",
+           "FORMWORK_ACTION_TIMEOUT": "60"}
+    srv = Server("stop-jobs", forms_dir=forms, env=env)
+    problems = []
+    try:
+        srv.start()
+        submit(srv.url, "stophook", {"name": "Given back"})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and \
+                job_state(srv)[:1] != ["running 1 1"]:
+            time.sleep(0.05)
+        running = job_state(srv)
+        srv.stop_offset = len(srv.read_log())
+        t = time.monotonic()
+        os.kill(srv.proc.pid, signal.SIGTERM)
+        rc = srv.proc.wait(STOP_BOUND_S)
+        srv.close_log()
+        after = job_state(srv)
+        check("a running job is given back on SIGTERM: queued, due now, "
+              "the cut attempt not counted (exit %s in %.1f s)" % (
+                  rc, time.monotonic() - t),
+              running == ["running 1 1"] and after == ["queued 0 1"] and
+              rc == 0, "before %s, after %s, exit %s" % (running, after, rc))
+        problems += srv.log_problems()
+        rx.delay("/slow", 0)
+        again = Server("stop-jobs-again", forms_dir=forms, env=env)
+        again.db = srv.db
+        again.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and job_state(again) != \
+                ["done 1 1"]:
+            time.sleep(0.05)
+        check("after a restart the job is delivered at its first attempt",
+              job_state(again) == ["done 1 1"] and len(rx.seen("/slow")) >= 1,
+              "%s, %d deliveries" % (job_state(again),
+                                    len(rx.seen("/slow"))))
+        problems += again.stop()
+    finally:
+        srv.kill()
+        rx.stop()
+    check("log check (jobs): no sandbox violation, worker gone or "
+          "sanitizer report", not problems, "; ".join(problems[:10]))
 
 
 def main():
@@ -43,7 +100,6 @@ def main():
     args = ap.parse_args()
     if args.so:
         os.environ["FORMWORK_SO"] = os.path.abspath(args.so)
-    t0 = time.monotonic()
     srv = Server("stop", env={"FORMWORK_RATE_LIMIT": "0",
                               "FORMWORK_MIN_FILL_MS": "0"})
     print("formwork stop test: module %s, dir %s" % (
@@ -99,7 +155,8 @@ def main():
               "%d missing, e.g. %s" % (len(missing), sorted(missing)[:3]))
 
         problems = srv.log_problems()
-        again = Server("stop-again", env={"FORMWORK_DB": srv.db})
+        again = Server("stop-again")
+        again.db = srv.db
         again.start()
         sample = sorted(acked)[-5:]
         pages = [request(again.url, "GET", "/s/%s" % s).status
@@ -118,11 +175,13 @@ def main():
         srv.close_log()
     check("log check: no sandbox violation, worker gone or sanitizer "
           "report (%s)" % srv.dir, not problems, "; ".join(problems[:10]))
-    passed = sum(1 for r in RESULTS if r[1])
-    failed = len(RESULTS) - passed
-    print("time: %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    try:
+        give_back()
+    except Exception as e:  # a crash of the harness is a failure
+        import traceback
+        traceback.print_exc()
+        check("the jobs part ran to the end", False, repr(e))
+    return check.finish()
 
 
 if __name__ == "__main__":
