@@ -9,7 +9,9 @@ operate.py: the operator's guarantees under load (SPEC section 12).
 2. Restore: refused while the server holds the store (nothing changed);
    with the server stopped it puts the copy back and a server started on
    it serves the acknowledged pages. `check` finds a damaged copy.
-3. A full disk: the store on a small tmpfs that the test fills under
+3. Started as root with FORMWORK_USER (what make run does as root): the
+   workers run as that user, cannot read /etc/shadow, and serve.
+4. A full disk: the store on a small tmpfs that the test fills under
    load. Once full, POSTs answer 503 with Retry-After and a page (never a
    303 for something not stored, never a crash); result pages keep
    answering; every acknowledged submission is readable; once space is
@@ -27,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import server as srvmod  # noqa: E402
-from harness import Checks  # noqa: E402
+from harness import Checks, children_of, submit  # noqa: E402
 from client import get_form, post_form, request  # noqa: E402
 from server import REPO, Server  # noqa: E402
 from steady import Client  # noqa: E402
@@ -148,6 +150,40 @@ def backup_and_restore(problems):
           rc == 1 and "problem" in out, "rc %d: %s" % (rc, out[-300:]))
 
 
+def unprivileged_workers(problems):
+    user = "formwork"
+    if subprocess.run(["id", "-u", user], capture_output=True).returncode:
+        subprocess.run(["useradd", "--system", "--no-create-home",
+                        "--home-dir", "/nonexistent", "--shell",
+                        "/usr/sbin/nologin", user], check=True)
+    srv = Server("as-user", env={"FORMWORK_USER": user,
+                                 "FORMWORK_MIN_FILL_MS": "0"})
+    try:
+        srv.start()
+        uid = int(subprocess.run(["id", "-u", user], capture_output=True,
+                                 text=True).stdout)
+        workers = children_of(srv.proc.pid)
+        uids = []
+        for pid in workers:
+            with open("/proc/%d/status" % pid) as f:
+                line = [l for l in f if l.startswith("Uid:")][0]
+            uids.append(set(int(x) for x in line.split()[1:]))
+        check("started as root with FORMWORK_USER=%s, every worker runs as "
+              "it (uid %d)" % (user, uid),
+              workers and all(u == {uid} for u in uids), str(uids))
+        r = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                            "--clear-groups", "cat", "/etc/shadow"],
+                           capture_output=True, text=True)
+        check("a process with the workers' credentials cannot read "
+              "/etc/shadow", r.returncode != 0 and "denied" in r.stderr,
+              r.stderr.strip())
+        sid = submit(srv.url, "contact", CONTACT)
+        check("the unprivileged workers store a submission and serve it",
+              request(srv.url, "GET", "/s/%s" % sid).status == 200)
+    finally:
+        problems += srv.stop()
+
+
 def fill(path):
     """Writes path until the filesystem refuses; returns bytes written."""
     n = 0
@@ -246,7 +282,7 @@ def main():
     print("formwork operator tests: module %s" % srvmod.module_path(),
           flush=True)
     problems = []
-    for part in (backup_and_restore, full_disk):
+    for part in (backup_and_restore, unprivileged_workers, full_disk):
         try:
             part(problems)
         except Exception as e:  # a crash of the harness is a failure
