@@ -194,9 +194,10 @@ config_listen(char *err, size_t errlen)
 	char		*end;
 	long		 port;
 
-	v = config_string("FORMWORK_LISTEN", "127.0.0.1:8080");
-	config.listen_set = getenv("FORMWORK_LISTEN") != NULL &&
-	    *getenv("FORMWORK_LISTEN") != '\0';
+	v = config_string("FORMWORK_LISTEN", NULL);
+	config.listen_set = v != NULL;
+	if (v == NULL)
+		v = "127.0.0.1:8080";
 	if ((colon = strrchr(v, ':')) == NULL)
 		goto bad;
 	host = v;

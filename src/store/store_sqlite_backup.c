@@ -171,6 +171,7 @@ store_copy_sound(sqlite3 *db, const char *file, char *err, size_t errlen)
 	int		 version, good;
 
 	good = 0;
+	version = -1;
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st,
 	    NULL) == SQLITE_OK) {
 		good = sqlite3_step(st) == SQLITE_ROW &&

@@ -39,7 +39,7 @@ drain_run(void)
 		kore_connection_prune(KORE_CONNECTION_PRUNE_DISCONNECT);
 		if (busy == 0)
 			break;
-		if ((now = kore_time_ms()) >= deadline) {
+		if (kore_time_ms() >= deadline) {
 			kore_log(LOG_NOTICE, "stop: %s", "connections left "
 			    "after the drain time are closed");
 			break;

@@ -22,12 +22,13 @@ static void	privsep_chown(const char *, const char *, uid_t, gid_t);
 void
 privsep_configure(void)
 {
-	struct passwd	*pw;
-	char		 dir[4096], *slash;
+	struct passwd	 pwd, *pw;
+	char		 dir[4096], buf[4096], *slash;
 
 	if (geteuid() != 0 || config.run_user == NULL)
 		return;
-	if ((pw = getpwnam(config.run_user)) == NULL)
+	if (getpwnam_r(config.run_user, &pwd, buf, sizeof(buf), &pw) != 0 ||
+	    pw == NULL)
 		fail_exit("FORMWORK_USER: there is no user '%s' (make run "
 		    "creates 'formwork'; useradd --system NAME does)",
 		    config.run_user);
