@@ -110,9 +110,19 @@ $(APP)-san.so: $(OBJ_SAN)
 	$(CC) $(CFLAGS_APP) $(SAN) -c $< -o $@
 
 # The build starts once the packages are in (also under make -j).
+# As root, the workers run as the system user formwork (made here if
+# missing; FORMWORK_USER, src/web/privsep.h), never as root.
 run: deps-run
 	$(MAKE) build
 	@mkdir -p var
+	@if [ "$$(id -u)" = 0 ] && [ -z "$$FORMWORK_USER" ] && \
+	    ! id -u formwork >/dev/null 2>&1; then \
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin formwork; \
+	fi
+	if [ "$$(id -u)" = 0 ]; then \
+		export FORMWORK_USER="$${FORMWORK_USER:-formwork}"; \
+	fi; \
 	exec stdbuf -oL kore -fnrc conf/$(APP).conf
 
 # ---- install --------------------------------------------------------------

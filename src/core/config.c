@@ -35,6 +35,7 @@ struct config	config;
 static int	config_number(const char *, u_int64_t, u_int64_t, u_int64_t,
 		    u_int64_t *, char *, size_t);
 static const char *config_string(const char *, const char *);
+static int	config_listen(char *, size_t);
 
 int
 config_load(char *err, size_t errlen)
@@ -56,6 +57,10 @@ config_load(char *err, size_t errlen)
 		    "with '/' (got '%s')", config.base_url);
 		return (-1);
 	}
+
+	if (config_listen(err, errlen) == -1)
+		return (-1);
+	config.run_user = config_string("FORMWORK_USER", NULL);
 
 	if (config_number("FORMWORK_MIN_FILL_MS", 1500, 0, 600000,
 	    &config.min_fill_ms, err, errlen) == -1 ||
@@ -175,4 +180,48 @@ config_number(const char *name, u_int64_t def, u_int64_t min, u_int64_t max,
 	}
 	*out = n;
 	return (0);
+}
+
+/*
+ * FORMWORK_LISTEN: "host:port", or "[v6 address]:port"; the host is
+ * resolved when the server binds. Default 127.0.0.1:8080.
+ */
+static int
+config_listen(char *err, size_t errlen)
+{
+	const char	*v, *colon, *host;
+	size_t		 hlen;
+	char		*end;
+	long		 port;
+
+	v = config_string("FORMWORK_LISTEN", NULL);
+	config.listen_set = v != NULL;
+	if (v == NULL)
+		v = "127.0.0.1:8080";
+	if ((colon = strrchr(v, ':')) == NULL)
+		goto bad;
+	host = v;
+	hlen = (size_t)(colon - v);
+	if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
+		host++;
+		hlen -= 2;
+	} else if (memchr(v, ':', hlen) != NULL) {
+		goto bad;	/* an IPv6 address needs its brackets */
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (hlen == 0 || hlen >= sizeof(config.listen_host) ||
+	    colon[1] == '\0' || *end != '\0' || errno != 0 || port < 1 ||
+	    port > 65535)
+		goto bad;
+	(void)snprintf(config.listen_host, sizeof(config.listen_host),
+	    "%.*s", (int)hlen, host);
+	(void)snprintf(config.listen_port, sizeof(config.listen_port), "%ld",
+	    port);
+	return (0);
+
+bad:
+	(void)snprintf(err, errlen, "FORMWORK_LISTEN must be host:port, for "
+	    "example 127.0.0.1:8080 or [::1]:8080 (got '%s')", v);
+	return (-1);
 }

@@ -17,6 +17,11 @@ struct config {
 	const char	*assets_dir;	/* FORMWORK_ASSETS */
 	const char	*secret_file;	/* FORMWORK_SECRET_FILE */
 	const char	*base_url;	/* FORMWORK_BASE_URL */
+	const char	*run_user;	/* FORMWORK_USER (started as root) */
+	/* FORMWORK_LISTEN, host:port ([v6]:port); set: given explicitly. */
+	char		 listen_host[256];
+	char		 listen_port[6];
+	int		 listen_set;
 	u_int64_t	 min_fill_ms;	/* FORMWORK_MIN_FILL_MS */
 	u_int64_t	 form_ttl_ms;	/* FORMWORK_FORM_TTL (seconds) */
 	u_int64_t	 rate_limit;	/* FORMWORK_RATE_LIMIT per minute */

@@ -12,6 +12,9 @@
  *   formworkctl user del NAME
  *   formworkctl prune --days N
  *   formworkctl generate N [--form SLUG]
+ *   formworkctl backup FILE          (ctl_copy.c, also while serving)
+ *   formworkctl restore FILE         (server stopped)
+ *   formworkctl check
  *
  * Exit status: 0 done, 1 failed (a message on stderr), 2 usage.
  */
@@ -34,6 +37,7 @@
 #include "core/password.h"
 #include "store/store_admin.h"
 #include "core/util.h"
+#include "ctl/ctl_copy.h"
 
 #define CTL_GENERATE_BATCH	5000
 #define CTL_GENERATE_TEXT	256
@@ -62,6 +66,13 @@ main(int argc, char **argv)
 		return (ctl_usage());
 	if (sodium_init() == -1)
 		return (fail("libsodium failed to initialise"));
+	/* These take the store as it is: no creating, no migrating first. */
+	if (strcmp(argv[1], "backup") == 0)
+		return (ctl_backup(config.db_path, argc - 2, argv + 2));
+	if (strcmp(argv[1], "restore") == 0)
+		return (ctl_restore(config.db_path, argc - 2, argv + 2));
+	if (strcmp(argv[1], "check") == 0)
+		return (ctl_check(config.db_path, argc - 2, argv + 2));
 	/* Before the server's first start, a fresh clone has no var/. */
 	if (util_mkdirs(config.db_path, 0, err, sizeof(err)) == -1 ||
 	    store_init(config.db_path, err, sizeof(err)) == -1)
@@ -93,6 +104,9 @@ ctl_usage(void)
 	    "       formworkctl user del NAME\n"
 	    "       formworkctl prune --days N\n"
 	    "       formworkctl generate N [--form SLUG]\n"
+	    "       formworkctl backup FILE\n"
+	    "       formworkctl restore FILE   (with the server stopped)\n"
+	    "       formworkctl check\n"
 	    "Passwords are read from standard input (one line, at least %d "
 	    "characters).\nThe database: %s (FORMWORK_DB sets another).\n",
 	    PASSWORD_MIN, config.db_path);

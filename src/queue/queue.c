@@ -165,6 +165,18 @@ record:
 	store_record_cleanup(&rec);
 	now = util_now_ms();
 	run_at = now;
+	/*
+	 * An attempt cut short because the server stops is not the
+	 * action's failure: the job goes back as it was, due at once, for
+	 * whichever runner (this node's next start, or another) is first.
+	 */
+	if (res.outcome == ACTION_RETRY && queue_stopping()) {
+		kore_log(LOG_NOTICE, "job %lld (%s, submission %s): given back "
+		    "as the server stops", (long long)job->id, job->kind,
+		    job->submission_id);
+		(void)store_job_release(h, job, now);
+		return;
+	}
 	switch (res.outcome) {
 	case ACTION_DONE:
 		next = JOB_DONE;

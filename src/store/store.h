@@ -35,6 +35,7 @@ enum store_result {
 	STORE_UNIQUE_TAKEN,	/* a unique field's value is in use */
 	STORE_NOT_FOUND,
 	STORE_BUSY,		/* the database stayed locked: retry later */
+	STORE_UNWRITABLE,	/* disk full, read-only or failing: retry later */
 	STORE_CONFLICT,		/* changed since the version the caller saw */
 	STORE_ERROR,
 };
@@ -108,6 +109,41 @@ int	store_init(const char *path, char *err, size_t errlen);
 int		store_epoch_open(const char *path, char *err, size_t errlen);
 u_int64_t	store_epoch(void);
 void		store_epoch_bump(void);
+
+/*
+ * Who uses the store on this host, through a lock on the counter's file:
+ * a server holds it shared for its whole life (its workers inherit it),
+ * store_restore() needs it alone. -1 with a sentence in err when the
+ * lock cannot be had (exclusive: someone else holds it).
+ */
+int	store_lock(const char *path, int exclusive, char *err, size_t errlen);
+
+/* ---- the operator's copies (formworkctl backup, restore, check) ---- */
+
+/*
+ * Writes a consistent copy of the store at path into file, while servers
+ * go on reading and writing it: the copy is one snapshot, synced, and
+ * replaces file only once complete.
+ */
+int	store_backup(const char *path, const char *file, char *err,
+	    size_t errlen);
+
+/*
+ * Puts the copy in file back as the store at path, after checking that
+ * it is a sound Formwork store. Refused while a server holds the store
+ * (store_lock).
+ */
+int	store_restore(const char *path, const char *file, char *err,
+	    size_t errlen);
+
+/*
+ * Checks the store at path without changing it: integrity, foreign keys,
+ * the search index and the schema version. Calls say once per problem
+ * or, with none, once with a summary; returns the number of problems,
+ * or -1 (err) when the store cannot be read at all.
+ */
+int	store_check(const char *path, void (*say)(const char *, void *),
+	    void *arg, char *err, size_t errlen);
 
 /* Remembers the path the workers' connections open. */
 void	store_configure(const char *path);
@@ -221,6 +257,13 @@ enum store_result	store_job_claim(struct store_handle *, u_int64_t now,
 enum store_result	store_job_finish(struct store_handle *,
 			    const struct store_job *, enum job_state,
 			    const char *error, u_int64_t run_at, u_int64_t now);
+
+/*
+ * Gives a claimed job back, as if this attempt had not been made: queued
+ * again, due now, lease ended (a runner stopping with the server).
+ */
+enum store_result	store_job_release(struct store_handle *,
+			    const struct store_job *, u_int64_t now);
 
 /* The submission a job belongs to. */
 enum store_result	store_job_record(struct store_handle *,

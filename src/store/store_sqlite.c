@@ -82,6 +82,9 @@ static const char *store_sql[ST_MAX] = {
 	[ST_JOB_FINISH] = "UPDATE jobs SET state = ?3, last_error = ?4, "
 	    "run_at = ?5, lease_until = 0, finished_at = ?6 "
 	    "WHERE id = ?1 AND attempts = ?2",
+	[ST_JOB_RELEASE] = "UPDATE jobs SET state = 'queued', "
+	    "attempts = attempts - 1, run_at = ?3, lease_until = 0 "
+	    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'",
 	[ST_JOB_STATUSES] = "SELECT kind, state, attempts, max_attempts, "
 	    "run_at, coalesce(last_error, ''), target FROM jobs "
 	    "WHERE submission_id = ?1 ORDER BY action",
@@ -267,6 +270,8 @@ static const char *store_migrations[] = {
 #define STORE_NMIGRATIONS \
 	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
+const int	store_schema_version = STORE_NMIGRATIONS;
+
 
 static char		*store_path = NULL;
 static struct store_handle	 store_reader;
@@ -275,7 +280,6 @@ static int			 store_log_pages;	/* writer thread */
 
 static void		 store_db_close(struct store_handle *);
 static int		 store_busy_wait(void *, int);
-static int		 store_connect(const char *, sqlite3 **, char *, size_t);
 static int		 store_wal_sync(struct store_handle *);
 static int		 store_log_grown(void *, sqlite3 *, const char *, int);
 static int		 store_insert_one(struct store_submission *);
@@ -866,15 +870,23 @@ store_busy_wait(void *arg, int count)
 	return (1);
 }
 
-static int
+int
 store_connect(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+	return (store_connect_flags(path, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, out, err, errlen));
+}
+
+int
+store_connect_flags(const char *path, int flags, sqlite3 **out, char *err,
+    size_t errlen)
 {
 	sqlite3		*db;
 	char		*msg;
 
 	*out = NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: cannot open: %s", path,
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
@@ -982,6 +994,11 @@ store_result_of(struct store_handle *db, int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return (STORE_BUSY);
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		return (STORE_UNWRITABLE);
 	default:
 		return (STORE_ERROR);
 	}

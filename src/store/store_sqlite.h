@@ -20,7 +20,7 @@ enum store_stmt_id {
 	ST_ROLLBACK_TO, ST_SUB_INSERT, ST_CLAIM_INSERT, ST_KEY_FIND,
 	ST_UNIQUE_CHECK, ST_CLIENT_COUNT, ST_SUB_GET, ST_PING, ST_ROWID_MAX,
 	ST_FTS_INDEX, ST_FTS_OPTIMIZE, ST_JOB_INSERT,
-	ST_JOB_DUE, ST_JOB_CLAIM, ST_JOB_FINISH, ST_JOB_STATUSES, ST_JOB_COUNTS,
+	ST_JOB_DUE, ST_JOB_CLAIM, ST_JOB_FINISH, ST_JOB_RELEASE, ST_JOB_STATUSES, ST_JOB_COUNTS,
 	ST_ENDPOINT_GET, ST_ENDPOINT_DISABLE, ST_MAX
 };
 
@@ -37,6 +37,20 @@ struct store_handle {
 	sqlite3_stmt	*stmts[ST_MAX];
 	int		 wal_sync;	/* commits synced by the caller */
 };
+
+/* The schema version this build migrates to (PRAGMA user_version). */
+extern const int	 store_schema_version;
+
+/*
+ * Opens path with Formwork's settings (busy handler, synchronous=FULL,
+ * foreign keys, cache size), creating it; store_connect_flags() opens
+ * it with sqlite3_open_v2()'s flags instead (SQLITE_OPEN_READWRITE: it
+ * must exist already).
+ * Free with sqlite3_close().
+ */
+int			 store_connect(const char *, sqlite3 **, char *, size_t);
+int			 store_connect_flags(const char *, int, sqlite3 **,
+			    char *, size_t);
 
 /* The event loop's connection. */
 struct store_handle	*store_reader_handle(void);

@@ -87,6 +87,23 @@ store_job_finish(struct store_handle *h, const struct store_job *job,
 }
 
 enum store_result
+store_job_release(struct store_handle *h, const struct store_job *job,
+    u_int64_t now)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = store_stmt(h, ST_JOB_RELEASE)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int(st, 2, job->attempts);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
+enum store_result
 store_job_record(struct store_handle *h, const struct store_job *job,
     struct store_record *rec)
 {

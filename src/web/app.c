@@ -37,12 +37,14 @@
 #include "web/assets.h"
 #include "worker/checkpoint.h"
 #include "web/commit.h"
+#include "web/drain.h"
 #include "web/login_check.h"
 #include "core/config.h"
 #include "core/fail.h"
 #include "core/forms.h"
 #include "worker/metrics.h"
 #include "web/page.h"
+#include "web/privsep.h"
 #include "core/password.h"
 #include "queue/queue.h"
 #include "store/store.h"
@@ -92,6 +94,7 @@ static struct sock_filter filter_sanitizer[] = {
 #endif
 
 static void	app_secret_load(void);
+static void	app_listen(void);
 static void	app_module_pin(void);
 static void	app_mkdirs(const char *, int);
 static void	app_exports_abandon(void);
@@ -120,6 +123,7 @@ kore_parent_configure(int argc, char **argv)
 		fail_exit("libsodium failed to initialise");
 	if (config_load(err, sizeof(err)) == -1)
 		fail_exit("%s", err);
+	app_listen();
 	if (forms_load(config.forms_dir, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
 	if (page_templates_load(config.templates_dir, err, sizeof(err)) == -1)
@@ -136,9 +140,12 @@ kore_parent_configure(int argc, char **argv)
 	app_mkdirs(config.db_path, 0);
 	app_mkdirs(config.secret_file, 0);
 	app_mkdirs(http_body_disk_path, 1);
-	if (store_init(config.db_path, err, sizeof(err)) == -1)
+	/* Held for the server's life: formworkctl restore waits for it. */
+	if (store_lock(config.db_path, 0, err, sizeof(err)) == -1 ||
+	    store_init(config.db_path, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
 	app_secret_load();
+	privsep_configure();
 	page_build_id_make();
 	store_configure(config.db_path);
 	app_exports_abandon();
@@ -155,7 +162,8 @@ kore_parent_configure(int argc, char **argv)
 		fail_exit("cannot hash a password (out of memory?)");
 
 	kore_log(LOG_NOTICE, "formwork: database %s, forms from %s, "
-	    "serving on %s", config.db_path, config.forms_dir,
+	    "listening on %s port %s, public address %s", config.db_path,
+	    config.forms_dir, config.listen_host, config.listen_port,
 	    config.base_url);
 }
 
@@ -172,12 +180,40 @@ kore_worker_configure(void)
 void
 kore_worker_teardown(void)
 {
-	/* Threads first: Kore unloads this module right after. */
+	/* Answer what was read, then end the threads: Kore unloads us next. */
+	drain_run();
 	commit_stop();
 	checkpoint_stop();
 	login_check_stop();
 	queue_stop();
 	store_close();
+}
+
+/*
+ * Where this node listens: FORMWORK_LISTEN, so several nodes can share a
+ * machine without each its own Kore config. A config that binds by
+ * itself (written before the setting existed) keeps its address when
+ * FORMWORK_LISTEN is not set, and is refused when it is: two answers to
+ * one question.
+ */
+static void
+app_listen(void)
+{
+	struct kore_server	*srv;
+
+	if ((srv = kore_server_lookup("default")) == NULL)
+		fail_exit("the Kore config has no 'server default' block");
+	if (!LIST_EMPTY(&srv->listeners)) {
+		if (config.listen_set)
+			fail_exit("FORMWORK_LISTEN is set, but the Kore config "
+			    "binds an address itself: remove its bind line");
+		return;
+	}
+	if (kore_server_bind(srv, config.listen_host, config.listen_port,
+	    NULL) != KORE_RESULT_OK)
+		fail_exit("cannot listen on %s port %s (FORMWORK_LISTEN): "
+		    "see the line above", config.listen_host,
+		    config.listen_port);
 }
 
 /*

@@ -182,11 +182,14 @@ api_submit_answer(struct http_request *req, struct api_state *as,
 		    "before submitting again.", NULL);
 		return;
 	default:
-		if (out->store_result == STORE_BUSY) {
+		if (out->store_result == STORE_BUSY ||
+		    out->store_result == STORE_UNWRITABLE) {
 			http_response_header(req, "retry-after",
 			    API_RETRY_AFTER);
-			api_problem(req, 503, "Busy", "Nothing was stored; "
-			    "retry shortly.", NULL);
+			api_problem(req, 503, out->store_result == STORE_BUSY ?
+			    "Busy" : "Storage unavailable", "Nothing was "
+			    "stored; retry shortly with the same "
+			    "Idempotency-Key.", NULL);
 		} else {
 			api_problem(req, 500, "Internal error", "Nothing was "
 			    "stored.", NULL);

@@ -418,6 +418,16 @@ form_store_failed(struct http_request *req, int sr)
 		    "Go to the list of forms");
 		return;
 	}
+	if (sr == STORE_UNWRITABLE) {
+		http_response_header(req, "retry-after", "30");
+		page_error(req, 503, "Cannot save just now", "The site cannot "
+		    "store forms at the moment (its storage is full or "
+		    "unavailable), so yours was not received. Go back and "
+		    "send it again in a few minutes: sending the same form "
+		    "again never stores it twice.", "/",
+		    "Go to the list of forms");
+		return;
+	}
 	page_error(req, 500, "Something went wrong", "Your form could not be "
 	    "saved because of a problem on this site. Nothing was saved: "
 	    "please try again later.", "/", "Go to the list of forms");

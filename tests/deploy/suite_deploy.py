@@ -30,8 +30,8 @@ conf/formwork.conf only in its paths); a second install keeps what an
 operator changed; make uninstall removes the program and keeps the
 configuration, the forms and the data. Then an install with PREFIX,
 SYSCONFDIR and STATEDIR under the run directory, run from there as the
-user nobody with no FORMWORK_* path in its environment (the test
-rewrites only the configuration's bind line, for a free port): it serves
+user nobody with no FORMWORK_* path in its environment (only
+FORMWORK_LISTEN, for a free port): it serves
 the sample forms, a contact form goes through 303 to its result page, the
 installed formworkctl (as nobody, no variables) adds a desk user to the
 same database and that user signs in; /proc shows the workers run as
@@ -612,8 +612,8 @@ class InstallDestdir(unittest.TestCase):
 class Installed(srvmod.Server):
     """
     The Kore configuration an install put in ROOT/etc/formwork, run by
-    the user nobody from / with none of the FORMWORK_* paths set, the
-    bind line rewritten for a free port.
+    the user nobody from / with none of the FORMWORK_* paths set,
+    listening on a free port (FORMWORK_LISTEN).
     """
 
     def __init__(self, root):
@@ -624,16 +624,11 @@ class Installed(srvmod.Server):
 
     def spawn(self):
         self.port = srvmod.free_port()
-        text, n = re.subn(r"(?m)^(\s*bind\s+)\S+\s+\d+$",
-                          r"\g<1>127.0.0.1 %d" % self.port, read(self.conf))
-        if n != 1:
-            raise StartError("%s: no bind line" % self.conf)
-        with open(self.conf, "w") as f:
-            f.write(text)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             as_nobody(["env", "-i", "PATH=/usr/bin:/bin",
                        "FORMWORK_MIN_FILL_MS=0",
+                       "FORMWORK_LISTEN=127.0.0.1:%d" % self.port,
                        "stdbuf", "-oL", "kore", "-f", "-n", "-r", "-c",
                        self.conf]),
             cwd="/", stdout=self.logf, stderr=subprocess.STDOUT,

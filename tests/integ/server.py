@@ -3,11 +3,11 @@ server.py: start and stop a real Formwork (Kore) server for the
 integration tests, each in its own temporary directory under tests/out/
 with its own database, signing secret, Kore configuration and log.
 
-The Kore configuration is generated from conf/formwork.conf: the bind
-address becomes 127.0.0.1 and a free port, `load` the module under test
-(absolute path), `pidfile` and `http_body_disk_path` move into the run's
+The Kore configuration is generated from conf/formwork.conf: `load` the
+module under test (absolute path), `pidfile` and `http_body_disk_path` move into the run's
 directory, and `worker_death_policy` becomes `terminate` so a crashing
-worker stops the server instead of being restarted silently.
+worker stops the server instead of being restarted silently. The server
+listens on 127.0.0.1 and a free port (FORMWORK_LISTEN).
 
 Kore runs from the repository root (paths such as conf/forms, templates
 and assets are relative to it) as `stdbuf -oL kore -fnrc CONF`. It is
@@ -86,7 +86,6 @@ def make_conf(src, dst, port, so, rundir, tracing=False):
     with open(src) as f:
         text = f.read()
     subs = [
-        (r"(?m)^(\s*)bind\s+\S+\s+\d+\s*$", r"\g<1>bind\t\t127.0.0.1 %d" % port),
         (r"(?m)^load\s+.*$", "load\t\t\t%s" % so),
         (r"(?m)^pidfile\s+.*$", "pidfile\t\t\t%s/kore.pid" % rundir),
         (r"(?m)^http_body_disk_path\s+.*$",
@@ -151,6 +150,7 @@ class Server:
             "FORMWORK_DB": self.db,
             "FORMWORK_SECRET_FILE": os.path.join(self.dir, "secret.key"),
             "FORMWORK_BASE_URL": "http://127.0.0.1:%d" % port,
+            "FORMWORK_LISTEN": "127.0.0.1:%d" % port,
         })
         if self.forms_dir:
             env["FORMWORK_FORMS"] = self.forms_dir

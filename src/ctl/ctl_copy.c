@@ -1,0 +1,68 @@
+/*
+ * ctl_copy.c: formworkctl backup, restore and check (see ctl_copy.h).
+ * The work is the store's (store.h); this file only reads the command
+ * line and says what happened.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+
+#include "core/fail.h"
+#include "ctl/ctl_copy.h"
+#include "store/store.h"
+
+static void	ctl_check_say(const char *, void *);
+
+/* formworkctl backup FILE: a consistent copy, also while serving. */
+int
+ctl_backup(const char *path, int argc, char **argv)
+{
+	char		 err[512];
+
+	if (argc != 1)
+		return (fail("usage: formworkctl backup FILE"));
+	if (store_backup(path, argv[0], err, sizeof(err)) == -1)
+		return (fail("%s", err));
+	printf("backed up %s into %s\n", path, argv[0]);
+	return (0);
+}
+
+/* formworkctl restore FILE: the server must be stopped. */
+int
+ctl_restore(const char *path, int argc, char **argv)
+{
+	char		 err[512];
+
+	if (argc != 1)
+		return (fail("usage: formworkctl restore FILE"));
+	if (store_restore(path, argv[0], err, sizeof(err)) == -1 ||
+	    store_init(path, err, sizeof(err)) == -1)
+		return (fail("%s", err));
+	printf("restored %s from %s\n", path, argv[0]);
+	return (0);
+}
+
+/* formworkctl check: changes nothing; exit status 1 on any problem. */
+int
+ctl_check(const char *path, int argc, char **argv)
+{
+	char		 err[512];
+	int		 problems;
+
+	if (argc != 0)
+		return (fail("usage: formworkctl check"));
+	if ((problems = store_check(path, ctl_check_say, NULL, err,
+	    sizeof(err))) == -1)
+		return (fail("%s", err));
+	if (problems > 0)
+		return (fail("%s: %d problem%s found", path, problems,
+		    problems == 1 ? "" : "s"));
+	return (0);
+}
+
+static void
+ctl_check_say(const char *line, void *arg)
+{
+	printf("%s\n", line);
+}
