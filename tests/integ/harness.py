@@ -17,6 +17,7 @@ again lives here:
   children_of()    a Kore parent's workers, found in /proc
   values, forms    uniq(), contact_values(), signup_values(), forms with
                    actions (form_def(), hook(), mail(), write_forms()),
+                   multipart() bodies,
                    submit() through the public form, fire_together() for
                    concurrent POSTs, and Session, a keep-alive client for
                    many submissions
@@ -367,6 +368,21 @@ def submit(base, slug, values):
     if not m:
         raise AssertionError("303 to %r" % r.header("location"))
     return m.group(1)
+
+
+def multipart(fields, files=(), boundary="----formworktest7MA4YWxkTrZu0gW"):
+    """A multipart/form-data body of fields (a dict) and files ((name,
+    file name, bytes) each); (body, Content-Type)."""
+    out = []
+    for k, v in fields.items():
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                    % (boundary, k, v)).encode("utf-8"))
+    for name, fname, data in files:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
+                    "filename=\"%s\"\r\nContent-Type: text/plain\r\n\r\n"
+                    % (boundary, name, fname)).encode("utf-8") + data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
 
 
 FORM_KEY = re.compile(rb'name="_key" value="([^"]+)"')
