@@ -170,9 +170,10 @@ api_submit_answer(struct http_request *req, struct form *form,
 		    NULL);
 		return;
 	case SUBMIT_IN_FLIGHT:
-		api_problem(req, 409, "Request in progress", "A request with "
-		    "this Idempotency-Key is still being processed; retry "
-		    "shortly.", NULL);
+		api_problem(req, 409, "Request in progress", "The same "
+		    "submission (this Idempotency-Key, or these values from "
+		    "this client) is still being processed; retry shortly.",
+		    NULL);
 		return;
 	case SUBMIT_INVALID:
 		api_problem(req, 422, "Invalid fields", "One or more fields "
