@@ -18,7 +18,8 @@ database is only read, with the sqlite3 CLI. Servers used:
              "landing" (listed, a redirect)
   ratelimit  the same forms, FORMWORK_RATE_LIMIT=2
   captcha    "human" (Turnstile) and "hhuman" (hCaptcha), listed, with
-             FORMWORK_CAPTCHA_VERIFY_URL pointing at FakeVerifier below
+             FORMWORK_CAPTCHA_VERIFY_URL pointing at a FakeVerifier
+             (siteverify.py) in this process
   deadverify the same forms, the verify URL a port nothing listens on
 
 plus short-lived servers for the start-up refusals. At the end every
@@ -31,14 +32,12 @@ Usage: /usr/bin/python3 tests/integ/suite_origins.py [--so PATH] [-k PATTERN]
 
 import email
 import glob
-import http.server
 import json
 import os
 import re
 import sys
 import threading
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,6 +46,7 @@ import harness  # noqa: E402
 from harness import fire_together, form_def, mail, multipart, uniq, write_forms  # noqa: E402
 import server as srvmod  # noqa: E402
 from server import Server, sql_quote  # noqa: E402
+from siteverify import FakeVerifier  # noqa: E402
 
 OWNER = "http://owner.test:9000"        # a listed origin
 SHOP = "https://shop.example"           # another listed origin
@@ -60,90 +60,6 @@ CORS_HEADERS = ("access-control-allow-origin", "access-control-allow-methods",
                 "access-control-allow-headers", "access-control-max-age",
                 "access-control-expose-headers",
                 "access-control-allow-credentials")
-
-
-# ---- a fake siteverify server -------------------------------------------------
-
-class FakeVerifier:
-    """
-    The providers' siteverify protocol on 127.0.0.1: a form-encoded POST
-    of secret, response and remoteip. What it answers depends on the
-    token: "pass-*" {"success": true} (once: a second use of the same
-    token fails, as at the real providers), "fail-*" {"success": false},
-    "secret-*" a refused secret, "5xx-*" 503, "html-*" a 200 that is not
-    JSON, "slow-*" an answer after 8 s. calls: each request's fields.
-    """
-
-    def __init__(self):
-        self.calls = []
-        self.used = set()
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(n).decode("utf-8", "replace")
-                f = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
-                f["_content_type"] = self.headers.get("Content-Type", "")
-                token = f.get("response", "")
-                with outer.lock:
-                    outer.calls.append(f)
-                    again = token in outer.used
-                    outer.used.add(token)
-                status, ctype, body = 200, "application/json", None
-                if f.get("secret") != SECRET or token.startswith("secret-"):
-                    body = {"success": False,
-                            "error-codes": ["invalid-input-secret"]}
-                elif token.startswith("pass-"):
-                    body = {"success": not again, "error-codes":
-                            ["timeout-or-duplicate"] if again else []}
-                elif token.startswith("fail-"):
-                    body = {"success": False,
-                            "error-codes": ["invalid-input-response"]}
-                elif token.startswith("5xx-"):
-                    status, body = 503, {"success": True}
-                elif token.startswith("html-"):
-                    ctype, body = "text/html", "<p>maintenance</p>"
-                elif token.startswith("slow-"):
-                    time.sleep(8)
-                    body = {"success": True}
-                else:
-                    body = {"success": False}
-                data = body if isinstance(body, str) else json.dumps(body)
-                data = data.encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", ctype)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass    # the caller gave up waiting
-
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.srv.daemon_threads = True
-        self.thread = threading.Thread(target=self.srv.serve_forever,
-                                       daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d/siteverify" % self.srv.server_address[1]
-
-    def calls_with(self, token):
-        with self.lock:
-            return [c for c in self.calls if c.get("response") == token]
 
 
 # ---- forms and servers ----------------------------------------------------------
@@ -183,7 +99,7 @@ def start(name):
         forms = write_forms(name, CAPTCHA_FORMS)
         env["FORMWORK_CAPTCHA_SECRET"] = SECRET
         if name == "captcha":
-            v = FakeVerifier().start()
+            v = FakeVerifier(SECRET).start()
             HELPERS.append(v)
             VERIFIER.append(v)
             env["FORMWORK_CAPTCHA_VERIFY_URL"] = v.url
