@@ -144,6 +144,21 @@ before(async () => {
   await grab('unique-409', '/f/signup', post({ _key: t.key, _csrf: t.csrf,
     email, name: 'Q2', plan: 'free', terms: 'yes' }), 409);
 
+  // Posting from the owner's own pages: a form with a challenge, the
+  // form again carrying the owner's hidden fields, a challenge not
+  // done, a page to return to that is not allowed.
+  const owner = process.env.FORMWORK_TEST_OWNER;
+  const fromOwner = (fields) => post(fields, { origin: owner });
+  await grab('form-challenge', '/f/human', {}, 200);
+  await grab('form-422-carried', '/f/owner', fromOwner({ name: '',
+    email: 'bad', message: 'hi', _next: `${owner}/thanks.html`,
+    _subject: 'From the site' }), 422);
+  await grab('form-422-challenge', '/f/human', fromOwner({ name: 'Ada',
+    email: 'ada@example.com', message: 'Hello there' }), 422);
+  await grab('error-400-next', '/f/owner', fromOwner({ name: 'Ada',
+    email: 'ada@example.com', message: 'Hello there',
+    _next: 'https://elsewhere.example/' }), 400);
+
   await grab('error-400', '/f/contact', post({ nosuch: 'x' }), 400);
   await grab('error-403', '/f/contact', post(contact), 403);
   await grab('error-404', '/nowhere', {}, 404);
