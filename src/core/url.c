@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +61,8 @@ url_origin(const char *url, char *out, size_t len)
 	hlen = colon != NULL ? (size_t)(colon - auth) : n;
 	if (hlen == 0 || hlen >= sizeof(host) || !url_host_ok(auth, hlen))
 		return (-1);
-	for (i = 0; i < hlen; i++) {
-		host[i] = auth[i] >= 'A' && auth[i] <= 'Z' ?
-		    (char)(auth[i] - 'A' + 'a') : auth[i];
-	}
+	for (i = 0; i < hlen; i++)
+		host[i] = (char)tolower((unsigned char)auth[i]);
 	host[hlen] = '\0';
 
 	port = https ? 443 : 80;
