@@ -1,16 +1,12 @@
 /*
- * captcha.c: the challenge verifier threads (see captcha.h). Two lists
- * under the threads' lock, queued and done; a thread wakes the event
- * loop with worker_thread.h's message protocol, and the loop drains the
- * whole done list per message. Only the event loop touches c->req. A
- * worker has CAPTCHA_THREADS of them, so one slow provider answer does
- * not hold up every other visitor's.
+ * captcha.c: the challenge verifier threads (see captcha.h), on a
+ * thread_queue.h queue of their own. A worker has CAPTCHA_THREADS of
+ * them, so one slow provider answer does not hold up every other
+ * visitor's.
  */
 
 #include <sys/types.h>
-#include <sys/queue.h>
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +19,7 @@
 #include "core/forms.h"
 #include "core/json_in.h"
 #include "web/captcha.h"
-#include "worker/worker_thread.h"
+#include "web/thread_queue.h"
 
 #define CAPTCHA_THREADS		2
 #define CAPTCHA_CONNECT_MS	3000L
@@ -44,18 +40,11 @@ static const struct captcha_widget	captcha_widgets[] = {
 		"h-captcha", "https://hcaptcha.com https://*.hcaptcha.com" },
 };
 
-TAILQ_HEAD(captcha_list, captcha_check);
-
-/* Its lock guards captcha_queued and captcha_done. */
-static struct worker_thread	captcha_thread;
-static struct captcha_list	captcha_queued =
-				    TAILQ_HEAD_INITIALIZER(captcha_queued);
-static struct captcha_list	captcha_done =
-				    TAILQ_HEAD_INITIALIZER(captcha_done);
+static struct thread_queue	captcha_queue;
 static int			captcha_threads;	/* parent's count */
 
 static void			captcha_run(struct kore_task *);
-static void			captcha_on_done(struct kore_task *);
+static void			captcha_free(struct thread_job *);
 static enum captcha_verdict	captcha_verify(CURL *,
 				    const struct captcha_check *);
 static enum captcha_verdict	captcha_answer(const struct kore_buf *);
@@ -95,14 +84,14 @@ void
 captcha_start(void)
 {
 	if (captcha_threads > 0)
-		worker_thread_start(&captcha_thread, "captcha verifier",
-		    (u_int64_t)captcha_threads, captcha_run, captcha_on_done);
+		thread_queue_start(&captcha_queue, "captcha verifier",
+		    (u_int64_t)captcha_threads, captcha_run);
 }
 
 void
 captcha_stop(void)
 {
-	worker_thread_stop(&captcha_thread);
+	thread_queue_stop(&captcha_queue);
 }
 
 struct captcha_check *
@@ -112,6 +101,7 @@ captcha_check_new(const struct form *form, const char *response,
 	struct captcha_check	*c;
 
 	c = kore_calloc(1, sizeof(*c));
+	c->job.free = captcha_free;
 	if (config.captcha_verify_url != NULL)
 		c->url = config.captcha_verify_url;
 	else if (form->captcha == FORM_CAPTCHA_TURNSTILE)
@@ -126,24 +116,21 @@ captcha_check_new(const struct form *form, const char *response,
 void
 captcha_enqueue(struct captcha_check *c, struct http_request *req)
 {
-	c->req = req;
-	http_request_sleep(req);
-	pthread_mutex_lock(&captcha_thread.lock);
-	TAILQ_INSERT_TAIL(&captcha_queued, c, list);
-	pthread_mutex_unlock(&captcha_thread.lock);
-	pthread_cond_signal(&captcha_thread.cond);
+	thread_queue_add(&captcha_queue, &c->job, req);
 }
 
 void
 captcha_release(struct captcha_check *c)
 {
-	if (c == NULL)
-		return;
-	if (!c->done && c->req != NULL) {
-		/* The thread still has it: captcha_on_done() frees it. */
-		c->req = NULL;
-		return;
-	}
+	if (c != NULL)
+		thread_job_release(&c->job);
+}
+
+static void
+captcha_free(struct thread_job *job)
+{
+	struct captcha_check	*c = (struct captcha_check *)job;
+
 	kore_free(c->response);
 	kore_free(c);
 }
@@ -158,64 +145,20 @@ captcha_run(struct kore_task *t)
 {
 	struct captcha_check	*c;
 	CURL			*curl;
-	int			 notify;
 
 	curl = curl_easy_init();
-	for (;;) {
-		pthread_mutex_lock(&captcha_thread.lock);
-		while (TAILQ_EMPTY(&captcha_queued) &&
-		    !worker_thread_stopping(&captcha_thread))
-			pthread_cond_wait(&captcha_thread.cond,
-			    &captcha_thread.lock);
-		if ((c = TAILQ_FIRST(&captcha_queued)) == NULL) {
-			pthread_mutex_unlock(&captcha_thread.lock);
-			break;
-		}
-		TAILQ_REMOVE(&captcha_queued, c, list);
-		pthread_mutex_unlock(&captcha_thread.lock);
-
+	while ((c = (struct captcha_check *)thread_queue_next(
+	    &captcha_queue)) != NULL) {
 		if (curl == NULL) {
 			kore_log(LOG_ERR, "captcha: libcurl cannot start");
 			c->verdict = CAPTCHA_UNUSABLE;
 		} else {
 			c->verdict = captcha_verify(curl, c);
 		}
-
-		pthread_mutex_lock(&captcha_thread.lock);
-		TAILQ_INSERT_TAIL(&captcha_done, c, list);
-		notify = worker_thread_notify_claim(&captcha_thread);
-		pthread_mutex_unlock(&captcha_thread.lock);
-		if (notify)
-			worker_thread_notify_send(t);
+		thread_queue_finish(&captcha_queue, t, &c->job);
 	}
 	if (curl != NULL)
 		curl_easy_cleanup(curl);
-}
-
-/* Event loop: wakes the requests whose tokens are checked. */
-static void
-captcha_on_done(struct kore_task *t)
-{
-	struct captcha_list	 done;
-	struct captcha_check	*c;
-
-	if (!worker_thread_notify_read(&captcha_thread, t))
-		return;
-
-	TAILQ_INIT(&done);
-	pthread_mutex_lock(&captcha_thread.lock);
-	TAILQ_CONCAT(&done, &captcha_done, list);
-	worker_thread_notify_reset(&captcha_thread);
-	pthread_mutex_unlock(&captcha_thread.lock);
-
-	while ((c = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, c, list);
-		c->done = 1;
-		if (c->req != NULL)
-			http_request_wakeup(c->req);
-		else
-			captcha_release(c);
-	}
 }
 
 /* The siteverify call; every way it can go wrong is logged here, once. */
@@ -331,5 +274,5 @@ static int
 captcha_abort(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
-	return (worker_thread_stopping(&captcha_thread));
+	return (worker_thread_stopping(&captcha_queue.wt));
 }

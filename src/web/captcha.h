@@ -3,9 +3,9 @@
  * form's Turnstile or hCaptcha token is checked with the provider's
  * siteverify call, a network round trip that must never stall the event
  * loop. The submission's handler queues a check here and sleeps; one of
- * the verifier threads makes the call (libcurl) and wakes it: the
- * pattern of login_check.c, whose reasons for threads of its own hold
- * here too.
+ * the verifier threads makes the call (libcurl) and wakes it
+ * (thread_queue.h, as for the password checker, whose reasons for
+ * threads of its own hold here too).
  *
  * The protocol, the same for both providers: POST form-encoded secret,
  * response and remoteip; the answer is JSON {"success": true|false}.
@@ -18,7 +18,7 @@
 #ifndef FORMWORK_CAPTCHA_H
 #define FORMWORK_CAPTCHA_H
 
-#include <sys/queue.h>
+#include "web/thread_queue.h"
 
 struct form;
 struct http_request;
@@ -33,16 +33,13 @@ enum captcha_verdict {
 };
 
 struct captcha_check {
+	struct thread_job	 job;	/* first; job.done: checked */
 	const char		*url;		/* the siteverify address */
 	char			*response;	/* the token (kore_malloc) */
 	char			 remoteip[64];
 
 	/* Set by the thread. */
 	enum captcha_verdict	 verdict;
-
-	struct http_request	*req;	/* NULL once the request is gone */
-	int			 done;
-	TAILQ_ENTRY(captcha_check) list;
 };
 
 /*

@@ -89,7 +89,7 @@ submit_run(struct http_request *req, struct submit_post *sp,
 	}
 
 	if (sp->check != NULL) {
-		if (!sp->check->done) {
+		if (!sp->check->job.done) {
 			http_request_sleep(req);
 			return (KORE_RESULT_RETRY);
 		}
