@@ -319,11 +319,9 @@ static int		 store_wal_sync(struct store_handle *);
 static int		 store_log_grown(void *, sqlite3 *, const char *, int);
 static int		 store_insert_one(struct store_submission *);
 static void		 store_insert_undo(int);
-static enum store_result store_key_lookup(struct store_handle *, const char *,
-			    const char *, char *, char *);
-static enum store_result store_repeat_lookup(struct store_handle *,
-			    const char *, const char *, u_int64_t, char *,
-			    char *);
+static enum store_result store_prior_lookup(struct store_handle *,
+			    enum store_stmt_id, const char *, const char *,
+			    u_int64_t, char *, char *);
 static int		 store_repeat_mark(struct store_submission *);
 
 int
@@ -663,8 +661,9 @@ store_insert_one(struct store_submission *s)
 
 	if (rc == SQLITE_CONSTRAINT) {
 		store_insert_undo(sp);
-		s->result = store_key_lookup(w, s->form, s->key, s->prior_id,
-		    s->prior_hash) == STORE_OK ? STORE_KEY_USED : STORE_ERROR;
+		s->result = store_prior_lookup(w, ST_KEY_FIND, s->form, s->key,
+		    0, s->prior_id, s->prior_hash) == STORE_OK ?
+		    STORE_KEY_USED : STORE_ERROR;
 		return (0);
 	}
 	if (rc != SQLITE_DONE)
@@ -742,8 +741,8 @@ store_repeat_mark(struct store_submission *s)
 	 * The mark's own time, not the window's start, decides: it is
 	 * younger than the window, whatever the clock says now.
 	 */
-	s->result = store_repeat_lookup(w, s->form, s->repeat, 0,
-	    s->prior_id, s->prior_hash) == STORE_OK ? STORE_KEY_USED :
+	s->result = store_prior_lookup(w, ST_REPEAT_FIND, s->form, s->repeat,
+	    0, s->prior_id, s->prior_hash) == STORE_OK ? STORE_KEY_USED :
 	    STORE_ERROR;
 	return (-1);
 }
@@ -794,56 +793,39 @@ enum store_result
 store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
     char hash[VALIDATE_HASH_LEN + 1])
 {
-	return (store_key_lookup(&store_reader, form, key, id, hash));
-}
-
-static enum store_result
-store_key_lookup(struct store_handle *db, const char *form, const char *key,
-    char *id, char *hash)
-{
-	sqlite3_stmt		*st;
-	enum store_result	 r;
-	int			 rc;
-
-	if ((st = store_stmt(db, ST_KEY_FIND)) == NULL)
-		return (STORE_ERROR);
-	sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_copy_text(st, 0, id, TOKEN_ID_LEN + 1);
-		store_copy_text(st, 1, hash, VALIDATE_HASH_LEN + 1);
-		r = STORE_OK;
-	} else {
-		r = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_result_of(db, rc);
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return (r);
+	return (store_prior_lookup(&store_reader, ST_KEY_FIND, form, key, 0,
+	    id, hash));
 }
 
 enum store_result
 store_repeat_find(const char *form, const char *repeat, u_int64_t now,
     char id[TOKEN_ID_LEN + 1], char hash[VALIDATE_HASH_LEN + 1])
 {
-	return (store_repeat_lookup(&store_reader, form, repeat,
+	return (store_prior_lookup(&store_reader, ST_REPEAT_FIND, form, repeat,
 	    now > STORE_REPEAT_WINDOW_MS ? now - STORE_REPEAT_WINDOW_MS : 0,
 	    id, hash));
 }
 
-/* The submission marked for (form, repeat) after since_ms. */
+/*
+ * The submission stored first for (form, key): by its key (ST_KEY_FIND)
+ * or by a repeat mark made after since_ms (ST_REPEAT_FIND); its id and
+ * values hash.
+ */
 static enum store_result
-store_repeat_lookup(struct store_handle *db, const char *form,
-    const char *repeat, u_int64_t since_ms, char *id, char *hash)
+store_prior_lookup(struct store_handle *db, enum store_stmt_id which,
+    const char *form, const char *key, u_int64_t since_ms, char *id,
+    char *hash)
 {
 	sqlite3_stmt		*st;
 	enum store_result	 r;
 	int			 rc;
 
-	if ((st = store_stmt(db, ST_REPEAT_FIND)) == NULL)
+	if ((st = store_stmt(db, which)) == NULL)
 		return (STORE_ERROR);
 	sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, repeat, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)since_ms);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (which == ST_REPEAT_FIND)
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)since_ms);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_copy_text(st, 0, id, TOKEN_ID_LEN + 1);
 		store_copy_text(st, 1, hash, VALIDATE_HASH_LEN + 1);
