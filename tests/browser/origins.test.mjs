@@ -13,10 +13,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const BASE = process.env.FORMWORK_TEST_BASE;
 const DB = process.env.FORMWORK_TEST_DB;
@@ -25,7 +24,7 @@ const OWNER = process.env.FORMWORK_TEST_OWNER;
 const STRANGER = process.env.FORMWORK_TEST_STRANGER;
 const TURNSTILE = 'https://challenges.cloudflare.com/turnstile/v0/api.js';
 
-let ctx, udd;
+let browser, ctx;
 
 function sql(q) {
   return execFileSync('sqlite3', [DB, q], { encoding: 'utf8' }).trim();
@@ -48,6 +47,13 @@ async function fill(page, marker) {
   await page.fill('#message', `Two loaves for Saturday, please. ${marker}`);
 }
 
+// Clicks the page's fetch() button; what the page then says.
+async function sendWithFetch(page) {
+  await page.click('#send-fetch');
+  await page.waitForFunction(() => document.getElementById('result').textContent !== '');
+  return page.textContent('#result');
+}
+
 // The answers to POSTs to Formwork, as the browser saw them.
 function formworkPosts(page) {
   const seen = [];
@@ -61,18 +67,12 @@ function formworkPosts(page) {
 before(async () => {
   assert.ok(BASE && DB && OWNER && STRANGER,
     'FORMWORK_TEST_BASE/DB/OWNER/STRANGER are not set (use run.sh)');
-  udd = mkdtempSync(join(tmpdir(), 'formwork-pw-'));
-  ctx = await chromium.launchPersistentContext(udd, {
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-           '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
+  ctx = browser.ctx;
 });
 
 after(async () => {
-  await ctx?.close();
-  if (udd) rmSync(udd, { recursive: true, force: true });
+  await browser?.close();
 });
 
 test('a plain form on the owner\'s page lands on the page\'s own thank-you URL', async () => {
@@ -117,9 +117,7 @@ test('fetch() with JSON from the owner\'s page works through CORS', async () => 
   const posts = formworkPosts(page);
   await page.goto(`${OWNER}/contact.html`);
   await fill(page, marker);
-  await page.click('#send-fetch');
-  await page.waitForFunction(() => document.getElementById('result').textContent !== '');
-  const text = await page.textContent('#result');
+  const text = await sendWithFetch(page);
   const m = text.match(/^201 \/api\/submissions\/([A-Za-z0-9_-]{22}) ([A-Za-z0-9_-]{22})$/);
   assert.ok(m, `the page read: ${text}`);
   assert.equal(m[1], m[2], 'Location and id name the same submission');
@@ -150,9 +148,7 @@ test('the same page on an unlisted origin is refused: 403, and CORS stops fetch(
 
   await page.goto(`${STRANGER}/contact.html`);
   await fill(page, marker);
-  await page.click('#send-fetch');
-  await page.waitForFunction(() => document.getElementById('result').textContent !== '');
-  assert.match(await page.textContent('#result'), /^blocked: /);
+  assert.match(await sendWithFetch(page), /^blocked: /);
   assert.ok(console.some((t) => /CORS/.test(t)), `console: ${console.join(' | ')}`);
   assert.equal(rows(marker), 0);
   await page.close();

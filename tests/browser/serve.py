@@ -37,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integ"))
 
 import harness  # noqa: E402
+from loopback import Loopback  # noqa: E402
 import server as srvmod  # noqa: E402
 from siteverify import FakeVerifier  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
@@ -47,7 +48,7 @@ SITE_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css",
               ".js": "text/javascript"}
 
 
-class OwnerSite:
+class OwnerSite(Loopback):
     """
     The owner's static site: tests/browser/site/ served on 127.0.0.1 at a
     port of its own, with @BASE@ (Formwork's address, known once it has
@@ -82,14 +83,8 @@ class OwnerSite:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.srv.daemon_threads = True
-        self.origin = "http://127.0.0.1:%d" % self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        Loopback.__init__(self, http.server.ThreadingHTTPServer, Handler)
+        self.origin = "http://127.0.0.1:%d" % self.port
 
 
 def owner_forms(owner):
@@ -127,7 +122,7 @@ def main():
     signal.signal(signal.SIGINT, lambda *a: stop.set())
 
     base = [""]
-    owner, stranger = OwnerSite(base), OwnerSite(base)
+    owner, stranger = OwnerSite(base).start(), OwnerSite(base).start()
     verifier = FakeVerifier(CAPTCHA_SECRET).start()
     srv = srvmod.Server("browser", forms_dir=harness.write_forms(
         "browser", owner_forms(owner.origin)))

@@ -134,10 +134,11 @@ def parse_args(ap):
 
 
 def run(module, title, servers, extra_servers=(), cleanup=None,
-        add_args=None, use_args=None):
+        add_args=None, use_args=None, helpers=()):
     """Runs module's tests; returns the exit status. add_args(parser) and
-    use_args(args) let a suite take options of its own; cleanup() stops
-    helpers (sinks, receivers) after the servers."""
+    use_args(args) let a suite take options of its own; after the
+    servers, each of helpers (sinks, receivers: a list the tests may
+    still add to) is stopped with its stop(), then cleanup() runs."""
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", action="append", default=[],
                     help="only tests whose name contains this")
@@ -165,6 +166,11 @@ def run(module, title, servers, extra_servers=(), cleanup=None,
         suite.run(result)
     finally:
         check_servers(result, servers, extra_servers)
+        for h in helpers:
+            try:
+                h.stop()
+            except Exception:  # a helper that failed to stop is no test
+                pass
         if cleanup:
             cleanup()
 

@@ -13,12 +13,18 @@ only.
 
 import http.server
 import json
+import os
+import sys
 import threading
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-class FakeVerifier:
+from loopback import Loopback  # noqa: E402
+
+
+class FakeVerifier(Loopback):
     """
     The providers' siteverify protocol on 127.0.0.1: a form-encoded POST
     of secret, response and remoteip. What it answers depends on the
@@ -78,22 +84,11 @@ class FakeVerifier:
                 except OSError:
                     pass    # the caller gave up waiting
 
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.srv.daemon_threads = True
-        self.thread = threading.Thread(target=self.srv.serve_forever,
-                                       daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        Loopback.__init__(self, http.server.ThreadingHTTPServer, Handler)
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d/siteverify" % self.srv.server_address[1]
+        return "http://127.0.0.1:%d/siteverify" % self.port
 
     def calls_with(self, token):
         with self.lock:

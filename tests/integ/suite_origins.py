@@ -1027,15 +1027,8 @@ class O11Startup(Base):
 # ---- runner ---------------------------------------------------------------------------------
 
 def main():
-    def cleanup():
-        for h in HELPERS:
-            try:
-                h.stop()
-            except Exception:
-                pass
-
     return harness.run(sys.modules[__name__], "origin tests", SERVERS,
-                       extra_servers=EXTRA_SERVERS, cleanup=cleanup)
+                       extra_servers=EXTRA_SERVERS, helpers=HELPERS)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@
 #include "store/store.h"
 #include "store/store_admin.h"
 
+#include "store_tmp.h"
+
 #define T0	1700000000000ULL
 
 static char	rp_db[64];
@@ -27,27 +29,13 @@ static int	rp_seq;
 static void
 rp_setup(void)
 {
-	char	err[256];
-
-	(void)snprintf(rp_db, sizeof(rp_db), "/tmp/fw-repeat-%d.db",
-	    (int)getpid());
-	cr_assert_eq(store_init(rp_db, err, sizeof(err)), 0, "%s", err);
-	store_configure(rp_db);
+	store_tmp_open(rp_db, sizeof(rp_db), "repeat");
 }
 
 static void
 rp_teardown(void)
 {
-	const char	*suffix[] = { "", "-wal", "-shm", "-epoch" };
-	char		 path[96];
-	size_t		 i;
-
-	store_writer_close();
-	store_close();
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		(void)snprintf(path, sizeof(path), "%s%s", rp_db, suffix[i]);
-		(void)unlink(path);
-	}
+	store_tmp_remove(rp_db);
 }
 
 TestSuite(store_repeat, .init = rp_setup, .fini = rp_teardown);
