@@ -19,7 +19,7 @@
 #include "store/store_sqlite.h"
 
 enum store_result
-store_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
+store_sqlite_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
     struct store_job *job)
 {
 	sqlite3_stmt		*st;
@@ -64,7 +64,7 @@ store_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
 }
 
 enum store_result
-store_job_finish(struct store_handle *h, const struct store_job *job,
+store_sqlite_job_finish(struct store_handle *h, const struct store_job *job,
     enum job_state state, const char *error, u_int64_t run_at, u_int64_t now)
 {
 	sqlite3_stmt	*st;
@@ -87,7 +87,7 @@ store_job_finish(struct store_handle *h, const struct store_job *job,
 }
 
 enum store_result
-store_job_release(struct store_handle *h, const struct store_job *job,
+store_sqlite_job_release(struct store_handle *h, const struct store_job *job,
     u_int64_t now)
 {
 	sqlite3_stmt	*st;
@@ -104,7 +104,7 @@ store_job_release(struct store_handle *h, const struct store_job *job,
 }
 
 enum store_result
-store_job_record(struct store_handle *h, const struct store_job *job,
+store_sqlite_job_record(struct store_handle *h, const struct store_job *job,
     struct store_record *rec)
 {
 	sqlite3_stmt		*st;
@@ -127,7 +127,7 @@ store_job_record(struct store_handle *h, const struct store_job *job,
 }
 
 enum store_result
-store_endpoint_is_disabled(struct store_handle *h, const char *url,
+store_sqlite_endpoint_is_disabled(struct store_handle *h, const char *url,
     int *disabled)
 {
 	sqlite3_stmt	*st;
@@ -145,7 +145,7 @@ store_endpoint_is_disabled(struct store_handle *h, const char *url,
 }
 
 enum store_result
-store_endpoint_disable(struct store_handle *h, const char *url,
+store_sqlite_endpoint_disable(struct store_handle *h, const char *url,
     const char *reason, u_int64_t now)
 {
 	sqlite3_stmt	*st;
@@ -163,7 +163,7 @@ store_endpoint_disable(struct store_handle *h, const char *url,
 }
 
 enum store_result
-store_job_statuses(const char *submission_id, struct store_job_status *out,
+store_sqlite_job_statuses(const char *submission_id, struct store_job_status *out,
     size_t max, size_t *n)
 {
 	struct store_handle	*h = store_reader_handle();
@@ -194,7 +194,7 @@ store_job_statuses(const char *submission_id, struct store_job_status *out,
 }
 
 enum store_result
-store_job_counts(u_int64_t counts[STORE_JOB_STATES])
+store_sqlite_job_counts(u_int64_t counts[STORE_JOB_STATES])
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
