@@ -19,7 +19,7 @@ WARN		= -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes \
 		  -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare \
 		  -Wno-unused-parameter -Werror
 CFLAGS_APP	= -std=gnu11 -D_GNU_SOURCE -fPIC -O2 -g $(WARN) $(KORE_FEATURES) -Isrc
-LDLIBS_APP	= -lsodium -lsqlite3 -lcurl
+LDLIBS_APP	= -lsodium -lsqlite3 -lpq -lcurl
 SAN		= -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		  -fno-sanitize-recover=all
 
@@ -39,11 +39,12 @@ HDR		= $(wildcard src/*/*.h)
 # only the tests need (make test). valgrind and Java (the W3C Nu checker
 # of the browser tests) are in the second list; tests/browser/run.sh
 # installs its Node packages itself, and make bench its own tools.
-RUN_PKGS	= kore gcc libsodium-dev libsqlite3-dev libcurl4-openssl-dev \
-		  coreutils
+RUN_PKGS	= kore gcc libsodium-dev libsqlite3-dev libpq-dev \
+		  libcurl4-openssl-dev coreutils
 TEST_PKGS	= libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
 		  valgrind chromium openjdk-17-jre-headless clang \
-		  libclang-rt-14-dev cppcheck clang-tidy nginx systemd
+		  libclang-rt-14-dev cppcheck clang-tidy nginx systemd \
+		  postgresql-15 postgresql-client-15
 
 .PHONY: all build run install uninstall test unit integ unit-san \
 	unit-valgrind integ-san load crash browser deploy fuzz-smoke fuzz static \
@@ -95,7 +96,7 @@ KORE_CTL_SRC	= $(KORE_SRC)/json.c $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC
 CTL_CC		= $(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) \
 		  -Wno-missing-prototypes $(KORE_FEATURES) \
 		  -I/usr/share/kore/include/kore -Isrc
-CTL_LINK	= $(CTL_SRC) $(KORE_CTL_SRC) -lsodium -lsqlite3 -lcrypto -lssl
+CTL_LINK	= $(CTL_SRC) $(KORE_CTL_SRC) -lsodium -lsqlite3 -lpq -lcrypto -lssl
 
 formworkctl: $(CTL_SRC) $(HDR) | $(KORE_FEATURES_FILE)
 	$(CTL_CC) -o $@ $(CTL_LINK)
@@ -256,7 +257,7 @@ UNIT_HDR	= $(wildcard tests/unit/*.h)
 UNIT_CFLAGS	= -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-unused-parameter \
 		  -Wno-sign-compare -Wno-missing-field-initializers \
 		  $(KORE_FEATURES) -I/usr/share/kore/include/kore -Isrc
-UNIT_LIBS	= -lcriterion -lsodium -lsqlite3 -lcrypto -lssl
+UNIT_LIBS	= -lcriterion -lsodium -lsqlite3 -lpq -lcrypto -lssl
 
 tests/unit/run: $(UNIT_TESTS) $(UNIT_HDR) $(UNIT_SRC) $(HDR) \
 		src/ctl/kore_glue.c \

@@ -74,7 +74,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "check") == 0)
 		return (ctl_check(config.db_path, argc - 2, argv + 2));
 	/* Before the server's first start, a fresh clone has no var/. */
-	if (util_mkdirs(config.db_path, 0, err, sizeof(err)) == -1 ||
+	if ((store_is_file(config.db_path) &&
+	    util_mkdirs(config.db_path, 0, err, sizeof(err)) == -1) ||
 	    store_init(config.db_path, err, sizeof(err)) == -1)
 		return (fail("%s", err));
 	store_configure(config.db_path);

@@ -19,10 +19,23 @@ static const struct store_backend	*store_be = &store_sqlite_backend;
 
 static const struct store_backend	*store_use(const char *);
 
+/*
+ * A URL in one of the two forms libpq takes is PostgreSQL's; anything
+ * else names an SQLite file.
+ */
 const struct store_backend *
 store_backend_for(const char *db)
 {
+	if (strncmp(db, "postgresql://", 13) == 0 ||
+	    strncmp(db, "postgres://", 11) == 0)
+		return (&store_pg_backend);
 	return (&store_sqlite_backend);
+}
+
+int
+store_is_file(const char *db)
+{
+	return (store_backend_for(db) == &store_sqlite_backend);
 }
 
 /* Chooses db's backend for this process's later calls. */
@@ -241,6 +254,12 @@ enum store_result
 store_job_counts(u_int64_t counts[STORE_JOB_STATES])
 {
 	return (store_be->job_counts(counts));
+}
+
+int
+store_jobs_wait(struct store_handle *h, u_int64_t timeout_ms)
+{
+	return (store_be->jobs_wait(h, timeout_ms));
 }
 
 enum store_result

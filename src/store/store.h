@@ -105,6 +105,13 @@ struct store_record {
 #define STORE_REPEAT_WINDOW_MS	(10 * 60 * 1000)
 
 /*
+ * 1 when db (FORMWORK_DB) names a file, SQLite's, whose directory the
+ * caller makes before store_init(); 0 for a database server's URL
+ * (postgresql://... or postgres://...: PostgreSQL).
+ */
+int	store_is_file(const char *db);
+
+/*
  * Creates the database file if needed and brings its schema up to date.
  * Called once by the parent before the workers start; it closes the
  * connection again so none is shared across fork.
@@ -299,6 +306,16 @@ enum store_result	store_endpoint_is_disabled(struct store_handle *,
 			    const char *url, int *disabled);
 enum store_result	store_endpoint_disable(struct store_handle *,
 			    const char *url, const char *reason, u_int64_t now);
+
+/*
+ * A thread's wait, on its own connection h, for news of jobs queued by
+ * any node: 1 when some may have been (a commit that queued one, or a
+ * lost connection, after which nothing is known), 0 after timeout_ms
+ * without. -1 at once when this backend sends no such news (SQLite:
+ * polling finds what other processes queue).
+ */
+int			store_jobs_wait(struct store_handle *,
+			    u_int64_t timeout_ms);
 
 /* Event loop: the number of jobs in each state (indexed by job_state). */
 enum store_result	store_job_counts(u_int64_t counts[STORE_JOB_STATES]);

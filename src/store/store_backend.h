@@ -68,6 +68,7 @@ struct store_backend {
 	enum store_result (*endpoint_disable)(struct store_handle *h,
 	    const char *url, const char *reason, u_int64_t now);
 	enum store_result (*job_counts)(u_int64_t counts[STORE_JOB_STATES]);
+	int (*jobs_wait)(struct store_handle *h, u_int64_t timeout_ms);
 	enum store_result (*job_statuses)(const char *submission_id,
 	    struct store_job_status *out, size_t max, size_t *n);
 	enum store_result (*user_add)(struct store_handle *h, const char *name,
@@ -126,6 +127,7 @@ struct store_backend {
 };
 
 extern const struct store_backend	store_sqlite_backend;
+extern const struct store_backend	store_pg_backend;
 
 /* The backend that serves db, a path or a URL (FORMWORK_DB). */
 const struct store_backend	*store_backend_for(const char *db);

@@ -1148,6 +1148,7 @@ const struct store_backend store_sqlite_backend = {
 	.endpoint_is_disabled = store_sqlite_endpoint_is_disabled,
 	.endpoint_disable = store_sqlite_endpoint_disable,
 	.job_counts = store_sqlite_job_counts,
+	.jobs_wait = store_sqlite_jobs_wait,
 	.job_statuses = store_sqlite_job_statuses,
 	.user_add = store_sqlite_user_add,
 	.user_get = store_sqlite_user_get,

@@ -152,6 +152,8 @@ enum store_result	store_sqlite_endpoint_is_disabled(struct store_handle *h, cons
 enum store_result	store_sqlite_endpoint_disable(struct store_handle *h,
 		    const char *url, const char *reason, u_int64_t now);
 enum store_result	store_sqlite_job_counts(u_int64_t counts[STORE_JOB_STATES]);
+int		store_sqlite_jobs_wait(struct store_handle *h,
+		    u_int64_t timeout_ms);
 enum store_result	store_sqlite_job_statuses(const char *submission_id,
 		    struct store_job_status *out, size_t max, size_t *n);
 enum store_result	store_sqlite_user_add(struct store_handle *h,

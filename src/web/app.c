@@ -143,7 +143,8 @@ kore_parent_configure(int argc, char **argv)
 	/* A fresh clone has no var/: make what the settings point into. */
 	app_mkdirs(config.outbox_dir, 1);
 	app_mkdirs(config.exports_dir, 1);
-	app_mkdirs(config.db_path, 0);
+	if (store_is_file(config.db_path))
+		app_mkdirs(config.db_path, 0);
 	app_mkdirs(config.secret_file, 0);
 	app_mkdirs(http_body_disk_path, 1);
 	/* Held for the server's life: formworkctl restore waits for it. */
