@@ -155,6 +155,7 @@ struct tmpl_state {
 	size_t			nstack;
 	int			depth;
 	int			overflow;
+	int			plain;		/* text, not HTML: no escaping */
 };
 
 static u_int32_t	tmpl_hash(const char *, size_t);
@@ -208,6 +209,8 @@ static void		tmpl_interpolate(struct tmpl_out *,
 static void		tmpl_escape(struct tmpl_out *, const char *, size_t);
 static void		tmpl_put(struct tmpl_out *, const void *, size_t);
 static void		tmpl_flush(struct tmpl_out *);
+static int		tmpl_render_as(struct tmpl_set *, const char *,
+			    struct kore_json_item *, struct kore_buf *, int);
 
 struct tmpl_set *
 tmpl_set_new(void)
@@ -288,6 +291,20 @@ int
 tmpl_render(struct tmpl_set *set, const char *name,
     struct kore_json_item *data, struct kore_buf *out)
 {
+	return (tmpl_render_as(set, name, data, out, 0));
+}
+
+int
+tmpl_render_text(struct tmpl_set *set, const char *name,
+    struct kore_json_item *data, struct kore_buf *out)
+{
+	return (tmpl_render_as(set, name, data, out, 1));
+}
+
+static int
+tmpl_render_as(struct tmpl_set *set, const char *name,
+    struct kore_json_item *data, struct kore_buf *out, int plain)
+{
 	struct tmpl_entry	*e;
 	struct tmpl_state	st;
 
@@ -302,6 +319,7 @@ tmpl_render(struct tmpl_set *set, const char *name,
 	st.nstack = 0;
 	st.depth = 0;
 	st.overflow = 0;
+	st.plain = plain;
 	if (data != NULL)
 		st.stack[st.nstack++] = data;
 
@@ -996,7 +1014,7 @@ tmpl_render_nodes(struct tmpl_state *st, const struct tmpl *t, size_t i,
 			item = tmpl_lookup(st, t->names + n->off, n->len);
 			if (item != NULL) {
 				tmpl_interpolate(&st->out, item,
-				    n->type == TMPL_NODE_ESCAPED);
+				    n->type == TMPL_NODE_ESCAPED && !st->plain);
 			}
 			break;
 		case TMPL_NODE_SECTION:

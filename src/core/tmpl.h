@@ -42,6 +42,13 @@ int	tmpl_set_has(struct tmpl_set *, const char *name);
 int	tmpl_render(struct tmpl_set *, const char *name,
 	    struct kore_json_item *data, struct kore_buf *out);
 
+/*
+ * The same for plain text (a mail's subject or text part): nothing is
+ * HTML-escaped, so {{name}} inserts the value as it is.
+ */
+int	tmpl_render_text(struct tmpl_set *, const char *name,
+	    struct kore_json_item *data, struct kore_buf *out);
+
 /* Appends s (len bytes) to out with & < > " ' escaped. */
 void	tmpl_escape_html(struct kore_buf *out, const char *s, size_t len);
 

@@ -86,8 +86,13 @@ static const char *store_sql[ST_MAX] = {
 	    "attempts = attempts - 1, run_at = ?3, lease_until = 0 "
 	    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'",
 	[ST_JOB_STATUSES] = "SELECT kind, state, attempts, max_attempts, "
-	    "run_at, coalesce(last_error, ''), target FROM jobs "
-	    "WHERE submission_id = ?1 ORDER BY action",
+	    "run_at, coalesce(last_error, ''), target, id, delivery_id "
+	    "FROM jobs WHERE submission_id = ?1 ORDER BY action",
+	/* Not for a job deleted meanwhile (with its submission). */
+	[ST_DELIVERY_INSERT] = "INSERT INTO deliveries (job_id, attempt, "
+	    "delivery_id, started_at, duration_ms, outcome, code, error, "
+	    "response) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 "
+	    "WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?1)",
 	[ST_JOB_COUNTS] = "SELECT state, count(*) FROM jobs GROUP BY state",
 	[ST_ENDPOINT_GET] = "SELECT 1 FROM webhook_endpoints WHERE url = ?1",
 	[ST_ENDPOINT_DISABLE] = "INSERT OR IGNORE INTO webhook_endpoints "
@@ -264,6 +269,46 @@ static const char *store_migrations[] = {
 	"  error      TEXT NOT NULL DEFAULT '',"
 	"  created_at INTEGER NOT NULL,"
 	"  finished_at INTEGER"
+	") WITHOUT ROWID;",
+
+	/*
+	 * 4: mail and deliveries an owner can work with (SPEC 11). The
+	 * delivery log, a line per attempt, goes with its job (and so
+	 * with its submission, deleted or pruned). Failed jobs a digest
+	 * has listed carry the time it was taken (alerted_at); those that
+	 * failed before this version count as listed, so an upgrade sends
+	 * no digest of old news. alert_state says when the next digest may
+	 * be taken, on any node. autoreplies holds, per address, the last
+	 * hour's confirmation and its job.
+	 */
+	"CREATE TABLE deliveries ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  job_id      INTEGER NOT NULL REFERENCES jobs (id)"
+	"              ON DELETE CASCADE,"
+	"  attempt     INTEGER NOT NULL,"
+	"  delivery_id TEXT NOT NULL,"
+	"  started_at  INTEGER NOT NULL,"
+	"  duration_ms INTEGER NOT NULL,"
+	"  outcome     TEXT NOT NULL,"
+	"  code        INTEGER NOT NULL DEFAULT 0,"
+	"  error       TEXT NOT NULL DEFAULT '',"
+	"  response    TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX deliveries_job ON deliveries (job_id, id);"
+	"ALTER TABLE jobs ADD COLUMN alerted_at INTEGER;"
+	"UPDATE jobs SET alerted_at = coalesce(finished_at, 0)"
+	"  WHERE state = 'failed';"
+	"CREATE INDEX jobs_unalerted ON jobs (finished_at)"
+	"  WHERE state = 'failed' AND alerted_at IS NULL;"
+	"CREATE TABLE alert_state ("
+	"  id      INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  next_at INTEGER NOT NULL"
+	");"
+	"INSERT INTO alert_state VALUES (1, 0);"
+	"CREATE TABLE autoreplies ("
+	"  address TEXT PRIMARY KEY,"
+	"  job_id  INTEGER NOT NULL,"
+	"  sent_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
 };
 
