@@ -37,7 +37,6 @@ import email
 import email.policy
 import os
 import re
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -51,8 +50,9 @@ sys.path.insert(0, HERE)
 from client import (get_form, location_path, looks_like_page,  # noqa: E402
                     post_form)
 import harness  # noqa: E402
-from harness import (Session, children_of, form_def, hook,  # noqa: E402
-                     mail, signup_values, uniq, write_forms)
+from harness import (Session, children_of, db_rows, form_def,  # noqa: E402
+                     hook, jobs_of, mail, signup_values, uniq,
+                     wait_jobs_final, write_forms)
 import server as srvmod  # noqa: E402
 from server import Server  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
@@ -176,34 +176,6 @@ def start(name):
 
 SERVERS = harness.Servers(start)
 EXTRA_SERVERS = []  # short-lived servers, for the log check
-
-
-# ---- the database (read only) -------------------------------------------
-
-def db_rows(srv, query, args=()):
-    """Rows as dicts, from a read-only connection of our own."""
-    con = sqlite3.connect("file:%s?mode=ro" % srv.db, uri=True, timeout=10)
-    try:
-        con.row_factory = sqlite3.Row
-        return [dict(r) for r in con.execute(query, args).fetchall()]
-    finally:
-        con.close()
-
-
-def jobs_of(srv, sid):
-    return db_rows(srv, "SELECT * FROM jobs WHERE submission_id = ? "
-                   "ORDER BY action", (sid,))
-
-
-def wait_jobs_final(srv, sid, timeout=20.0):
-    """Waits until none of the submission's jobs is queued or running."""
-    deadline = time.monotonic() + timeout
-    while True:
-        js = jobs_of(srv, sid)
-        if all(j["state"] in ("done", "failed") for j in js) or \
-                time.monotonic() > deadline:
-            return js
-        time.sleep(0.05)
 
 
 # ---- values and helpers ---------------------------------------------------
