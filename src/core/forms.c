@@ -80,6 +80,7 @@ static int	form_fail(struct form_ctx *, const char *, ...)
 
 static int	form_check_keys(struct form_ctx *, struct kore_json_item *,
 		    const char **);
+static int	form_key_index(const char **, const char *);
 static int	form_string(struct form_ctx *, struct kore_json_item *,
 		    const char *, int, char **);
 static int	form_number(struct form_ctx *, struct kore_json_item *,
@@ -538,14 +539,10 @@ form_action_keys(struct form_ctx *ctx, struct kore_json_item *obj,
     const char *name, int *type)
 {
 	struct kore_json_item	*it;
-	size_t			 i;
+	int			 i;
 
 	TAILQ_FOREACH(it, &obj->data.items, list) {
-		for (i = 0; action_keys[i] != NULL; i++) {
-			if (strcmp(action_keys[i], it->name) == 0)
-				break;
-		}
-		if (action_keys[i] != NULL &&
+		if ((i = form_key_index(action_keys, it->name)) != -1 &&
 		    (action_key_types[i] & *type) == 0)
 			return (FORM_FAIL(ctx, "'%s' does not apply to %s "
 			    "actions", it->name, name));
@@ -918,19 +915,27 @@ form_fail(struct form_ctx *ctx, const char *fmt, ...)
 	return (0);
 }
 
+/* name's index in keys (NULL-terminated), or -1. */
+static int
+form_key_index(const char **keys, const char *name)
+{
+	int		i;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		if (strcmp(keys[i], name) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
 static int
 form_check_keys(struct form_ctx *ctx, struct kore_json_item *obj,
     const char **allowed)
 {
 	struct kore_json_item	*it;
-	size_t			 i;
 
 	TAILQ_FOREACH(it, &obj->data.items, list) {
-		for (i = 0; allowed[i] != NULL; i++) {
-			if (strcmp(allowed[i], it->name) == 0)
-				break;
-		}
-		if (allowed[i] == NULL)
+		if (form_key_index(allowed, it->name) == -1)
 			return (FORM_FAIL(ctx, "unknown key '%s'", it->name));
 	}
 	return (1);

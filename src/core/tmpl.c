@@ -18,10 +18,13 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 
@@ -41,6 +44,9 @@
  * is gathered here first and handed to the kore_buf in large pieces.
  */
 #define TMPL_STAGE_SIZE		8192
+
+/* The largest template file tmpl_set_add_file() reads. */
+#define TMPL_FILE_MAX		(512 * 1024)
 
 #define TMPL_NODE_TEXT		1
 #define TMPL_NODE_ESCAPED	2
@@ -275,6 +281,32 @@ tmpl_set_add(struct tmpl_set *set, const char *name, const char *src,
 	e->src[len] = '\0';
 
 	return (0);
+}
+
+int
+tmpl_set_add_file(struct tmpl_set *set, const char *name, const char *path,
+    char *err, size_t errlen)
+{
+	char		*buf;
+	ssize_t		 n;
+	int		 fd, rc;
+
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	buf = kore_malloc(TMPL_FILE_MAX);
+	n = read(fd, buf, TMPL_FILE_MAX);
+	(void)close(fd);
+	if (n < 0 || n == TMPL_FILE_MAX) {
+		(void)snprintf(err, errlen, "%s: unreadable or larger than "
+		    "%d bytes", path, TMPL_FILE_MAX);
+		kore_free(buf);
+		return (-1);
+	}
+	rc = tmpl_set_add(set, name, buf, (size_t)n, err, errlen);
+	kore_free(buf);
+	return (rc);
 }
 
 int

@@ -147,7 +147,7 @@ action_autoreply_run(const struct action_run *run, struct action_result *res)
 		    "address", addr);
 		goto out;
 	}
-	for (i = 0; addr[i] != '\0' && i < sizeof(lower) - 1; i++)
+	for (i = 0; i < sizeof(lower) - 1 && addr[i] != '\0'; i++)
 		lower[i] = (char)tolower((unsigned char)addr[i]);
 	lower[i] = '\0';
 	if (store_autoreply_claim(run->store, lower, run->job->id,

@@ -10,7 +10,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,8 +21,6 @@
 #include "core/config.h"
 #include "core/forms.h"
 #include "core/tmpl.h"
-
-#define MAIL_TEMPLATE_MAX	(256 * 1024)
 
 static struct tmpl_set	*mail_set;
 static pthread_mutex_t	 mail_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -79,37 +76,20 @@ static int
 mail_template_read(const struct form *f, size_t i, const char *tname,
     const char *ext, int required, char *err, size_t errlen)
 {
-	char		 path[512], name[80], msg[512], *buf;
-	ssize_t		 n;
-	int		 fd, rc;
+	char		 path[512], name[80], msg[768];
 
 	(void)snprintf(name, sizeof(name), "%s.%s", tname, ext);
 	if (tmpl_set_has(mail_set, name))
 		return (0);
 	(void)snprintf(path, sizeof(path), "%s/mail/%s", config.templates_dir,
 	    name);
-	if ((fd = open(path, O_RDONLY)) == -1) {
-		if (errno == ENOENT && !required)
-			return (0);
-		(void)snprintf(err, errlen, "%s: actions[%zu]: template "
-		    "'%s': %s: %s", f->path, i, tname, path, strerror(errno));
-		return (-1);
-	}
-	buf = kore_malloc(MAIL_TEMPLATE_MAX);
-	n = read(fd, buf, MAIL_TEMPLATE_MAX);
-	(void)close(fd);
-	if (n < 0 || n == MAIL_TEMPLATE_MAX) {
-		(void)snprintf(err, errlen, "%s: unreadable or larger than "
-		    "%d bytes", path, MAIL_TEMPLATE_MAX);
-		kore_free(buf);
-		return (-1);
-	}
-	rc = tmpl_set_add(mail_set, name, buf, (size_t)n, msg, sizeof(msg));
-	kore_free(buf);
-	if (rc == -1)
-		(void)snprintf(err, errlen, "%s/mail/%s", config.templates_dir,
-		    msg);
-	return (rc);
+	if (!required && access(path, F_OK) == -1 && errno == ENOENT)
+		return (0);
+	if (tmpl_set_add_file(mail_set, name, path, msg, sizeof(msg)) == 0)
+		return (0);
+	(void)snprintf(err, errlen, "%s: actions[%zu]: template '%s': %s",
+	    f->path, i, tname, msg);
+	return (-1);
 }
 
 static void

@@ -1009,6 +1009,23 @@ store_row_get(struct store_handle *h, const char *sql, const char *key,
 	return (r);
 }
 
+enum store_result
+store_rows_get(struct store_handle *h, const char *sql, const char *key,
+    void (*read)(sqlite3_stmt *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	h = store_handle_or_reader(h);
+	if ((st = store_prepare(h, sql)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		read(st, arg);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
 struct store_handle *
 store_handle_or_reader(struct store_handle *h)
 {
@@ -1027,6 +1044,15 @@ store_exec(struct store_handle *db, enum store_stmt_id id)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return (rc);
+}
+
+enum store_result
+store_tx_close(struct store_handle *db, int rc)
+{
+	if (rc == SQLITE_DONE && (rc = store_exec(db, ST_COMMIT)) == SQLITE_DONE)
+		return (STORE_OK);
+	(void)store_exec(db, ST_ROLLBACK);
+	return (store_result_of(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc));
 }
 
 /* Maps an unexpected SQLite code to a result, logging it once here. */

@@ -24,31 +24,41 @@ static int	store_audit_insert(struct store_handle *, const char *,
 		    const char *, const char *, const char *, const char *,
 		    u_int64_t);
 
+/* The caller's callback and argument, for the rows of store_rows_get(). */
+struct store_review_each {
+	void	(*cb)(const struct store_review *, void *);
+	void	*arg;
+};
+
+struct store_delivery_each {
+	void	(*cb)(const struct store_delivery *, void *);
+	void	*arg;
+};
+
+static void
+store_review_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_review_each	*e = arg;
+	struct store_review	 rv;
+
+	rv.version = sqlite3_column_int(st, 0);
+	store_copy_text(st, 1, rv.before, sizeof(rv.before));
+	store_copy_text(st, 2, rv.state, sizeof(rv.state));
+	rv.note = (const char *)sqlite3_column_text(st, 3);
+	store_copy_text(st, 4, rv.user, sizeof(rv.user));
+	rv.at_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+	e->cb(&rv, e->arg);
+}
+
 enum store_result
 store_reviews_each(const char *id,
     void (*cb)(const struct store_review *, void *), void *arg)
 {
-	struct store_handle	*h = store_reader_handle();
-	struct store_review	 rv;
-	sqlite3_stmt		*st;
-	int			 rc;
+	struct store_review_each	e = { cb, arg };
 
-	if ((st = store_prepare(h, "SELECT version, state_before, state, note, "
-	    "user_name, at FROM reviews WHERE submission_id = ?1 "
-	    "ORDER BY id")) == NULL)
-		return (STORE_ERROR);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rv.version = sqlite3_column_int(st, 0);
-		store_copy_text(st, 1, rv.before, sizeof(rv.before));
-		store_copy_text(st, 2, rv.state, sizeof(rv.state));
-		rv.note = (const char *)sqlite3_column_text(st, 3);
-		store_copy_text(st, 4, rv.user, sizeof(rv.user));
-		rv.at_ms = (u_int64_t)sqlite3_column_int64(st, 5);
-		cb(&rv, arg);
-	}
-	sqlite3_finalize(st);
-	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+	return (store_rows_get(NULL, "SELECT version, state_before, state, "
+	    "note, user_name, at FROM reviews WHERE submission_id = ?1 "
+	    "ORDER BY id", id, store_review_row, &e));
 }
 
 /* Fills in who changed c->id last, for the 409 page. */
@@ -235,38 +245,38 @@ store_jobs_failed_count(u_int64_t *n)
 	return (rc == SQLITE_ROW ? STORE_OK : store_result_of(h, rc));
 }
 
+static void
+store_delivery_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_delivery_each	*e = arg;
+	struct store_delivery		 d;
+
+	d.job = sqlite3_column_int64(st, 0);
+	d.action = sqlite3_column_int(st, 1);
+	store_copy_text(st, 2, d.kind, sizeof(d.kind));
+	d.attempt = sqlite3_column_int(st, 3);
+	store_copy_text(st, 4, d.delivery_id, sizeof(d.delivery_id));
+	d.started_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+	d.duration_ms = (u_int64_t)sqlite3_column_int64(st, 6);
+	store_copy_text(st, 7, d.outcome, sizeof(d.outcome));
+	d.code = sqlite3_column_int(st, 8);
+	d.error = (const char *)sqlite3_column_text(st, 9);
+	d.response = (const char *)sqlite3_column_text(st, 10);
+	e->cb(&d, e->arg);
+}
+
 enum store_result
 store_deliveries_each(const char *id,
     void (*cb)(const struct store_delivery *, void *), void *arg)
 {
-	struct store_handle	*h = store_reader_handle();
-	struct store_delivery	 d;
-	sqlite3_stmt		*st;
-	int			 rc;
+	struct store_delivery_each	e = { cb, arg };
 
-	if ((st = store_prepare(h, "SELECT d.job_id, j.action, j.kind, "
+	return (store_rows_get(NULL, "SELECT d.job_id, j.action, j.kind, "
 	    "d.attempt, d.delivery_id, d.started_at, d.duration_ms, "
 	    "d.outcome, d.code, d.error, d.response FROM jobs j "
 	    "JOIN deliveries d ON d.job_id = j.id "
-	    "WHERE j.submission_id = ?1 ORDER BY d.started_at, d.id")) == NULL)
-		return (STORE_ERROR);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		d.job = sqlite3_column_int64(st, 0);
-		d.action = sqlite3_column_int(st, 1);
-		store_copy_text(st, 2, d.kind, sizeof(d.kind));
-		d.attempt = sqlite3_column_int(st, 3);
-		store_copy_text(st, 4, d.delivery_id, sizeof(d.delivery_id));
-		d.started_ms = (u_int64_t)sqlite3_column_int64(st, 5);
-		d.duration_ms = (u_int64_t)sqlite3_column_int64(st, 6);
-		store_copy_text(st, 7, d.outcome, sizeof(d.outcome));
-		d.code = sqlite3_column_int(st, 8);
-		d.error = (const char *)sqlite3_column_text(st, 9);
-		d.response = (const char *)sqlite3_column_text(st, 10);
-		cb(&d, arg);
-	}
-	sqlite3_finalize(st);
-	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+	    "WHERE j.submission_id = ?1 ORDER BY d.started_at, d.id", id,
+	    store_delivery_row, &e));
 }
 
 enum store_result

@@ -19,7 +19,10 @@
 #include "store/store_sqlite.h"
 
 static int	store_alert_due(struct store_handle *, u_int64_t, u_int64_t);
-static int	store_alert_next(struct store_handle *, u_int64_t);
+static int	store_exec_int(struct store_handle *, const char *, u_int64_t);
+
+/* When the next digest may be taken (on any node). */
+#define STORE_ALERT_NEXT	"UPDATE alert_state SET next_at = ?1"
 
 enum store_result
 store_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
@@ -77,7 +80,7 @@ store_job_finish(struct store_handle *h, const struct store_job *job,
 	if ((rc = store_exec(h, ST_BEGIN)) != SQLITE_DONE)
 		return (store_result_of(h, rc));
 	if ((st = store_stmt(h, ST_JOB_FINISH)) == NULL)
-		goto fail;
+		return (store_tx_close(h, SQLITE_ERROR));
 	sqlite3_bind_int64(st, 1, job->id);
 	sqlite3_bind_int(st, 2, job->attempts);
 	sqlite3_bind_text(st, 3, store_job_states[state], -1, SQLITE_STATIC);
@@ -90,10 +93,10 @@ store_job_finish(struct store_handle *h, const struct store_job *job,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
-		goto fail;
+		return (store_tx_close(h, rc));
 
 	if ((st = store_stmt(h, ST_DELIVERY_INSERT)) == NULL)
-		goto fail;
+		return (store_tx_close(h, SQLITE_ERROR));
 	sqlite3_bind_int64(st, 1, job->id);
 	sqlite3_bind_int(st, 2, job->attempts);
 	sqlite3_bind_text(st, 3, job->delivery_id, -1, SQLITE_STATIC);
@@ -107,13 +110,7 @@ store_job_finish(struct store_handle *h, const struct store_job *job,
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE || (rc = store_exec(h, ST_COMMIT)) != SQLITE_DONE)
-		goto fail;
-	return (STORE_OK);
-
-fail:
-	(void)store_exec(h, ST_ROLLBACK);
-	return (store_result_of(h, rc == SQLITE_DONE ? SQLITE_ERROR : rc));
+	return (store_tx_close(h, rc));
 }
 
 enum store_result
@@ -286,11 +283,9 @@ store_autoreply_claim(struct store_handle *h, const char *address,
 		if (rc != SQLITE_DONE)
 			break;
 	}
-	if (rc == SQLITE_DONE && (rc = store_exec(h, ST_COMMIT)) == SQLITE_DONE)
-		return (STORE_OK);
-	*granted = 0;
-	(void)store_exec(h, ST_ROLLBACK);
-	return (store_result_of(h, rc == SQLITE_DONE ? SQLITE_ERROR : rc));
+	if (rc != SQLITE_DONE)
+		*granted = 0;
+	return (store_tx_close(h, rc));
 }
 
 /* 1 when a digest is due: reads only, so an idle check takes no lock. */
@@ -318,6 +313,7 @@ store_alert_take(struct store_handle *h, u_int64_t now, u_int64_t gather_ms,
     size_t *n)
 {
 	struct store_alert_item	 it;
+	enum store_result	 r;
 	sqlite3_stmt		*st;
 	int			 rc;
 
@@ -335,10 +331,8 @@ store_alert_take(struct store_handle *h, u_int64_t now, u_int64_t gather_ms,
 	    "j.target, coalesce(j.last_error, ''), j.finished_at FROM jobs j "
 	    "JOIN submissions s ON s.id = j.submission_id "
 	    "WHERE j.state = 'failed' AND j.alerted_at IS NULL "
-	    "ORDER BY j.finished_at")) == NULL) {
-		rc = SQLITE_ERROR;
-		goto fail;
-	}
+	    "ORDER BY j.finished_at")) == NULL)
+		return (store_tx_close(h, SQLITE_ERROR));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((*n)++ >= max)
 			continue;
@@ -352,63 +346,41 @@ store_alert_take(struct store_handle *h, u_int64_t now, u_int64_t gather_ms,
 		cb(&it, arg);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	if ((st = store_prepare(h, "UPDATE jobs SET alerted_at = ?1 "
-	    "WHERE state = 'failed' AND alerted_at IS NULL")) == NULL) {
-		rc = SQLITE_ERROR;
-		goto fail;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE ||
-	    (rc = store_alert_next(h, now + interval_ms)) != SQLITE_DONE ||
-	    (rc = store_exec(h, ST_COMMIT)) != SQLITE_DONE)
-		goto fail;
-	return (STORE_OK);
-
-fail:
-	*n = 0;
-	(void)store_exec(h, ST_ROLLBACK);
-	return (store_result_of(h, rc == SQLITE_DONE ? SQLITE_ERROR : rc));
+	if (rc == SQLITE_DONE)
+		rc = store_exec_int(h, "UPDATE jobs SET alerted_at = ?1 "
+		    "WHERE state = 'failed' AND alerted_at IS NULL", now);
+	if (rc == SQLITE_DONE)
+		rc = store_exec_int(h, STORE_ALERT_NEXT, now + interval_ms);
+	if ((r = store_tx_close(h, rc)) != STORE_OK)
+		*n = 0;
+	return (r);
 }
 
 enum store_result
 store_alert_giveback(struct store_handle *h, u_int64_t taken_ms,
     u_int64_t retry_at)
 {
-	sqlite3_stmt	*st;
 	int		 rc;
 
 	if ((rc = store_exec(h, ST_BEGIN)) != SQLITE_DONE)
 		return (store_result_of(h, rc));
-	if ((st = store_prepare(h, "UPDATE jobs SET alerted_at = NULL "
-	    "WHERE state = 'failed' AND alerted_at = ?1")) == NULL) {
-		rc = SQLITE_ERROR;
-	} else {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)taken_ms);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	if (rc == SQLITE_DONE && (rc = store_alert_next(h, retry_at)) ==
-	    SQLITE_DONE && (rc = store_exec(h, ST_COMMIT)) == SQLITE_DONE)
-		return (STORE_OK);
-	(void)store_exec(h, ST_ROLLBACK);
-	return (store_result_of(h, rc == SQLITE_DONE ? SQLITE_ERROR : rc));
+	rc = store_exec_int(h, "UPDATE jobs SET alerted_at = NULL "
+	    "WHERE state = 'failed' AND alerted_at = ?1", taken_ms);
+	if (rc == SQLITE_DONE)
+		rc = store_exec_int(h, STORE_ALERT_NEXT, retry_at);
+	return (store_tx_close(h, rc));
 }
 
-/* When the next digest may be taken; returns SQLite's code. */
+/* Runs sql, which returns no rows, with ?1 = v; returns SQLite's code. */
 static int
-store_alert_next(struct store_handle *h, u_int64_t at)
+store_exec_int(struct store_handle *h, const char *sql, u_int64_t v)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = store_prepare(h, "UPDATE alert_state SET next_at = ?1")) ==
-	    NULL)
+	if ((st = store_prepare(h, sql)) == NULL)
 		return (SQLITE_ERROR);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)at);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return (rc);
