@@ -279,7 +279,8 @@ static const char *store_migrations[] = {
 	 * failed before this version count as listed, so an upgrade sends
 	 * no digest of old news. alert_state says when the next digest may
 	 * be taken, on any node. autoreplies holds, per address, the last
-	 * hour's confirmation and its job.
+	 * hour's confirmation and its job, and goes with the job too (an
+	 * address is personal data: deleted with its submission).
 	 */
 	"CREATE TABLE deliveries ("
 	"  id          INTEGER PRIMARY KEY,"
@@ -307,9 +308,10 @@ static const char *store_migrations[] = {
 	"INSERT INTO alert_state VALUES (1, 0);"
 	"CREATE TABLE autoreplies ("
 	"  address TEXT PRIMARY KEY,"
-	"  job_id  INTEGER NOT NULL,"
+	"  job_id  INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
 	"  sent_at INTEGER NOT NULL"
-	") WITHOUT ROWID;",
+	") WITHOUT ROWID;"
+	"CREATE INDEX autoreplies_job ON autoreplies (job_id);",
 };
 
 #define STORE_NMIGRATIONS \

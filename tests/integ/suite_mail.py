@@ -373,6 +373,15 @@ class T02Autoreply(Base):
         self.assertIn("less than an hour ago", log[0]["error"])
         # The owner's notification is not limited.
         self.assertEqual(len(self.of(sid2)), 1)
+        # The address is kept for the limit only as long as the first
+        # submission: deleting it removes it.
+        addr = (local + "@example.com").lower()
+        self.assertEqual(len(db_rows(self.srv, "SELECT 1 FROM autoreplies "
+                                     "WHERE address = ?", (addr,))), 1)
+        self.assertStatus(self.admin().post("/admin/s/%s/delete" % sid1),
+                          303)
+        self.assertEqual(db_rows(self.srv, "SELECT 1 FROM autoreplies "
+                                 "WHERE address = ?", (addr,)), [])
 
     def test_autoreply_is_auto_submitted_with_a_null_sender(self):
         addr = uniq("auto") + "@example.com"
@@ -600,6 +609,13 @@ class T05Webhooks(Base):
                          ["retry", "retry", "delivered"])
         self.assertIn("test receiver says 500", rows[0].text)
         self.assertIn("500", rows[0].text)
+        # Deleting the submission takes its log along (pruning deletes
+        # submissions the same way).
+        r = self.admin().post("/admin/s/%s/delete" % sid)
+        self.assertStatus(r, 303)
+        self.assertEqual(db_rows(self.srv, "SELECT count(*) AS n FROM "
+                                 "deliveries WHERE job_id = ?",
+                                 (js[0]["id"],))[0]["n"], 0)
 
     def test_send_again_gives_a_new_webhook_id_and_is_audited(self):
         sid = self.submit("again", name="Again " + uniq())
