@@ -129,8 +129,6 @@ mail_smtp(const struct action_run *run, const char *from,
 		res->outcome = code >= 500 && code < 600 ? ACTION_FAILED :
 		    ACTION_RETRY;
 	}
-	/* Not the QUIT's "221" that cleaning up may still bring. */
-	curl_easy_setopt(curl, CURLOPT_VERBOSE, 0L);
 	curl_slist_free_all(list);
 	curl_easy_cleanup(curl);
 }
@@ -149,14 +147,20 @@ mail_read(char *buf, size_t size, size_t n, void *arg)
 	return (len);
 }
 
-/* libcurl's trace: keeps the server's last reply line. */
+/*
+ * libcurl's trace: keeps the server's last reply line, the one that
+ * matters: not the "221" to the QUIT that ends any session, and once the
+ * server has refused something (4xx, 5xx), that refusal.
+ */
 static int
 mail_reply(CURL *curl, curl_infotype type, char *data, size_t len,
     void *arg)
 {
 	struct action_result	*res = arg;
 
-	if (type != CURLINFO_HEADER_IN)
+	if (type != CURLINFO_HEADER_IN || (len >= 3 &&
+	    strncmp(data, "221", 3) == 0) || res->response[0] == '4' ||
+	    res->response[0] == '5')
 		return (0);
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;

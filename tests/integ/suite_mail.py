@@ -474,6 +474,9 @@ class T03Outage(Base):
         self.assertGreaterEqual(len(log), 5, "about one try a second")
         self.assertEqual({x["outcome"] for x in log[:-1]}, {"retry"})
         self.assertEqual({x["code"] for x in log[:-1]}, {451})
+        self.assertTrue(all(x["response"].startswith("451 ")
+                            for x in log[:-1]), "the refusal, not the QUIT's "
+                        "221: %r" % [x["response"] for x in log])
         self.assertEqual((log[-1]["outcome"], log[-1]["code"]),
                          ("delivered", 250))
         self.assertIn("250", log[-1]["response"])
