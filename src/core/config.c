@@ -148,6 +148,19 @@ config_load(char *err, size_t errlen)
 		return (-1);
 	}
 
+	/* Posting from the owner's own pages: the forms' challenges. */
+	config.captcha_secret = config_string("FORMWORK_CAPTCHA_SECRET", NULL);
+	config.captcha_verify_url = config_string(
+	    "FORMWORK_CAPTCHA_VERIFY_URL", NULL);
+	if (config.captcha_verify_url != NULL &&
+	    strncmp(config.captcha_verify_url, "http://", 7) != 0 &&
+	    strncmp(config.captcha_verify_url, "https://", 8) != 0) {
+		(void)snprintf(err, errlen, "FORMWORK_CAPTCHA_VERIFY_URL must "
+		    "start with http:// or https:// (got '%s')",
+		    config.captcha_verify_url);
+		return (-1);
+	}
+
 	return (0);
 }
 

@@ -58,6 +58,10 @@ struct config {
 	u_int64_t	 login_limit;	/* FORMWORK_LOGIN_LIMIT per account */
 	u_int64_t	 export_sync_max; /* FORMWORK_EXPORT_SYNC_MAX rows */
 	const char	*exports_dir;	/* FORMWORK_EXPORTS */
+
+	/* Posting from the owner's own pages: the forms' challenges. */
+	const char	*captcha_secret; /* FORMWORK_CAPTCHA_SECRET */
+	const char	*captcha_verify_url; /* FORMWORK_CAPTCHA_VERIFY_URL */
 };
 
 extern struct config	config;

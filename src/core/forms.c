@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "core/forms.h"
 #include "core/mime.h"
+#include "core/url.h"
 #include "core/validate.h"
 
 #define FORMS_FILE_MAX		(256 * 1024)
@@ -33,7 +34,10 @@
 
 static const char *form_keys[] = {
 	"slug", "title", "description", "success_message", "fields",
-	"actions", NULL
+	"actions",
+	/* Posting from the owner's own pages (form_posting_parse). */
+	"allowed_origins", "redirect", "allow_subject", "spam", "captcha",
+	NULL
 };
 static const char *field_keys[] = {
 	"name", "type", "label", "help", "placeholder", "autocomplete",
@@ -109,6 +113,8 @@ static int	form_email_field(struct form_ctx *, struct form *,
 		    char **);
 static void	form_action_target(struct form_action *);
 static void	form_strings_free(char **, size_t);
+static int	form_posting_parse(struct form_ctx *, struct kore_json_item *,
+		    struct form *);
 static int	form_name_ok(const char *, size_t);
 static void	form_field_free(struct form_field *);
 static int	form_file_cmp(const void *, const void *);
@@ -218,6 +224,8 @@ form_parse(const char *path, const char *json, size_t len, char *err,
 		form_fail(&ctx, "'actions' must be an array");
 		goto out;
 	}
+	if (!form_posting_parse(&ctx, root, f))
+		goto out;
 	ok = 1;
 
 out:
@@ -550,6 +558,184 @@ form_action_keys(struct form_ctx *ctx, struct kore_json_item *obj,
 	return (1);
 }
 
+/* ---- posting from the owner's own pages (SPEC section 10) -------------- */
+
+static const char *spam_keys[] = { "max_links", "blocked_words", NULL };
+static const char *captcha_keys[] = { "provider", "site_key", NULL };
+
+static int	form_strings(struct form_ctx *, struct kore_json_item *,
+		    const char *, size_t, char ***, size_t *);
+static int	form_origins_parse(struct form_ctx *, struct kore_json_item *,
+		    struct form *);
+static int	form_spam_parse(struct form_ctx *, struct kore_json_item *,
+		    struct form *);
+static int	form_captcha_parse(struct form_ctx *, struct kore_json_item *,
+		    struct form *);
+
+/*
+ * allowed_origins, redirect, allow_subject, spam and captcha. Whether a
+ * redirect may be followed depends on FORMWORK_BASE_URL too, a setting
+ * this file does not read: the web layer checks it at start-up.
+ */
+static int
+form_posting_parse(struct form_ctx *ctx, struct kore_json_item *root,
+    struct form *f)
+{
+	char		origin[URL_ORIGIN_MAX];
+
+	f->max_links = -1;
+	if (!form_origins_parse(ctx, root, f) ||
+	    !form_string(ctx, root, "redirect", 0, &f->redirect) ||
+	    !form_bool(ctx, root, "allow_subject", &f->allow_subject) ||
+	    !form_spam_parse(ctx, root, f) ||
+	    !form_captcha_parse(ctx, root, f))
+		return (0);
+	if (f->redirect != NULL && (strlen(f->redirect) > 2000 ||
+	    url_origin(f->redirect, origin, sizeof(origin)) == -1))
+		return (FORM_FAIL(ctx, "'redirect' must be an absolute "
+		    "http:// or https:// address of at most 2000 characters"));
+	return (1);
+}
+
+/*
+ * Each origin as a browser sends it in Origin (url_origin normalises
+ * case and default ports), so that a request's is compared by strcmp.
+ */
+static int
+form_origins_parse(struct form_ctx *ctx, struct kore_json_item *root,
+    struct form *f)
+{
+	char		origin[URL_ORIGIN_MAX];
+	size_t		i, k;
+	int		n;
+
+	if (!form_strings(ctx, root, "allowed_origins", FORM_MAX_ORIGINS,
+	    &f->origins, &f->norigins))
+		return (0);
+	for (i = 0; i < f->norigins; i++) {
+		n = url_origin(f->origins[i], origin, sizeof(origin));
+		if (n == -1 || (f->origins[i][n] != '\0' &&
+		    strcmp(f->origins[i] + n, "/") != 0))
+			return (FORM_FAIL(ctx, "allowed_origins[%zu] must be an "
+			    "origin such as https://example.org: scheme, host "
+			    "and port only ('*' and 'null' are not allowed)",
+			    i));
+		kore_free(f->origins[i]);
+		f->origins[i] = kore_strdup(origin);
+		for (k = 0; k < i; k++) {
+			if (strcmp(f->origins[k], origin) == 0)
+				return (FORM_FAIL(ctx, "origin '%s' is listed "
+				    "twice", origin));
+		}
+	}
+	return (1);
+}
+
+/* "spam": {"max_links": N, "blocked_words": [...]}, words lowercased. */
+static int
+form_spam_parse(struct form_ctx *ctx, struct kore_json_item *root,
+    struct form *f)
+{
+	struct kore_json_item	*o;
+	double			 links;
+	size_t			 i;
+	char			*p;
+	int			 has;
+
+	if ((o = kore_json_find(root, "spam", KORE_JSON_TYPE_OBJECT)) == NULL) {
+		if (form_item(root, "spam") != NULL)
+			return (FORM_FAIL(ctx, "'spam' must be an object"));
+		return (1);
+	}
+	if (!form_check_keys(ctx, o, spam_keys) ||
+	    !form_number(ctx, o, "max_links", &has, &links) ||
+	    !form_strings(ctx, o, "blocked_words", FORM_MAX_BLOCKED,
+	    &f->blocked_words, &f->nblocked))
+		return (0);
+	if (has) {
+		if (links < 0 || links > 1000 || links != (double)(long)links)
+			return (FORM_FAIL(ctx, "'spam': 'max_links' must be a "
+			    "whole number from 0 to 1000"));
+		f->max_links = (long)links;
+	}
+	for (i = 0; i < f->nblocked; i++) {
+		if (strlen(f->blocked_words[i]) > 100)
+			return (FORM_FAIL(ctx, "'spam': blocked_words[%zu] is "
+			    "longer than 100 bytes", i));
+		for (p = f->blocked_words[i]; *p != '\0'; p++) {
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		}
+	}
+	return (1);
+}
+
+/* "captcha": {"provider": "turnstile" | "hcaptcha", "site_key": ...}. */
+static int
+form_captcha_parse(struct form_ctx *ctx, struct kore_json_item *root,
+    struct form *f)
+{
+	struct kore_json_item	*o;
+	char			*provider;
+	size_t			 n;
+	int			 ok;
+
+	if ((o = kore_json_find(root, "captcha",
+	    KORE_JSON_TYPE_OBJECT)) == NULL) {
+		if (form_item(root, "captcha") != NULL)
+			return (FORM_FAIL(ctx, "'captcha' must be an object"));
+		return (1);
+	}
+	if (!form_check_keys(ctx, o, captcha_keys) ||
+	    !form_string(ctx, o, "provider", 1, &provider))
+		return (0);
+	ok = 1;
+	if (strcmp(provider, "turnstile") == 0)
+		f->captcha = FORM_CAPTCHA_TURNSTILE;
+	else if (strcmp(provider, "hcaptcha") == 0)
+		f->captcha = FORM_CAPTCHA_HCAPTCHA;
+	else
+		ok = FORM_FAIL(ctx, "'captcha': unknown provider '%s' "
+		    "(turnstile or hcaptcha)", provider);
+	kore_free(provider);
+	if (!ok || !form_string(ctx, o, "site_key", 1, &f->captcha_site_key))
+		return (0);
+	n = strlen(f->captcha_site_key);
+	if (n > 200 || strspn(f->captcha_site_key, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != n)
+		return (FORM_FAIL(ctx, "'captcha': 'site_key' must be up to "
+		    "200 letters, digits, '-', '_' and '.'"));
+	return (1);
+}
+
+/* An array of non-empty strings (at most max) under key, or nothing. */
+static int
+form_strings(struct form_ctx *ctx, struct kore_json_item *obj,
+    const char *key, size_t max, char ***out, size_t *n)
+{
+	struct kore_json_item	*arr, *it;
+
+	*out = NULL;
+	*n = 0;
+	if ((arr = kore_json_find_array(obj, key)) == NULL) {
+		if (form_item(obj, key) != NULL)
+			return (FORM_FAIL(ctx, "'%s' must be an array of "
+			    "strings", key));
+		return (1);
+	}
+	TAILQ_FOREACH(it, &arr->data.items, list) {
+		if (*n == max)
+			return (FORM_FAIL(ctx, "'%s' holds more than %zu "
+			    "entries", key, max));
+		if (it->type != KORE_JSON_TYPE_STRING ||
+		    it->data.string[0] == '\0')
+			return (FORM_FAIL(ctx, "%s[%zu] must be a non-empty "
+			    "string", key, *n));
+		*out = kore_realloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = kore_strdup(it->data.string);
+	}
+	return (1);
+}
 /* The member key of obj, or NULL. */
 static struct kore_json_item *
 form_item(struct kore_json_item *obj, const char *key)
@@ -686,6 +872,20 @@ form_action_target(struct form_action *a)
 		kore_buf_appendf(&b, "%s%s", i ? ", " : "", a->to[i]);
 	a->target = kore_strdup(kore_buf_stringify(&b, NULL));
 	kore_buf_cleanup(&b);
+}
+
+
+const char *
+form_captcha_field(const struct form *f)
+{
+	switch (f->captcha) {
+	case FORM_CAPTCHA_TURNSTILE:
+		return (FORM_TURNSTILE_FIELD);
+	case FORM_CAPTCHA_HCAPTCHA:
+		return (FORM_HCAPTCHA_FIELD);
+	default:
+		return (NULL);
+	}
 }
 
 int
@@ -853,6 +1053,14 @@ form_free(struct form *f)
 		kore_free(a->url);
 		kore_free(a->secret_env);
 	}
+	for (i = 0; i < f->norigins; i++)
+		kore_free(f->origins[i]);
+	for (i = 0; i < f->nblocked; i++)
+		kore_free(f->blocked_words[i]);
+	kore_free(f->origins);
+	kore_free(f->blocked_words);
+	kore_free(f->redirect);
+	kore_free(f->captcha_site_key);
 	kore_free(f->fields);
 	kore_free(f->actions);
 	kore_free(f->slug);

@@ -82,6 +82,13 @@ struct form_action {
 	char			*secret_env;
 };
 
+/* A form's challenge (SPEC section 10): the provider whose widget it shows. */
+enum form_captcha {
+	FORM_CAPTCHA_NONE = 0,
+	FORM_CAPTCHA_TURNSTILE,
+	FORM_CAPTCHA_HCAPTCHA,
+};
+
 struct form {
 	char			*slug;
 	char			*title;
@@ -92,6 +99,22 @@ struct form {
 	size_t			 nfields;
 	struct form_action	*actions;
 	size_t			 nactions;
+
+	/*
+	 * Posting from the owner's own pages (SPEC section 10). All unset
+	 * (NULL, 0, -1) in a form that does not use them, which then
+	 * behaves as one written before they existed.
+	 */
+	char			**origins;	/* allowed_origins, normalised */
+	size_t			  norigins;
+	char			 *redirect;	/* absolute URL, or NULL */
+	int			  allow_subject;
+	long			  max_links;	/* spam.max_links; -1: none */
+	char			**blocked_words; /* spam.blocked_words, lower */
+	size_t			  nblocked;
+	enum form_captcha	  captcha;
+	char			 *captcha_site_key;
+
 	TAILQ_ENTRY(form)	 list;
 };
 
@@ -130,5 +153,25 @@ const char		*form_field_type_name(enum field_type);
 #define FORM_KEY_FIELD		"_key"
 #define FORM_CSRF_FIELD		"_csrf"
 #define FORM_HONEYPOT_FIELD	"_homepage"
+
+/*
+ * Reserved for posts from the owner's own pages (SPEC section 10): the
+ * address to go to after sending, the notification's subject and
+ * Reply-To, and the honeypot under the name other services give it.
+ * With the challenge's token (FORM_CAPTCHA_*_FIELD) they are read, never
+ * stored as values.
+ */
+#define FORM_NEXT_FIELD		"_next"
+#define FORM_SUBJECT_FIELD	"_subject"
+#define FORM_REPLYTO_FIELD	"_replyto"
+#define FORM_GOTCHA_FIELD	"_gotcha"
+#define FORM_TURNSTILE_FIELD	"cf-turnstile-response"
+#define FORM_HCAPTCHA_FIELD	"h-captcha-response"
+
+#define FORM_MAX_ORIGINS	32
+#define FORM_MAX_BLOCKED	200
+
+/* The name of the field a form's challenge token arrives in, or NULL. */
+const char	*form_captcha_field(const struct form *);
 
 #endif

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,27 @@ static char	*validate_normalise(const struct form_field *, const char *,
 static int	validate_option(const struct form_field *, const char *);
 static int	validate_url(const char *);
 static int	validate_tel(const char *);
+static int	validate_reserved(struct form *, struct body_field *,
+		    struct form_input *);
+static void	validate_reserved_clean(struct form *, struct form_input *);
+
+/*
+ * Formwork's own fields, kept in the form_input and never among the
+ * values: where each is kept. Form fields start with a letter and hold
+ * no '-', so a name that does either is one of these or an error.
+ */
+static const struct {
+	const char	*name;
+	size_t		 off;	/* of its char * in struct form_input */
+} validate_reserved_fields[] = {
+	{ FORM_KEY_FIELD, offsetof(struct form_input, key) },
+	{ FORM_CSRF_FIELD, offsetof(struct form_input, csrf) },
+	{ FORM_NEXT_FIELD, offsetof(struct form_input, next) },
+	{ FORM_SUBJECT_FIELD, offsetof(struct form_input, subject) },
+	{ FORM_REPLYTO_FIELD, offsetof(struct form_input, reply_to) },
+	{ FORM_TURNSTILE_FIELD, offsetof(struct form_input, captcha) },
+	{ FORM_HCAPTCHA_FIELD, offsetof(struct form_input, captcha) },
+};
 
 enum validate_status
 validate_form(struct form *form, struct body *body, struct form_input *in)
@@ -53,24 +75,15 @@ validate_form(struct form *form, struct body *body, struct form_input *in)
 
 	TAILQ_FOREACH(bf, &body->fields, list) {
 		name = bf->name;
-		if (strcmp(name, FORM_KEY_FIELD) == 0 ||
-		    strcmp(name, FORM_CSRF_FIELD) == 0) {
-			if ((name[1] == 'k' ? in->key : in->csrf) != NULL) {
-				(void)snprintf(in->problem,
-				    sizeof(in->problem), "The form data "
-				    "holds '%s' more than once.", name);
+		if (name[0] == '_' || strchr(name, '-') != NULL) {
+			switch (validate_reserved(form, bf, in)) {
+			case -1:
 				return (VALIDATE_BAD_REQUEST);
+			case 1:
+				continue;
+			default:
+				break;	/* not one: "no field called" */
 			}
-			if (name[1] == 'k')
-				in->key = kore_strdup(bf->value);
-			else
-				in->csrf = kore_strdup(bf->value);
-			continue;
-		}
-		if (strcmp(name, FORM_HONEYPOT_FIELD) == 0) {
-			if (bf->len > 0)
-				in->honeypot = 1;
-			continue;
 		}
 
 		fi = NULL;
@@ -112,10 +125,98 @@ validate_form(struct form *form, struct body *body, struct form_input *in)
 			    "please use plain text only.", fi->field->label);
 	}
 
+	validate_reserved_clean(form, in);
 	for (i = 0; i < form->nfields; i++)
 		validate_field(in, &in->fields[i]);
 
 	return (in->nerrors > 0 ? VALIDATE_INVALID : VALIDATE_OK);
+}
+
+/*
+ * Takes bf when it is one of Formwork's own fields: 1 when taken, 0 when
+ * it is none of them, -1 (with in->problem) when it came twice. The
+ * honeypot, under either name, only needs to be seen filled; a
+ * challenge's token other than the form's own is not kept.
+ */
+static int
+validate_reserved(struct form *form, struct body_field *bf,
+    struct form_input *in)
+{
+	const char	*own;
+	char		**slot;
+	size_t		  i;
+
+	if (strcmp(bf->name, FORM_HONEYPOT_FIELD) == 0 ||
+	    strcmp(bf->name, FORM_GOTCHA_FIELD) == 0) {
+		if (bf->len > 0)
+			in->honeypot = 1;
+		return (1);
+	}
+	for (i = 0; i < sizeof(validate_reserved_fields) /
+	    sizeof(validate_reserved_fields[0]); i++) {
+		if (strcmp(bf->name, validate_reserved_fields[i].name) == 0)
+			break;
+	}
+	if (i == sizeof(validate_reserved_fields) /
+	    sizeof(validate_reserved_fields[0]))
+		return (0);
+	slot = (char **)((char *)in + validate_reserved_fields[i].off);
+	if (slot == &in->captcha && ((own = form_captcha_field(form)) == NULL ||
+	    strcmp(own, bf->name) != 0))
+		return (1);
+	if (*slot != NULL) {
+		(void)snprintf(in->problem, sizeof(in->problem), "The form "
+		    "data holds '%s' more than once.", bf->name);
+		return (-1);
+	}
+	*slot = kore_strdup(bf->value);
+	return (1);
+}
+
+/*
+ * What is kept of the reserved values: a subject only where the form
+ * allows one, as one line of at most VALIDATE_SUBJECT_MAX characters
+ * (it becomes a mail header); a Reply-To only when it is an address.
+ * Anything else is dropped rather than refused: the visitor cannot see
+ * these fields, and the submission is worth more than they are.
+ */
+static void
+validate_reserved_clean(struct form *form, struct form_input *in)
+{
+	char		*s, *p;
+	size_t		 len, n;
+
+	if ((s = in->subject) != NULL) {
+		len = strlen(s);
+		for (p = s; *p != '\0'; p++) {
+			if (*p == '\r' || *p == '\n' || *p == '\t')
+				*p = ' ';
+		}
+		while (len > 0 && s[len - 1] == ' ')
+			s[--len] = '\0';
+		for (n = 0; s[n] == ' '; n++)
+			;
+		memmove(s, s + n, len - n + 1);
+		len -= n;
+		if (!form->allow_subject || len == 0 || !utf8_valid(s, len) ||
+		    utf8_has_controls(s, len)) {
+			kore_free(in->subject);
+			in->subject = NULL;
+		} else if (utf8_length(s, len) > VALIDATE_SUBJECT_MAX) {
+			/* Cut after the last whole character that fits. */
+			for (p = s, n = 0; n < VALIDATE_SUBJECT_MAX; n++) {
+				do
+					p++;
+				while (((unsigned char)*p & 0xc0) == 0x80);
+			}
+			*p = '\0';
+		}
+	}
+	if (in->reply_to != NULL && (strlen(in->reply_to) > 254 ||
+	    !validate_email(in->reply_to))) {
+		kore_free(in->reply_to);
+		in->reply_to = NULL;
+	}
 }
 
 void
@@ -133,9 +234,17 @@ validate_cleanup(struct form_input *in)
 	kore_free(in->fields);
 	kore_free(in->key);
 	kore_free(in->csrf);
+	kore_free(in->next);
+	kore_free(in->subject);
+	kore_free(in->reply_to);
+	kore_free(in->captcha);
 	in->fields = NULL;
 	in->key = NULL;
 	in->csrf = NULL;
+	in->next = NULL;
+	in->subject = NULL;
+	in->reply_to = NULL;
+	in->captcha = NULL;
 }
 
 /*

@@ -29,10 +29,25 @@ struct form_input {
 	struct field_input	*fields;	/* form->nfields, form order */
 	char			*key;		/* _key or NULL */
 	char			*csrf;		/* _csrf or NULL */
-	int			 honeypot;	/* the trap field was filled */
+	int			 honeypot;	/* a trap field was filled */
+
+	/* Posts from the owner's own pages (SPEC section 10). */
+	char			*next;		/* _next or NULL */
+	char			*subject;	/* _subject, one line; NULL
+						   unless the form allows it */
+	char			*reply_to;	/* _replyto, an address, or NULL */
+	char			*captcha;	/* the challenge's token or NULL */
+	int			 challenge;	/* VALIDATE_CHALLENGE_* */
 	size_t			 nerrors;
 	char			 problem[VALIDATE_MSG_MAX]; /* a 400 reason */
 };
+
+/* Why a submission's challenge stopped it (form_input.challenge). */
+#define VALIDATE_CHALLENGE_MISSING	1
+#define VALIDATE_CHALLENGE_FAILED	2
+
+/* The longest _subject kept, in characters. */
+#define VALIDATE_SUBJECT_MAX	200
 
 enum validate_status {
 	VALIDATE_OK = 0,

@@ -203,7 +203,7 @@ login_post_checked(struct http_request *req, struct login_state *ls)
 	char		subject[STORE_NAME_MAX + 16];
 	u_int64_t	now;
 
-	if (ls->check == NULL || !ls->check->done) {
+	if (ls->check == NULL || !ls->check->job.done) {
 		http_request_sleep(req);
 		return (KORE_RESULT_RETRY);
 	}

@@ -8,10 +8,10 @@
  * submitted values (mail_templates.c) or say what the defaults say, and
  * are written by core/mime.c, which no value can add a header through.
  *
- * The reserved fields _subject and _replyto, when the stored values
- * hold them (the submission pipeline keeps them only where the form
- * allows), set a notification's subject and Reply-To; they are never
- * shown to the templates or mailed as values.
+ * The reserved fields _subject and _replyto, kept beside the values
+ * (store_record's subject and reply_to; the subject only where the form
+ * allows it), set a notification's subject and Reply-To; they are never
+ * values, so the templates never see them.
  */
 
 #include <sys/types.h>
@@ -71,8 +71,8 @@ action_email_run(const struct action_run *run, struct action_result *res)
 
 	if (!email_start(run, &e, res))
 		return;
-	if ((v = email_value(&e, "_subject")) != NULL && *v != '\0')
-		kore_buf_appendf(&e.subject, "%s", v);
+	if (run->rec->subject != NULL && run->rec->subject[0] != '\0')
+		kore_buf_appendf(&e.subject, "%s", run->rec->subject);
 	else if (!mail_subject(run->form, (size_t)run->job->action, e.ctx,
 	    &e.subject))
 		kore_buf_appendf(&e.subject, "%s", run->form->title);
@@ -96,8 +96,8 @@ action_email_run(const struct action_run *run, struct action_result *res)
 	}
 
 	/* The visitor's own Reply-To first, then the action's field. */
-	v = email_value(&e, "_replyto");
-	if (v == NULL || !mime_address_ok(v, strlen(v)))
+	v = run->rec->reply_to;
+	if (!mime_address_ok(v, strlen(v)))
 		v = a->reply_to ? email_value(&e, a->reply_to) : NULL;
 	if (v != NULL && mime_address_ok(v, strlen(v)))
 		e.m.reply_to = v;

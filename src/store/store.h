@@ -68,6 +68,18 @@ struct store_submission {
 	struct store_job_spec	*jobs;
 	size_t			 njobs;
 
+	/*
+	 * Posted from the owner's own pages (SPEC section 10). repeat: for
+	 * a submission without a form instance key, a digest of its form,
+	 * client and values: another with the same digest stored less
+	 * than STORE_REPEAT_WINDOW_MS before makes this one STORE_KEY_USED
+	 * (prior_id that one), as a used key does. subject and reply_to:
+	 * the notification's, kept beside the values (NULL: none).
+	 */
+	const char		*repeat;
+	const char		*subject;
+	const char		*reply_to;
+
 	enum store_result	 result;
 	char			 prior_id[TOKEN_ID_LEN + 1];	/* KEY_USED */
 	char			 prior_hash[VALIDATE_HASH_LEN + 1];
@@ -85,7 +97,12 @@ struct store_record {
 	char			 review[16];	/* a store_review_states */
 	char			 client[64];
 	char			 actions[16];	/* a store_action_states */
+	char			*subject;	/* kore_free it; NULL: none */
+	char			 reply_to[256];	/* "": none */
 };
+
+/* How long a submission without a key stands for its repeats. */
+#define STORE_REPEAT_WINDOW_MS	(10 * 60 * 1000)
 
 /*
  * Creates the database file if needed and brings its schema up to date.
@@ -198,6 +215,14 @@ void			store_batch_commit(struct store_submission **,
 /* Looks up the submission stored for a form instance. */
 enum store_result	store_key_find(const char *form, const char *key,
 			    char id[TOKEN_ID_LEN + 1],
+			    char hash[VALIDATE_HASH_LEN + 1]);
+
+/*
+ * Looks up the submission stored for form with the repeat digest repeat
+ * (store_submission.repeat) less than STORE_REPEAT_WINDOW_MS before now.
+ */
+enum store_result	store_repeat_find(const char *form, const char *repeat,
+			    u_int64_t now, char id[TOKEN_ID_LEN + 1],
 			    char hash[VALIDATE_HASH_LEN + 1]);
 
 /* STORE_UNIQUE_TAKEN when value is already claimed for form.field. */

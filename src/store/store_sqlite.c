@@ -41,9 +41,9 @@ static const char *store_sql[ST_MAX] = {
 	[ST_RELEASE] = "RELEASE item",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO item",
 	[ST_SUB_INSERT] = "INSERT INTO submissions (id, form, submit_key, "
-	    "values_hash, data, client, spam, review, created_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-	    "CASE WHEN ?7 THEN 'spam' ELSE 'new' END, ?8)",
+	    "values_hash, data, client, spam, review, created_at, subject, "
+	    "reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	    "CASE WHEN ?7 THEN 'spam' ELSE 'new' END, ?8, ?9, ?10)",
 	[ST_CLAIM_INSERT] = "INSERT INTO unique_values (form, field, value, "
 	    "submission_id) VALUES (?1, ?2, ?3, ?4)",
 	[ST_KEY_FIND] = "SELECT id, values_hash FROM submissions "
@@ -53,7 +53,8 @@ static const char *store_sql[ST_MAX] = {
 	[ST_CLIENT_COUNT] = "SELECT count(*) FROM submissions "
 	    "WHERE client = ?1 AND created_at >= ?2",
 	[ST_SUB_GET] = "SELECT id, form, data, spam, version, created_at, "
-	    "review, client, actions FROM submissions WHERE id = ?1",
+	    "review, client, actions, subject, reply_to FROM submissions "
+	    "WHERE id = ?1",
 	[ST_PING] = "SELECT 1",
 	[ST_ROWID_MAX] = "SELECT coalesce(max(rowid), 0) FROM submissions",
 	/* The same text as the fts_removed trigger deletes. */
@@ -97,6 +98,20 @@ static const char *store_sql[ST_MAX] = {
 	[ST_ENDPOINT_GET] = "SELECT 1 FROM webhook_endpoints WHERE url = ?1",
 	[ST_ENDPOINT_DISABLE] = "INSERT OR IGNORE INTO webhook_endpoints "
 	    "(url, disabled_at, reason) VALUES (?1, ?2, ?3)",
+	/*
+	 * A repeat's mark: taken over from one older than the window, kept
+	 * (no change) when the one it has is younger.
+	 */
+	[ST_REPEAT_MARK] = "INSERT INTO submission_repeats (form, digest, "
+	    "submission_id, created_at) VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT (form, digest) DO UPDATE SET "
+	    "submission_id = excluded.submission_id, "
+	    "created_at = excluded.created_at "
+	    "WHERE submission_repeats.created_at <= excluded.created_at - ?5",
+	[ST_REPEAT_FIND] = "SELECT s.id, s.values_hash FROM "
+	    "submission_repeats r JOIN submissions s ON s.id = "
+	    "r.submission_id WHERE r.form = ?1 AND r.digest = ?2 AND "
+	    "r.created_at > ?3",
 };
 
 /*
@@ -272,7 +287,27 @@ static const char *store_migrations[] = {
 	") WITHOUT ROWID;",
 
 	/*
-	 * 4: mail and deliveries an owner can work with (SPEC 11). The
+	 * 4: posting from the owner's own pages. A notification's subject
+	 * and Reply-To sent with a submission, and the marks by which a
+	 * submission without a key stands for its repeats (same form,
+	 * client and values) for a while: one row per digest, taken over
+	 * by the next such submission once the window has passed.
+	 */
+	"ALTER TABLE submissions ADD COLUMN subject TEXT;"
+	"ALTER TABLE submissions ADD COLUMN reply_to TEXT;"
+	"CREATE TABLE submission_repeats ("
+	"  form          TEXT NOT NULL,"
+	"  digest        TEXT NOT NULL,"
+	"  submission_id TEXT NOT NULL REFERENCES submissions (id)"
+	"                ON DELETE CASCADE,"
+	"  created_at    INTEGER NOT NULL,"
+	"  PRIMARY KEY (form, digest)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX submission_repeats_submission ON submission_repeats "
+	"  (submission_id);",
+
+	/*
+	 * 5: mail and deliveries an owner can work with (SPEC 11). The
 	 * delivery log, a line per attempt, goes with its job (and so
 	 * with its submission, deleted or pruned). Failed jobs a digest
 	 * has listed carry the time it was taken (alerted_at); those that
@@ -331,8 +366,10 @@ static int		 store_wal_sync(struct store_handle *);
 static int		 store_log_grown(void *, sqlite3 *, const char *, int);
 static int		 store_insert_one(struct store_submission *);
 static void		 store_insert_undo(int);
-static enum store_result store_key_lookup(struct store_handle *, const char *,
-			    const char *, char *, char *);
+static enum store_result store_prior_lookup(struct store_handle *,
+			    enum store_stmt_id, const char *, const char *,
+			    u_int64_t, char *, char *);
+static int		 store_repeat_mark(struct store_submission *);
 
 int
 store_init(const char *path, char *err, size_t errlen)
@@ -650,7 +687,7 @@ store_insert_one(struct store_submission *s)
 	size_t		 i;
 	int		 rc, sp;
 
-	sp = s->nclaims > 0;
+	sp = s->nclaims > 0 || s->repeat != NULL;
 	if (sp && (rc = store_exec(w, ST_SAVEPOINT)) != SQLITE_DONE)
 		goto fail;
 
@@ -663,18 +700,30 @@ store_insert_one(struct store_submission *s)
 	sqlite3_bind_text(st, 6, s->client, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 7, s->spam);
 	sqlite3_bind_int64(st, 8, (sqlite3_int64)s->created_ms);
+	sqlite3_bind_text(st, 9, s->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, s->reply_to, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 
 	if (rc == SQLITE_CONSTRAINT) {
 		store_insert_undo(sp);
-		s->result = store_key_lookup(w, s->form, s->key, s->prior_id,
-		    s->prior_hash) == STORE_OK ? STORE_KEY_USED : STORE_ERROR;
+		s->result = store_prior_lookup(w, ST_KEY_FIND, s->form, s->key,
+		    0, s->prior_id, s->prior_hash) == STORE_OK ?
+		    STORE_KEY_USED : STORE_ERROR;
 		return (0);
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;
+
+	if (s->repeat != NULL) {
+		if ((rc = store_repeat_mark(s)) == -1) {
+			store_insert_undo(sp);
+			return (0);
+		}
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
 
 	for (i = 0; i < s->nclaims; i++) {
 		st = store_stmt(w, ST_CLAIM_INSERT);
@@ -706,6 +755,42 @@ store_insert_one(struct store_submission *s)
 
 fail:
 	s->result = store_result_of(w, rc);
+	return (-1);
+}
+
+/*
+ * Marks s as standing for its repeats, inside its savepoint. When a mark
+ * younger than the window is there already, the batch's write lock
+ * makes it final (no other writer can be adding one), so s is a repeat:
+ * -1, with s->result STORE_KEY_USED and the first one's id, for the
+ * caller to undo s's row. Otherwise SQLite's code.
+ */
+static int
+store_repeat_mark(struct store_submission *s)
+{
+	struct store_handle	*w = &store_writer;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if ((st = store_stmt(w, ST_REPEAT_MARK)) == NULL)
+		return (SQLITE_ERROR);
+	sqlite3_bind_text(st, 1, s->form, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s->repeat, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, s->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)s->created_ms);
+	sqlite3_bind_int64(st, 5, STORE_REPEAT_WINDOW_MS);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE || sqlite3_changes(w->conn) > 0)
+		return (rc);
+	/*
+	 * The mark's own time, not the window's start, decides: it is
+	 * younger than the window, whatever the clock says now.
+	 */
+	s->result = store_prior_lookup(w, ST_REPEAT_FIND, s->form, s->repeat,
+	    0, s->prior_id, s->prior_hash) == STORE_OK ? STORE_KEY_USED :
+	    STORE_ERROR;
 	return (-1);
 }
 
@@ -755,21 +840,39 @@ enum store_result
 store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
     char hash[VALIDATE_HASH_LEN + 1])
 {
-	return (store_key_lookup(&store_reader, form, key, id, hash));
+	return (store_prior_lookup(&store_reader, ST_KEY_FIND, form, key, 0,
+	    id, hash));
 }
 
+enum store_result
+store_repeat_find(const char *form, const char *repeat, u_int64_t now,
+    char id[TOKEN_ID_LEN + 1], char hash[VALIDATE_HASH_LEN + 1])
+{
+	return (store_prior_lookup(&store_reader, ST_REPEAT_FIND, form, repeat,
+	    now > STORE_REPEAT_WINDOW_MS ? now - STORE_REPEAT_WINDOW_MS : 0,
+	    id, hash));
+}
+
+/*
+ * The submission stored first for (form, key): by its key (ST_KEY_FIND)
+ * or by a repeat mark made after since_ms (ST_REPEAT_FIND); its id and
+ * values hash.
+ */
 static enum store_result
-store_key_lookup(struct store_handle *db, const char *form, const char *key,
-    char *id, char *hash)
+store_prior_lookup(struct store_handle *db, enum store_stmt_id which,
+    const char *form, const char *key, u_int64_t since_ms, char *id,
+    char *hash)
 {
 	sqlite3_stmt		*st;
 	enum store_result	 r;
 	int			 rc;
 
-	if ((st = store_stmt(db, ST_KEY_FIND)) == NULL)
+	if ((st = store_stmt(db, which)) == NULL)
 		return (STORE_ERROR);
 	sqlite3_bind_text(st, 1, form, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (which == ST_REPEAT_FIND)
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)since_ms);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_copy_text(st, 0, id, TOKEN_ID_LEN + 1);
 		store_copy_text(st, 1, hash, VALIDATE_HASH_LEN + 1);
@@ -853,13 +956,18 @@ store_record_read(sqlite3_stmt *st, struct store_record *rec)
 	store_copy_text(st, 6, rec->review, sizeof(rec->review));
 	store_copy_text(st, 7, rec->client, sizeof(rec->client));
 	store_copy_text(st, 8, rec->actions, sizeof(rec->actions));
+	rec->subject = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL :
+	    kore_strdup((const char *)sqlite3_column_text(st, 9));
+	store_copy_text(st, 10, rec->reply_to, sizeof(rec->reply_to));
 }
 
 void
 store_record_cleanup(struct store_record *rec)
 {
 	kore_free(rec->data);
+	kore_free(rec->subject);
 	rec->data = NULL;
+	rec->subject = NULL;
 }
 
 /* Returns db's connection, opening it on first use. */

@@ -35,6 +35,7 @@
 
 #include "queue/actions.h"
 #include "web/assets.h"
+#include "web/captcha.h"
 #include "worker/checkpoint.h"
 #include "web/commit.h"
 #include "web/drain.h"
@@ -43,6 +44,7 @@
 #include "core/fail.h"
 #include "core/forms.h"
 #include "worker/metrics.h"
+#include "web/origin.h"
 #include "web/page.h"
 #include "web/privsep.h"
 #include "core/password.h"
@@ -118,6 +120,7 @@ void
 kore_parent_configure(int argc, char **argv)
 {
 	char		err[1024];
+	int		verifiers;
 
 	if (sodium_init() == -1)
 		fail_exit("libsodium failed to initialise");
@@ -125,6 +128,9 @@ kore_parent_configure(int argc, char **argv)
 		fail_exit("%s", err);
 	app_listen();
 	if (forms_load(config.forms_dir, err, sizeof(err)) == -1)
+		fail_exit("%s", err);
+	if (origin_init(err, sizeof(err)) == -1 ||
+	    (verifiers = captcha_init(err, sizeof(err))) == -1)
 		fail_exit("%s", err);
 	if (page_templates_load(config.templates_dir, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
@@ -154,9 +160,10 @@ kore_parent_configure(int argc, char **argv)
 
 	/*
 	 * Every long-lived task needs a thread: the writer, the
-	 * checkpointer, the password checker and the runners.
+	 * checkpointer, the password checker, the runners and, when a form
+	 * has a challenge, its verifiers.
 	 */
-	kore_task_threads = (u_int16_t)(3 + config.runners);
+	kore_task_threads = (u_int16_t)(3 + config.runners + verifiers);
 	/* Made once here, so each worker inherits it (login_check.c). */
 	if (password_decoy()[0] == '\0')
 		fail_exit("cannot hash a password (out of memory?)");
@@ -174,6 +181,7 @@ kore_worker_configure(void)
 	checkpoint_init();
 	commit_init();
 	login_check_init();
+	captcha_start();
 	queue_init();
 }
 
@@ -185,6 +193,7 @@ kore_worker_teardown(void)
 	commit_stop();
 	checkpoint_stop();
 	login_check_stop();
+	captcha_stop();
 	queue_stop();
 	store_close();
 }

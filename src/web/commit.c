@@ -84,8 +84,8 @@ commit_in_flight(const char *form, const char *key)
 	struct commit_item	*item;
 
 	TAILQ_FOREACH(item, &commit_pending, plist) {
-		if (strcmp(item->key, key) == 0 &&
-		    strcmp(item->form, form) == 0)
+		if (strcmp(item->repeat[0] != '\0' ? item->repeat : item->key,
+		    key) == 0 && strcmp(item->form, form) == 0)
 			return (1);
 	}
 	return (0);
@@ -116,6 +116,7 @@ commit_item_release(struct commit_item *item)
 		return;
 	}
 	kore_free(item->data);
+	kore_free(item->subject);
 	kore_free(item);
 }
 

@@ -28,8 +28,11 @@ struct commit_item {
 	char			 values[COMMIT_MAX_CLAIMS][COMMIT_CLAIM_MAX];
 	char			 form[64];
 	char			 key[TOKEN_ID_LEN + 1];
+	char			 repeat[TOKEN_ID_LEN + 1];	/* "": keyed */
 	char			 client[64];
 	char			*data;
+	char			*subject;		/* or NULL */
+	char			 reply_to[256];
 
 	struct http_request	*req;	/* NULL once the request is gone */
 	int			 done;
@@ -46,7 +49,11 @@ void	commit_init(void);
  */
 void	commit_stop(void);
 
-/* 1 when a submission with (form, key) is queued but not yet committed. */
+/*
+ * 1 when a submission with (form, key) is queued but not yet committed;
+ * key is a submission's form instance key, or for one without a key its
+ * repeat digest (store_submission.repeat).
+ */
 int	commit_in_flight(const char *form, const char *key);
 
 /* A new, empty item; hand it to commit_enqueue(). */

@@ -16,6 +16,7 @@
 
 #include <kore/kore.h>
 
+#include "web/captcha.h"
 #include "web/form_view.h"
 #include "core/form_answers.h"
 #include "core/forms.h"
@@ -31,10 +32,11 @@ struct kore_json_item *
 form_view_form(struct form *form, const struct form_input *in,
     const char *key, const char *csrf)
 {
-	struct kore_json_item	*ctx, *f, *list, *errs, *e;
-	const struct form_field	*fld;
-	char			 target[96];
-	size_t			 i;
+	struct kore_json_item		*ctx, *f, *list, *errs, *e, *o;
+	const struct form_field		*fld;
+	const struct captcha_widget	*w;
+	char				 target[96];
+	size_t				 i, nerrors;
 
 	ctx = kore_json_create_object(NULL, NULL);
 	f = kore_json_create_object(ctx, "form");
@@ -45,11 +47,30 @@ form_view_form(struct form *form, const struct form_input *in,
 	kore_json_create_string(ctx, "key", key);
 	kore_json_create_string(ctx, "csrf", csrf);
 
-	if (in != NULL && in->nerrors > 0) {
+	/* A post from the owner's page goes on where it was going. */
+	if (in != NULL && (in->next != NULL || in->subject != NULL ||
+	    in->reply_to != NULL)) {
+		o = kore_json_create_object(ctx, "carried");
+		if (in->next != NULL)
+			kore_json_create_string(o, "next", in->next);
+		if (in->subject != NULL)
+			kore_json_create_string(o, "subject", in->subject);
+		if (in->reply_to != NULL)
+			kore_json_create_string(o, "replyto", in->reply_to);
+	}
+	if ((w = captcha_widget(form)) != NULL) {
+		o = kore_json_create_object(ctx, "captcha");
+		kore_json_create_string(o, "script", w->script);
+		kore_json_create_string(o, "class", w->div_class);
+		kore_json_create_string(o, "site_key", form->captcha_site_key);
+	}
+
+	nerrors = in != NULL ? in->nerrors + (in->challenge != 0) : 0;
+	if (nerrors > 0) {
 		errs = kore_json_create_object(ctx, "errors");
 		kore_json_create_integer_u64(errs, "count",
-		    (u_int64_t)in->nerrors);
-		form_view_flag(errs, "one", in->nerrors == 1);
+		    (u_int64_t)nerrors);
+		form_view_flag(errs, "one", nerrors == 1);
 		list = kore_json_create_array(errs, "list");
 		for (i = 0; i < form->nfields; i++) {
 			if (in->fields[i].error[0] == '\0')
@@ -63,6 +84,15 @@ form_view_form(struct form *form, const struct form_input *in,
 			kore_json_create_string(e, "target", target);
 			kore_json_create_string(e, "message",
 			    in->fields[i].error);
+		}
+		if (in->challenge != 0) {
+			e = kore_json_create_object(list, NULL);
+			kore_json_create_string(e, "target", "f-captcha");
+			kore_json_create_string(e, "message", in->challenge ==
+			    VALIDATE_CHALLENGE_MISSING ? "Complete the check "
+			    "that you are a person, then send the form again." :
+			    "The check that you are a person did not succeed. "
+			    "Complete it again, then send the form.");
 		}
 	}
 

@@ -16,6 +16,8 @@
 #include <kore/http.h>
 #include <sodium.h>
 
+#include "web/captcha.h"
+#include "core/forms.h"
 #include "worker/metrics.h"
 #include "web/page.h"
 #include "core/tmpl.h"
@@ -127,14 +129,16 @@ page_url_encode(struct kore_buf *out, const char *s)
  * (http_response_header, http_response_normal), and four entries per
  * page cost the form page a measurable share of its rate.
  */
-#define PAGE_SECURITY_LINES \
-	"default-src 'none'; style-src 'self'; img-src 'self'; " \
-	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n" \
-	"x-content-type-options: nosniff\r\n" \
+#define PAGE_CSP_TAIL	"frame-ancestors 'none'; base-uri 'none'"
+#define PAGE_OTHER_LINES \
+	"\r\nx-content-type-options: nosniff\r\n" \
 	"referrer-policy: no-referrer\r\n" \
 	"cross-origin-opener-policy: same-origin"
-#define PAGE_HTML_LINES \
-	PAGE_SECURITY_LINES "\r\ncontent-type: text/html; charset=utf-8"
+#define PAGE_SECURITY_LINES \
+	"default-src 'none'; style-src 'self'; img-src 'self'; " \
+	"form-action 'self'; " PAGE_CSP_TAIL PAGE_OTHER_LINES
+#define PAGE_HTML_TYPE	"\r\ncontent-type: text/html; charset=utf-8"
+#define PAGE_HTML_LINES	PAGE_SECURITY_LINES PAGE_HTML_TYPE
 
 void
 page_security_headers(struct http_request *req)
@@ -186,6 +190,47 @@ page_send_html(struct http_request *req, int status, int flags,
 	http_response_header(req, "content-security-policy",
 	    (flags & PAGE_NO_STORE) ? PAGE_HTML_LINES "\r\ncache-control: "
 	    "no-store" : PAGE_HTML_LINES);
+	page_respond(req, status, data, len);
+}
+
+/*
+ * Made once per form and worker by the caller, who keeps it: the usual
+ * policy with the provider's sources added where its widget needs them,
+ * and the allowed origins added to form-action.
+ */
+char *
+page_form_lines(const struct form *form)
+{
+	const struct captcha_widget	*w;
+	struct kore_buf			 b;
+	size_t				 i, len;
+	char				*s;
+
+	w = captcha_widget(form);
+	if (w == NULL && form->norigins == 0)
+		return (NULL);
+	kore_buf_init(&b, 512);
+	kore_buf_appendf(&b, "default-src 'none'; style-src 'self'%s%s; "
+	    "img-src 'self'; ", w ? " " : "", w ? w->sources : "");
+	if (w != NULL)
+		kore_buf_appendf(&b, "script-src %s; frame-src %s; "
+		    "connect-src %s; ", w->sources, w->sources, w->sources);
+	kore_buf_appendf(&b, "form-action 'self'");
+	for (i = 0; i < form->norigins; i++)
+		kore_buf_appendf(&b, " %s", form->origins[i]);
+	kore_buf_appendf(&b, "; " PAGE_CSP_TAIL PAGE_OTHER_LINES
+	    PAGE_HTML_TYPE "\r\ncache-control: no-store");
+	s = kore_buf_stringify(&b, &len);
+	s = kore_strdup(s);
+	kore_buf_cleanup(&b);
+	return (s);
+}
+
+void
+page_send_html_lines(struct http_request *req, int status, const char *lines,
+    const void *data, size_t len)
+{
+	http_response_header(req, "content-security-policy", lines);
 	page_respond(req, status, data, len);
 }
 

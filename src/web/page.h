@@ -46,6 +46,20 @@ void	page_render(const char *title, const char *tmpl,
 void	page_send_html(struct http_request *, int status, int flags,
 	    const void *data, size_t len);
 
+/*
+ * The header lines of form's page when they differ from every other
+ * page's (SPEC section 10): its challenge provider's script and frames,
+ * and the origins its form may send the visitor on to (a browser applies
+ * form-action to the redirect after the POST too). NULL when the usual
+ * lines do; otherwise kore_free it. Such a page is always no-store.
+ */
+struct form;
+char	*page_form_lines(const struct form *);
+
+/* Sends a rendered page with the header lines of page_form_lines(). */
+void	page_send_html_lines(struct http_request *, int status,
+	    const char *lines, const void *data, size_t len);
+
 /* Sends the error page: heading, one sentence, and a link on. */
 void	page_error(struct http_request *, int status, const char *heading,
 	    const char *message, const char *href, const char *link_text);

@@ -25,74 +25,82 @@
 #include <sodium.h>
 
 #include "core/body.h"
-#include "web/commit.h"
+#include "web/api.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "core/json_in.h"
 #include "core/json_out.h"
+#include "web/origin.h"
 #include "web/page.h"
 #include "web/routes.h"
 #include "store/store.h"
 #include "web/submit.h"
 #include "core/token.h"
-#include "core/util.h"
 #include "core/validate.h"
 
 #define API_KEY_MAX		255
 #define API_RETRY_AFTER		"2"
+#define API_ALLOW		"POST"
 
-struct api_state {
-	struct form		*form;
-	struct form_input	 in;
-	struct body		 body;
-	struct commit_item	*item;
-};
-
-static int	api_submit_committed(struct http_request *);
-static void	api_submit_answer(struct http_request *, struct api_state *,
-		    const struct submit_outcome *);
-static void	api_problem(struct http_request *, int, const char *,
-		    const char *, const struct form_input *);
+static int	api_submit_run(struct http_request *);
 static void	api_send(struct http_request *, int, struct kore_buf *);
-static int	api_body_from_json(struct form *, const u_int8_t *, size_t,
-		    struct body *, const char **);
-static int	api_key(struct http_request *, char *, const char **);
 static void	api_state_free(struct http_request *);
 static void	api_number(char *, size_t, double);
 
+/*
+ * POST /api/forms/{slug}/submissions. A browser page on another site may
+ * call it only from one of the form's allowed origins (CORS, SPEC
+ * section 10); a program, which sends no Origin, as always.
+ */
 int
 page_api_submit(struct http_request *req)
 {
-	struct api_state	*as;
-	struct submit_outcome	 out;
-	enum validate_status	 vst;
+	struct submit_post	*sp;
+	struct form		*form;
 	const char		*ctype, *why, *slug;
-	char			 key[TOKEN_ID_LEN + 1], name[64];
+	char			 name[64], origin[URL_ORIGIN_MAX];
 	size_t			 n;
 
 	if (http_state_exists(req))
-		return (api_submit_committed(req));
-	if (req->method != HTTP_METHOD_POST) {
-		http_response_header(req, "allow", "POST");
-		api_problem(req, 405, "Method not allowed",
-		    "This resource only accepts POST.", NULL);
-		return (KORE_RESULT_OK);
-	}
+		return (api_submit_run(req));
 
 	/* /api/forms/{slug}/submissions: the route's regex checked it. */
 	slug = req->path + strlen("/api/forms/");
 	n = strcspn(slug, "/");
 	(void)snprintf(name, sizeof(name), "%.*s", (int)n, slug);
-	as = http_state_create(req, sizeof(*as), api_state_free);
-	TAILQ_INIT(&as->body.fields);
-	if ((as->form = forms_find(forms_loaded(), name)) == NULL) {
+	form = forms_find(forms_loaded(), name);
+	if (req->method == HTTP_METHOD_OPTIONS && form != NULL &&
+	    form->norigins > 0) {
+		origin_preflight(req, form, API_ALLOW ", OPTIONS");
+		return (KORE_RESULT_OK);
+	}
+	if (req->method != HTTP_METHOD_POST) {
+		http_response_header(req, "allow", API_ALLOW);
+		api_problem(req, 405, "Method not allowed",
+		    "This resource only accepts POST.", NULL);
+		return (KORE_RESULT_OK);
+	}
+
+	if (form == NULL) {
 		api_problem(req, 404, "No such form",
 		    "There is no form with this slug.", NULL);
 		return (KORE_RESULT_OK);
 	}
+	switch (origin_classify(req, form, 0, origin)) {
+	case ORIGIN_LISTED:
+		origin_cors(req, origin);
+		break;
+	case ORIGIN_OTHER:
+		api_problem(req, 403, "Origin not allowed", "This form does "
+		    "not take submissions from pages of that origin.", NULL);
+		return (KORE_RESULT_OK);
+	default:
+		break;
+	}
+	sp = http_state_create(req, sizeof(*sp), api_state_free);
+	submit_post_init(sp, form);
 	if (!http_request_header(req, "content-type", &ctype) ||
-	    strncasecmp(ctype, "application/json", 16) != 0 ||
-	    (ctype[16] != '\0' && ctype[16] != ';')) {
+	    !api_json_type(ctype)) {
 		api_problem(req, 415, "Unsupported media type",
 		    "Send the submission as application/json.", NULL);
 		return (KORE_RESULT_OK);
@@ -102,50 +110,50 @@ page_api_submit(struct http_request *req)
 		    "The submission is larger than this site accepts.", NULL);
 		return (KORE_RESULT_OK);
 	}
-	if (api_key(req, key, &why) == -1) {
+	/* Without an Idempotency-Key, every request is a new submission. */
+	switch (api_key(req, sp->keybuf, &why)) {
+	case -1:
 		api_problem(req, 400, "Bad Idempotency-Key", why, NULL);
 		return (KORE_RESULT_OK);
+	case 0:
+		token_id_new(sp->keybuf);
+		break;
+	default:
+		break;
 	}
-	if (req->http_body == NULL || api_body_from_json(as->form,
-	    req->http_body->data, req->http_body->length, &as->body,
+	sp->key = sp->keybuf;
+	if (req->http_body == NULL || api_body_from_json(form,
+	    req->http_body->data, req->http_body->length, &sp->body,
 	    &why) == -1) {
 		api_problem(req, 400, "Unreadable JSON", req->http_body ?
 		    why : "The request has no body.", NULL);
 		return (KORE_RESULT_OK);
 	}
 
-	vst = validate_form(as->form, &as->body, &as->in);
-	if (vst == VALIDATE_BAD_REQUEST) {
-		api_problem(req, 400, "Unexpected data", as->in.problem, NULL);
+	sp->vst = validate_form(form, &sp->body, &sp->in);
+	if (sp->vst == VALIDATE_BAD_REQUEST) {
+		api_problem(req, 400, "Unexpected data", sp->in.problem, NULL);
 		return (KORE_RESULT_OK);
 	}
-
-	submit_start(req, as->form, &as->in, vst, key, 0, util_now_ms(),
-	    &as->item, &out);
-	if (out.status == SUBMIT_QUEUED)
-		return (KORE_RESULT_RETRY);
-	api_submit_answer(req, as, &out);
-	return (KORE_RESULT_OK);
+	return (api_submit_run(req));
 }
 
+/* Runs the submission on; answers once it is through. */
 static int
-api_submit_committed(struct http_request *req)
+api_submit_run(struct http_request *req)
 {
-	struct api_state	*as = http_state_get(req);
+	struct submit_post	*sp = http_state_get(req);
 	struct submit_outcome	 out;
 
-	if (!as->item->done) {
-		http_request_sleep(req);
+	if (submit_run(req, sp, &out) == KORE_RESULT_RETRY)
 		return (KORE_RESULT_RETRY);
-	}
-	submit_finish(as->item, &out);
-	api_submit_answer(req, as, &out);
+	api_submit_answer(req, sp->form, &sp->in, &out);
 	return (KORE_RESULT_OK);
 }
 
-static void
-api_submit_answer(struct http_request *req, struct api_state *as,
-    const struct submit_outcome *out)
+void
+api_submit_answer(struct http_request *req, struct form *form,
+    struct form_input *in, const struct submit_outcome *out)
 {
 	struct store_job_status	 js[FORM_MAX_ACTIONS];
 	struct kore_buf		 b;
@@ -162,19 +170,24 @@ api_submit_answer(struct http_request *req, struct api_state *as,
 		    NULL);
 		return;
 	case SUBMIT_IN_FLIGHT:
-		api_problem(req, 409, "Request in progress", "A request with "
-		    "this Idempotency-Key is still being processed; retry "
-		    "shortly.", NULL);
+		api_problem(req, 409, "Request in progress", "The same "
+		    "submission (this Idempotency-Key, or these values from "
+		    "this client) is still being processed; retry shortly.",
+		    NULL);
 		return;
 	case SUBMIT_INVALID:
 		api_problem(req, 422, "Invalid fields", "One or more fields "
-		    "are invalid; see errors.", &as->in);
+		    "are invalid; see errors.", in);
+		return;
+	case SUBMIT_CHALLENGE:
+		api_problem(req, 422, "Challenge not passed", "Complete the "
+		    "check that you are a person, then send the submission "
+		    "again with its new token; see errors.", in);
 		return;
 	case SUBMIT_UNIQUE_TAKEN:
-		submit_mark_taken(as->form, &as->in, out->taken_field);
+		submit_mark_taken(form, in, out->taken_field);
 		api_problem(req, 409, "Value already registered", "A field "
-		    "that must be unique holds a value already used.",
-		    &as->in);
+		    "that must be unique holds a value already used.", in);
 		return;
 	case SUBMIT_RATE_LIMITED:
 		http_response_header(req, "retry-after", "60");
@@ -283,21 +296,27 @@ page_api_submission(struct http_request *req)
 	return (KORE_RESULT_OK);
 }
 
+int
+api_json_type(const char *ctype)
+{
+	return (strncasecmp(ctype, "application/json", 16) == 0 &&
+	    (ctype[16] == '\0' || ctype[16] == ';'));
+}
+
 /*
- * Idempotency-Key: 1 to 255 visible ASCII characters, stored as a hash
- * of fixed size; without one, every request is a new submission.
+ * Idempotency-Key: 1 to 255 visible ASCII characters, kept as a hash of
+ * fixed size, the length of a form instance key.
  */
-static int
-api_key(struct http_request *req, char *key, const char **why)
+int
+api_key(struct http_request *req, char key[TOKEN_ID_LEN + 1],
+    const char **why)
 {
 	const char	*v;
 	u_int8_t	 h[16];
 	size_t		 i, len;
 
-	if (!http_request_header(req, "idempotency-key", &v)) {
-		token_id_new(key);
+	if (!http_request_header(req, "idempotency-key", &v))
 		return (0);
-	}
 	len = strlen(v);
 	if (len == 0 || len > API_KEY_MAX) {
 		*why = "The Idempotency-Key must be 1 to 255 characters long.";
@@ -314,7 +333,7 @@ api_key(struct http_request *req, char *key, const char **why)
 	    (const u_int8_t *)"formwork-idem-v1", 16);
 	sodium_bin2base64(key, TOKEN_ID_LEN + 1, h, sizeof(h),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	return (0);
+	return (1);
 }
 
 /* The shortest decimal that reads back as d: 0.1, not 0.10000000000000001. */
@@ -331,12 +350,8 @@ api_number(char *out, size_t len, double d)
 	(void)snprintf(out, len, "%.17g", d);
 }
 
-/*
- * Turns a JSON object of values into name/value pairs: strings as they
- * are, numbers written out, true as a checkbox's value, false and null as
- * absent, arrays of strings as repeated fields.
- */
-static int
+/* Every field's value from a JSON object (api.h). */
+int
 api_body_from_json(struct form *form, const u_int8_t *data, size_t len,
     struct body *body, const char **why)
 {
@@ -421,13 +436,17 @@ out:
 	return (rc);
 }
 
-/* RFC 9457 problem details, with one entry per bad field. */
-static void
+/*
+ * RFC 9457 problem details, with one entry per bad field; a challenge
+ * not passed is an entry at the field its token is sent in.
+ */
+void
 api_problem(struct http_request *req, int status, const char *title,
     const char *detail, const struct form_input *in)
 {
 	struct kore_buf		b;
 	size_t			i, k;
+	const char		*token;
 
 	kore_buf_init(&b, 256);
 	kore_buf_appendf(&b, "{\"type\":\"about:blank\",\"status\":%d,"
@@ -444,6 +463,17 @@ api_problem(struct http_request *req, int status, const char *title,
 			json_out_string(&b, in->form->fields[i].name);
 			kore_buf_appendf(&b, ",\"detail\":");
 			json_out_string(&b, in->fields[i].error);
+			kore_buf_appendf(&b, "}");
+		}
+		if (in->challenge != 0 &&
+		    (token = form_captcha_field(in->form)) != NULL) {
+			kore_buf_appendf(&b, "%s{\"field\":", k++ ? "," : "");
+			json_out_string(&b, token);
+			kore_buf_appendf(&b, ",\"detail\":");
+			json_out_string(&b, in->challenge ==
+			    VALIDATE_CHALLENGE_MISSING ? "The challenge's token "
+			    "is missing: complete the challenge." : "The "
+			    "challenge was not passed: complete it again.");
 			kore_buf_appendf(&b, "}");
 		}
 		kore_buf_appendf(&b, "]");
@@ -468,10 +498,5 @@ api_send(struct http_request *req, int status, struct kore_buf *b)
 static void
 api_state_free(struct http_request *req)
 {
-	struct api_state	*as = http_state_get(req);
-
-	validate_cleanup(&as->in);
-	body_cleanup(&as->body);
-	commit_item_release(as->item);
-	as->item = NULL;
+	submit_post_cleanup(http_state_get(req));
 }

@@ -18,10 +18,11 @@
 #include <kore/http.h>
 
 #include "core/body.h"
-#include "web/commit.h"
+#include "web/api.h"
 #include "core/config.h"
 #include "web/form_view.h"
 #include "core/forms.h"
+#include "web/origin.h"
 #include "web/page.h"
 #include "web/routes.h"
 #include "store/store.h"
@@ -35,29 +36,41 @@
 #define FRESH_KEY_MARK		"\x01formwork-key\x01"
 #define FRESH_CSRF_MARK		"\x01formwork-csrf\x01"
 
-struct fresh_form {
+#define FORM_ALLOW		"GET, HEAD, POST"
+
+/*
+ * A worker's own record of a form's page: its header lines when they
+ * differ from the usual ones (page_form_lines), and once a fresh page
+ * was asked for, that page in three pieces (form_fresh_send).
+ */
+struct form_page {
 	struct form		*form;
-	struct kore_buf		*head;
+	char			*lines;		/* NULL: the usual lines */
+	struct kore_buf		*head;		/* NULL until rendered */
 	struct kore_buf		*middle;
 	struct kore_buf		*tail;
-	TAILQ_ENTRY(fresh_form)	 list;
+	TAILQ_ENTRY(form_page)	 list;
 };
 
-static TAILQ_HEAD(, fresh_form)	fresh_forms =
-    TAILQ_HEAD_INITIALIZER(fresh_forms);
+static TAILQ_HEAD(, form_page)	form_pages =
+    TAILQ_HEAD_INITIALIZER(form_pages);
 
 static struct form	*route_form_lookup(struct http_request *, const char *);
-static int		 form_fresh_send(struct http_request *, struct form *,
-			    const char *, const char *);
+static struct form_page	*form_page_get(struct form *);
+static int		 form_fresh_send(struct http_request *,
+			    struct form_page *, const char *, const char *);
 static void	form_send(struct http_request *, int, struct form *,
 		    const struct form_input *);
 static int	form_post(struct http_request *, struct form *);
-static int	form_post_committed(struct http_request *);
+static int	form_post_run(struct http_request *);
 struct post_state;
 static void	form_post_answer(struct http_request *, struct post_state *,
 		    const struct submit_outcome *);
-static int	form_cross_site(struct http_request *);
-static void	form_see_other(struct http_request *, const char *);
+static void	form_refuse(struct http_request *, struct post_state *, int,
+		    const char *, const char *, const char *);
+static int	form_wants_json(struct http_request *);
+static void	form_see_other(struct http_request *, const char *,
+		    const char *);
 static void	form_already_submitted(struct http_request *, struct form *,
 		    const char *);
 
@@ -91,8 +104,16 @@ page_form(struct http_request *req)
 {
 	struct form	*form;
 
+	/* A form with allowed origins answers their preflights. */
+	if (req->method == HTTP_METHOD_OPTIONS &&
+	    (form = forms_find(forms_loaded(), req->path + 3)) != NULL &&
+	    form->norigins > 0) {
+		if (page_request_ok(req, HTTP_METHOD_OPTIONS, FORM_ALLOW))
+			origin_preflight(req, form, FORM_ALLOW ", OPTIONS");
+		return (KORE_RESULT_OK);
+	}
 	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD |
-	    HTTP_METHOD_POST, "GET, HEAD, POST"))
+	    HTTP_METHOD_POST, FORM_ALLOW))
 		return (KORE_RESULT_OK);
 	if ((form = route_form_lookup(req, "/f/")) == NULL)
 		return (KORE_RESULT_OK);
@@ -111,8 +132,10 @@ static void
 form_send(struct http_request *req, int status, struct form *form,
     const struct form_input *in)
 {
-	char		 key[TOKEN_ID_LEN + 1], csrf[TOKEN_CSRF_MAX];
-	u_int64_t	 issued;
+	struct form_page	*fp;
+	struct kore_buf		 out;
+	char			 key[TOKEN_ID_LEN + 1], csrf[TOKEN_CSRF_MAX];
+	u_int64_t		 issued;
 
 	if (in != NULL && in->key != NULL && token_id_valid(in->key))
 		(void)snprintf(key, sizeof(key), "%s", in->key);
@@ -128,10 +151,36 @@ form_send(struct http_request *req, int status, struct form *form,
 		    config.form_ttl_ms, &issued);
 	token_csrf_new(form->slug, key, issued, csrf);
 
-	if (in == NULL && form_fresh_send(req, form, key, csrf))
+	fp = form_page_get(form);
+	if (in == NULL && form_fresh_send(req, fp, key, csrf))
 		return;
-	page_send(req, status, PAGE_NO_STORE, form->title, "form",
-	    form_view_form(form, in, key, csrf));
+	if (fp->lines == NULL) {
+		page_send(req, status, PAGE_NO_STORE, form->title, "form",
+		    form_view_form(form, in, key, csrf));
+		return;
+	}
+	kore_buf_init(&out, 8192);
+	page_render(form->title, "form", form_view_form(form, in, key, csrf),
+	    &out);
+	page_send_html_lines(req, status, fp->lines, out.data, out.offset);
+	kore_buf_cleanup(&out);
+}
+
+/* This worker's record of form's page, made on first use. */
+static struct form_page *
+form_page_get(struct form *form)
+{
+	struct form_page	*fp;
+
+	TAILQ_FOREACH(fp, &form_pages, list) {
+		if (fp->form == form)
+			return (fp);
+	}
+	fp = kore_calloc(1, sizeof(*fp));
+	fp->form = form;
+	fp->lines = page_form_lines(form);
+	TAILQ_INSERT_TAIL(&form_pages, fp, list);
+	return (fp);
 }
 
 /*
@@ -142,18 +191,14 @@ form_send(struct http_request *req, int status, struct form *form,
  * each found exactly once, and the caller renders the page as usual.
  */
 static int
-form_fresh_send(struct http_request *req, struct form *form, const char *key,
-    const char *csrf)
+form_fresh_send(struct http_request *req, struct form_page *ff,
+    const char *key, const char *csrf)
 {
-	struct fresh_form	*ff;
+	struct form		*form = ff->form;
 	struct kore_buf		 page, out;
 	u_int8_t		*k, *c;
 
-	TAILQ_FOREACH(ff, &fresh_forms, list) {
-		if (ff->form == form)
-			break;
-	}
-	if (ff == NULL) {
+	if (ff->head == NULL) {
 		kore_buf_init(&page, 8192);
 		page_render(form->title, "form", form_view_form(form, NULL,
 		    FRESH_KEY_MARK, FRESH_CSRF_MARK), &page);
@@ -169,8 +214,6 @@ form_fresh_send(struct http_request *req, struct form *form, const char *key,
 			kore_buf_cleanup(&page);
 			return (0);
 		}
-		ff = kore_calloc(1, sizeof(*ff));
-		ff->form = form;
 		ff->head = kore_buf_alloc(k - page.data);
 		kore_buf_append(ff->head, page.data, k - page.data);
 		k += sizeof(FRESH_KEY_MARK) - 1;
@@ -180,7 +223,6 @@ form_fresh_send(struct http_request *req, struct form *form, const char *key,
 		ff->tail = kore_buf_alloc(page.offset - (c - page.data));
 		kore_buf_append(ff->tail, c, page.offset - (c - page.data));
 		kore_buf_cleanup(&page);
-		TAILQ_INSERT_TAIL(&fresh_forms, ff, list);
 	}
 
 	kore_buf_init(&out, ff->head->offset + ff->middle->offset +
@@ -190,17 +232,25 @@ form_fresh_send(struct http_request *req, struct form *form, const char *key,
 	kore_buf_append(&out, ff->middle->data, ff->middle->offset);
 	kore_buf_append(&out, csrf, strlen(csrf));
 	kore_buf_append(&out, ff->tail->data, ff->tail->offset);
-	page_send_html(req, 200, PAGE_NO_STORE, out.data, out.offset);
+	if (ff->lines != NULL)
+		page_send_html_lines(req, 200, ff->lines, out.data,
+		    out.offset);
+	else
+		page_send_html(req, 200, PAGE_NO_STORE, out.data, out.offset);
 	kore_buf_cleanup(&out);
 	return (1);
 }
 
-/* What a POST keeps while its submission waits for the writer. */
+/*
+ * What a POST keeps while its submission waits for the challenge's
+ * verifier and the writer: the submission, how to answer (a page, or
+ * in JSON mode as the API does) and where a page answer sends the
+ * visitor (_next, the form's redirect, or NULL for /s/{id}).
+ */
 struct post_state {
-	struct form		*form;
-	struct form_input	 in;
-	struct body		 body;
-	struct commit_item	*item;
+	struct submit_post	 sp;
+	int			 json;
+	const char		*next;
 };
 
 static void
@@ -208,108 +258,144 @@ post_state_free(struct http_request *req)
 {
 	struct post_state	*ps = http_state_get(req);
 
-	validate_cleanup(&ps->in);
-	body_cleanup(&ps->body);
-	commit_item_release(ps->item);
-	ps->item = NULL;
+	submit_post_cleanup(&ps->sp);
 }
 
 /*
  * POST /f/{slug}: checks in the order a visitor's problem is best
- * explained (where it came from, size, encoding, fields, token), then
- * hands the submission to submit_start(); once the writer has it on disk,
- * form_post_committed() answers.
+ * explained (where it came from, size, encoding, fields, where to go
+ * next, token), then runs the submission (submit.h) and answers once it
+ * is on disk. A listed origin (SPEC section 10) needs no token: without
+ * one, the submission is recognised by its content.
  */
 static int
 form_post(struct http_request *req, struct form *form)
 {
 	struct post_state	*ps;
+	struct submit_post	*sp;
 	struct form_input	*in;
-	struct submit_outcome	 out;
+	enum origin_kind	 from;
 	enum body_status	 bst;
-	enum validate_status	 vst;
 	enum token_check	 tst;
-	const char		*ctype;
-	char			 href[128];
+	const char		*ctype, *why;
+	char			 origin[URL_ORIGIN_MAX];
 	u_int64_t		 issued, now;
 
 	if (http_state_exists(req))
-		return (form_post_committed(req));
+		return (form_post_run(req));
 
 	ps = http_state_create(req, sizeof(*ps), post_state_free);
-	ps->form = form;
-	TAILQ_INIT(&ps->body.fields);
-	in = &ps->in;
-	(void)snprintf(href, sizeof(href), "/f/%s", form->slug);
+	sp = &ps->sp;
+	submit_post_init(sp, form);
+	in = &sp->in;
+	ps->json = form_wants_json(req);
 
-	if (form_cross_site(req)) {
-		page_error(req, 403, "Request refused", "This form was sent "
-		    "from another site, so it was not accepted. Open the form "
-		    "here and send it again.", href, "Open a fresh form");
+	/* A form without the list is never asked: answered as before. */
+	from = form->norigins > 0 ? origin_classify(req, form, 1, origin) :
+	    ORIGIN_NONE;
+	if (from == ORIGIN_LISTED) {
+		origin_cors(req, origin);
+	} else if (origin_cross_site(req)) {
+		form_refuse(req, ps, 403, "Request refused", "This form was "
+		    "sent from another site, so it was not accepted. Open the "
+		    "form here and send it again.", "Open a fresh form");
 		return (KORE_RESULT_OK);
 	}
 	if (req->content_length > config.body_max) {
-		page_error(req, 413, "Too much data", "The form data is larger "
-		    "than this site accepts. Shorten your answers and try "
-		    "again.", href, "Back to the form");
+		form_refuse(req, ps, 413, "Too much data", "The form data is "
+		    "larger than this site accepts. Shorten your answers and "
+		    "try again.", "Back to the form");
 		return (KORE_RESULT_OK);
 	}
 	if (!http_request_header(req, "content-type", &ctype))
 		ctype = NULL;
-	/* An empty body parses to no fields (and then lacks its token). */
-	bst = body_parse(ctype, req->http_body ? req->http_body->data : NULL,
-	    req->http_body ? req->http_body->length : 0, &ps->body);
-	if (bst != BODY_OK) {
-		page_error(req, bst == BODY_UNSUPPORTED ? 415 : 400,
-		    bst == BODY_UNSUPPORTED ? "Unsupported form encoding" :
-		    "Unreadable form data", body_status_text(bst), href,
+	if (ps->json && ctype != NULL && api_json_type(ctype)) {
+		if (req->http_body == NULL || api_body_from_json(form,
+		    req->http_body->data, req->http_body->length, &sp->body,
+		    &why) == -1) {
+			form_refuse(req, ps, 400, "Unreadable JSON",
+			    req->http_body ? why : "The request has no body.",
+			    NULL);
+			return (KORE_RESULT_OK);
+		}
+	} else {
+		/* An empty body parses to no fields (and lacks its token). */
+		bst = body_parse(ctype, req->http_body ?
+		    req->http_body->data : NULL, req->http_body ?
+		    req->http_body->length : 0, &sp->body);
+		if (bst != BODY_OK) {
+			form_refuse(req, ps, bst == BODY_UNSUPPORTED ? 415 : 400,
+			    bst == BODY_UNSUPPORTED ? "Unsupported form "
+			    "encoding" : "Unreadable form data",
+			    body_status_text(bst), "Open a fresh form");
+			return (KORE_RESULT_OK);
+		}
+	}
+
+	sp->vst = validate_form(form, &sp->body, in);
+	if (sp->vst == VALIDATE_BAD_REQUEST) {
+		form_refuse(req, ps, 400, "Unexpected form data", in->problem,
 		    "Open a fresh form");
 		return (KORE_RESULT_OK);
 	}
 
-	vst = validate_form(form, &ps->body, in);
-	if (vst == VALIDATE_BAD_REQUEST) {
-		page_error(req, 400, "Unexpected form data", in->problem, href,
-		    "Open a fresh form");
-		return (KORE_RESULT_OK);
+	/* No open redirect: _next only to a listed origin or this site. */
+	if (!ps->json) {
+		if (in->next != NULL && !origin_next_allowed(form, in->next)) {
+			form_refuse(req, ps, 400, "Unknown page to return to",
+			    "This form was asked to send you on to a page that "
+			    "it does not know, so it was not accepted. Nothing "
+			    "was saved.", "Open a fresh form");
+			return (KORE_RESULT_OK);
+		}
+		ps->next = in->next != NULL ? in->next : form->redirect;
+	} else {
+		switch (api_key(req, sp->keybuf, &why)) {
+		case -1:
+			form_refuse(req, ps, 400, "Bad Idempotency-Key", why,
+			    NULL);
+			return (KORE_RESULT_OK);
+		case 1:
+			sp->key = sp->keybuf;
+			break;
+		default:
+			break;
+		}
 	}
 
 	now = util_now_ms();
 	tst = token_csrf_check(in->csrf, form->slug, in->key, now,
 	    config.form_ttl_ms, &issued);
-	if (tst != TOKEN_VALID || !token_id_valid(in->key)) {
-		page_error(req, 403, tst == TOKEN_EXPIRED ? "This form has "
-		    "expired" : "Request refused", tst == TOKEN_EXPIRED ?
+	if (tst == TOKEN_VALID && token_id_valid(in->key)) {
+		if (sp->key == NULL)
+			sp->key = in->key;
+		sp->spam = now - issued < config.min_fill_ms;
+	} else if (from != ORIGIN_LISTED) {
+		form_refuse(req, ps, 403, tst == TOKEN_EXPIRED ? "This form "
+		    "has expired" : "Request refused", tst == TOKEN_EXPIRED ?
 		    "The form was open for too long, so it was not accepted. "
 		    "Open a fresh copy and send it again." :
 		    "The form's security token is missing or wrong, so it was "
 		    "not accepted. Open a fresh copy and send it again.",
-		    href, "Open a fresh form");
+		    "Open a fresh form");
 		return (KORE_RESULT_OK);
 	}
-
-	submit_start(req, form, in, vst, in->key,
-	    in->honeypot || now - issued < config.min_fill_ms, now,
-	    &ps->item, &out);
-	if (out.status == SUBMIT_QUEUED)
-		return (KORE_RESULT_RETRY);
-	form_post_answer(req, ps, &out);
-	return (KORE_RESULT_OK);
+	return (form_post_run(req));
 }
 
-/* The writer is done with this request's submission: answer. */
+/* Runs the submission on; answers once it is through. */
 static int
-form_post_committed(struct http_request *req)
+form_post_run(struct http_request *req)
 {
 	struct post_state	*ps = http_state_get(req);
 	struct submit_outcome	 out;
 
-	if (!ps->item->done) {
-		http_request_sleep(req);
+	if (submit_run(req, &ps->sp, &out) == KORE_RESULT_RETRY)
 		return (KORE_RESULT_RETRY);
-	}
-	submit_finish(ps->item, &out);
-	form_post_answer(req, ps, &out);
+	if (ps->json)
+		api_submit_answer(req, ps->sp.form, &ps->sp.in, &out);
+	else
+		form_post_answer(req, ps, &out);
 	return (KORE_RESULT_OK);
 }
 
@@ -317,16 +403,17 @@ static void
 form_post_answer(struct http_request *req, struct post_state *ps,
     const struct submit_outcome *out)
 {
-	char		href[128];
+	struct form	*form = ps->sp.form;
+	char		 href[128];
 
-	(void)snprintf(href, sizeof(href), "/f/%s", ps->form->slug);
+	(void)snprintf(href, sizeof(href), "/f/%s", form->slug);
 	switch (out->status) {
 	case SUBMIT_STORED:
 	case SUBMIT_REPLAY:
-		form_see_other(req, out->id);
+		form_see_other(req, ps->next, out->id);
 		break;
 	case SUBMIT_KEY_REUSED:
-		form_already_submitted(req, ps->form, out->id);
+		form_already_submitted(req, form, out->id);
 		break;
 	case SUBMIT_IN_FLIGHT:
 		page_error(req, 409, "Already being sent", "This form is being "
@@ -334,11 +421,12 @@ form_post_answer(struct http_request *req, struct post_state *ps,
 		    "open a fresh form.", href, "Open a fresh form");
 		break;
 	case SUBMIT_INVALID:
-		form_send(req, 422, ps->form, &ps->in);
+	case SUBMIT_CHALLENGE:
+		form_send(req, 422, form, &ps->sp.in);
 		break;
 	case SUBMIT_UNIQUE_TAKEN:
-		submit_mark_taken(ps->form, &ps->in, out->taken_field);
-		form_send(req, 409, ps->form, &ps->in);
+		submit_mark_taken(form, &ps->sp.in, out->taken_field);
+		form_send(req, 409, form, &ps->sp.in);
 		break;
 	case SUBMIT_RATE_LIMITED:
 		http_response_header(req, "retry-after", "60");
@@ -354,38 +442,40 @@ form_post_answer(struct http_request *req, struct post_state *ps,
 	}
 }
 
-/*
- * Browsers say where a POST came from: Sec-Fetch-Site, or failing that
- * Origin. Anything but this site is refused; clients that send neither
- * (curl, old browsers) are judged by the form token alone.
- */
-static int
-form_cross_site(struct http_request *req)
+/* A refusal before anything is stored: a page, or in JSON mode a problem. */
+static void
+form_refuse(struct http_request *req, struct post_state *ps, int status,
+    const char *heading, const char *message, const char *link_text)
 {
-	const char	*site, *origin, *host, *p;
+	char		href[128];
 
-	if (http_request_header(req, "sec-fetch-site", &site))
-		return (strcmp(site, "same-origin") != 0 &&
-		    strcmp(site, "none") != 0);
-	if (!http_request_header(req, "origin", &origin))
-		return (0);
-	if (strcmp(origin, config.base_url) == 0)
-		return (0);
-	if (!http_request_header(req, "host", &host))
-		return (1);
-	if ((p = strstr(origin, "://")) == NULL)
-		return (1);
-	return (strcasecmp(p + 3, host) != 0);
+	if (ps->json) {
+		api_problem(req, status, heading, message, NULL);
+		return;
+	}
+	(void)snprintf(href, sizeof(href), "/f/%s", ps->sp.form->slug);
+	page_error(req, status, heading, message, href, link_text);
 }
 
+/* JSON mode: the client asks for JSON (fetch() from the owner's page). */
+static int
+form_wants_json(struct http_request *req)
+{
+	const char	*accept;
+
+	return (http_request_header(req, "accept", &accept) &&
+	    strcasestr(accept, "application/json") != NULL);
+}
+
+/* 303 to next (checked by origin_next_allowed) or the result page. */
 static void
-form_see_other(struct http_request *req, const char *id)
+form_see_other(struct http_request *req, const char *next, const char *id)
 {
 	char		location[64];
 
 	(void)snprintf(location, sizeof(location), "/s/%s", id);
 	page_security_headers(req);
-	http_response_header(req, "location", location);
+	http_response_header(req, "location", next != NULL ? next : location);
 	http_response_header(req, "cache-control", "no-store");
 	http_response_header(req, "content-type", "text/plain; charset=utf-8");
 	page_respond(req, 303, "See Other\n", 10);

@@ -1,7 +1,7 @@
 /*
- * submit.c: the submission pipeline shared by the form and the API (see
- * submit.h). It reads the store and queues for the writer; it never
- * answers a request itself.
+ * submit.c: the submission pipeline shared by the form, its JSON mode and
+ * the API (see submit.h). It reads the store, asks the challenge's
+ * verifier and queues for the writer; it never answers a request itself.
  */
 
 #include <sys/types.h>
@@ -16,60 +16,181 @@
 
 #include <kore/kore.h>
 #include <kore/http.h>
+#include <sodium.h>
 
+#include "web/captcha.h"
 #include "web/commit.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "core/json_out.h"
+#include "core/spam.h"
+#include "core/util.h"
 #include "store/store.h"
 #include "web/submit.h"
 
 #define SUBMIT_RATE_WINDOW_MS	60000
 
-static char	*submit_data_json(const struct form_input *);
-static int	 submit_key_used(const struct form *, const char *,
-		    enum validate_status, const char *,
+static void	 submit_start(struct http_request *, struct submit_post *,
 		    struct submit_outcome *);
+static void	 submit_finish(const struct commit_item *,
+		    struct submit_outcome *);
+static void	 submit_challenge_failed(struct submit_post *,
+		    struct submit_outcome *);
+static void	 submit_repeat_digest(struct submit_post *);
+static char	*submit_data_json(const struct form_input *);
+static int	 submit_used(struct submit_post *, struct submit_outcome *);
+
+/* What the in-flight list knows a submission by: its key or content. */
+#define SUBMIT_DEDUP_KEY(sp)	((sp)->key != NULL ? (sp)->key : (sp)->repeat)
 
 void
-submit_start(struct http_request *req, struct form *form,
-    struct form_input *in, enum validate_status vst, const char *key,
-    int spam, u_int64_t now, struct commit_item **itemp,
+submit_post_init(struct submit_post *sp, struct form *form)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->form = form;
+	TAILQ_INIT(&sp->body.fields);
+}
+
+void
+submit_post_cleanup(struct submit_post *sp)
+{
+	validate_cleanup(&sp->in);
+	body_cleanup(&sp->body);
+	captcha_release(sp->check);
+	commit_item_release(sp->item);
+	sp->check = NULL;
+	sp->item = NULL;
+}
+
+/*
+ * The steps in order, each of which may answer: the in-flight check (a
+ * double click while the first is being stored), the challenge (asked
+ * of the verifier thread: asleep until it has an answer), then
+ * submit_start() and the writer (asleep until committed). A challenge
+ * is only asked for valid values not known to be spam: the provider's
+ * token is good for one check, and a visitor who must fix a field should
+ * not lose it.
+ */
+int
+submit_run(struct http_request *req, struct submit_post *sp,
     struct submit_outcome *out)
 {
-	struct commit_item	*item;
-	struct store_claim	*claim;
-	enum store_result	 sr;
-	char			 hash[VALIDATE_HASH_LEN + 1];
-	u_int64_t		 count;
-	size_t			 i, k;
+	struct form		*form = sp->form;
+	enum captcha_verdict	 verdict;
 
 	memset(out, 0, sizeof(*out));
-	*itemp = NULL;
+	if (sp->item != NULL) {
+		if (!sp->item->done) {
+			http_request_sleep(req);
+			return (KORE_RESULT_RETRY);
+		}
+		submit_finish(sp->item, out);
+		return (KORE_RESULT_OK);
+	}
 
-	/* This instance again: a replay, or still being stored. */
-	validate_hash(in, hash);
-	if (commit_in_flight(form->slug, key)) {
+	if (sp->check != NULL) {
+		if (!sp->check->job.done) {
+			http_request_sleep(req);
+			return (KORE_RESULT_RETRY);
+		}
+		verdict = sp->check->verdict;
+		captcha_release(sp->check);
+		sp->check = NULL;
+		if (verdict == CAPTCHA_FAILED) {
+			submit_challenge_failed(sp, out);
+			return (KORE_RESULT_OK);
+		}
+		/* No answer to go by: kept, for an admin to judge. */
+		if (verdict == CAPTCHA_UNUSABLE)
+			sp->spam = 1;
+	} else {
+		sp->now = util_now_ms();
+		if (sp->vst == VALIDATE_OK && !sp->spam)
+			sp->spam = sp->in.honeypot ||
+			    spam_rules_broken(form, &sp->in) != SPAM_RULE_NONE;
+		submit_client(req, sp->client, sizeof(sp->client));
+		validate_hash(&sp->in, sp->hash);
+		if (sp->key == NULL)
+			submit_repeat_digest(sp);
+
+		/* This instance again: still being stored. */
+		if (commit_in_flight(form->slug, SUBMIT_DEDUP_KEY(sp))) {
+			out->status = SUBMIT_IN_FLIGHT;
+			return (KORE_RESULT_OK);
+		}
+		if (sp->vst == VALIDATE_OK && form->captcha != FORM_CAPTCHA_NONE &&
+		    !sp->spam) {
+			if (sp->in.captcha == NULL || sp->in.captcha[0] == '\0' ||
+			    strlen(sp->in.captcha) > CAPTCHA_TOKEN_MAX) {
+				sp->in.challenge = VALIDATE_CHALLENGE_MISSING;
+				out->status = SUBMIT_CHALLENGE;
+				return (KORE_RESULT_OK);
+			}
+			sp->check = captcha_check_new(form, sp->in.captcha,
+			    sp->client);
+			captcha_enqueue(sp->check, req);
+			return (KORE_RESULT_RETRY);
+		}
+	}
+
+	submit_start(req, sp, out);
+	return (out->status == SUBMIT_QUEUED ? KORE_RESULT_RETRY :
+	    KORE_RESULT_OK);
+}
+
+/*
+ * The provider said no. A token is good for one check, so the second
+ * request of a double click fails where the first passed: when the
+ * first is being stored or is stored already, this one is its replay.
+ */
+static void
+submit_challenge_failed(struct submit_post *sp, struct submit_outcome *out)
+{
+	if (commit_in_flight(sp->form->slug, SUBMIT_DEDUP_KEY(sp))) {
 		out->status = SUBMIT_IN_FLIGHT;
 		return;
 	}
+	if (submit_used(sp, out))
+		return;
+	sp->in.challenge = VALIDATE_CHALLENGE_FAILED;
+	out->status = SUBMIT_CHALLENGE;
+}
+
+/*
+ * Starts the submission. spam marks it for quarantine (no unique claims,
+ * no jobs). On SUBMIT_QUEUED sp->item holds the queued item, the request
+ * sleeps and the caller returns KORE_RESULT_RETRY.
+ */
+static void
+submit_start(struct http_request *req, struct submit_post *sp,
+    struct submit_outcome *out)
+{
+	struct form		*form = sp->form;
+	struct form_input	*in = &sp->in;
+	struct commit_item	*item;
+	struct store_claim	*claim;
+	enum store_result	 sr;
+	u_int64_t		 count;
+	size_t			 i, k;
+
 	/*
 	 * A valid one is not looked up first: the writer finds a used key
-	 * as the insert's conflict (submit_finish() tells a replay from a
-	 * reuse), which spares every new submission a read. An invalid one
-	 * stored already is "already sent", not a 422.
+	 * (or a repeat's mark) as the insert's conflict (submit_finish()
+	 * tells a replay from a reuse), which spares every new submission
+	 * a read. An invalid one stored already is "already sent", not a
+	 * 422.
 	 */
-	if (vst != VALIDATE_OK) {
-		if (!submit_key_used(form, key, vst, hash, out))
+	if (sp->vst != VALIDATE_OK) {
+		if (sp->key == NULL || !submit_used(sp, out))
 			out->status = SUBMIT_INVALID;
 		return;
 	}
 
 	item = commit_item_new();
-	item->sub.spam = spam;
+	item->sub.spam = sp->spam;
 
 	/* Unique values, compared without case (e-mail addresses). */
-	for (i = 0, k = 0; i < form->nfields && !spam; i++) {
+	for (i = 0, k = 0; i < form->nfields && !sp->spam; i++) {
 		if (!form->fields[i].unique || in->fields[i].nvals == 0 ||
 		    in->fields[i].vals[0][0] == '\0' || k == COMMIT_MAX_CLAIMS)
 			continue;
@@ -83,8 +204,7 @@ submit_start(struct http_request *req, struct form *form,
 		    claim->value)) != STORE_OK) {
 			commit_item_release(item);
 			/* Taken by this very instance: a replay. */
-			if (sr == STORE_UNIQUE_TAKEN &&
-			    submit_key_used(form, key, vst, hash, out))
+			if (sr == STORE_UNIQUE_TAKEN && submit_used(sp, out))
 				return;
 			out->status = sr == STORE_UNIQUE_TAKEN ?
 			    SUBMIT_UNIQUE_TAKEN : SUBMIT_STORE_FAILED;
@@ -96,10 +216,10 @@ submit_start(struct http_request *req, struct form *form,
 	}
 	item->sub.nclaims = k;
 
-	submit_client(req, item->client, sizeof(item->client));
+	(void)snprintf(item->client, sizeof(item->client), "%s", sp->client);
 	if (config.rate_limit > 0) {
 		sr = store_client_count(item->client,
-		    now - SUBMIT_RATE_WINDOW_MS, &count);
+		    sp->now - SUBMIT_RATE_WINDOW_MS, &count);
 		if (sr != STORE_OK || count >= config.rate_limit) {
 			out->status = sr != STORE_OK ? SUBMIT_STORE_FAILED :
 			    SUBMIT_RATE_LIMITED;
@@ -110,24 +230,41 @@ submit_start(struct http_request *req, struct form *form,
 	}
 
 	/* Spam runs no actions; an admin who releases it runs them. */
-	if (!spam)
+	if (!sp->spam)
 		item->sub.njobs = submit_job_specs(form, item->jobs,
 		    COMMIT_MAX_JOBS);
 
 	token_id_new(item->sub.id);
 	(void)snprintf(item->form, sizeof(item->form), "%s", form->slug);
-	(void)snprintf(item->key, sizeof(item->key), "%s", key);
-	(void)snprintf(item->sub.hash, sizeof(item->sub.hash), "%s", hash);
+	if (sp->key != NULL) {
+		(void)snprintf(item->key, sizeof(item->key), "%s", sp->key);
+	} else {
+		/* Its own key, never looked up: the mark finds repeats. */
+		token_id_new(item->key);
+		(void)snprintf(item->repeat, sizeof(item->repeat), "%s",
+		    sp->repeat);
+		item->sub.repeat = item->repeat;
+	}
+	if (in->subject != NULL)
+		item->sub.subject = item->subject = kore_strdup(in->subject);
+	if (in->reply_to != NULL) {
+		(void)snprintf(item->reply_to, sizeof(item->reply_to), "%s",
+		    in->reply_to);
+		item->sub.reply_to = item->reply_to;
+	}
+	(void)snprintf(item->sub.hash, sizeof(item->sub.hash), "%s",
+	    sp->hash);
 	item->data = submit_data_json(in);
-	item->sub.created_ms = now;
+	item->sub.created_ms = sp->now;
 	commit_enqueue(item, req);
 
 	out->status = SUBMIT_QUEUED;
 	out->njobs = (int)item->sub.njobs;
-	*itemp = item;
+	sp->item = item;
 }
 
-void
+/* The outcome of a queued item, once the writer is done with it. */
+static void
 submit_finish(const struct commit_item *item, struct submit_outcome *out)
 {
 	const struct store_submission	*sub = &item->sub;
@@ -140,7 +277,7 @@ submit_finish(const struct commit_item *item, struct submit_outcome *out)
 		(void)snprintf(out->id, sizeof(out->id), "%s", sub->id);
 		break;
 	case STORE_KEY_USED:
-		/* Another worker stored this instance first. */
+		/* Another request stored this instance (or content) first. */
 		out->status = strcmp(sub->prior_hash, sub->hash) == 0 ?
 		    SUBMIT_REPLAY : SUBMIT_KEY_REUSED;
 		(void)snprintf(out->id, sizeof(out->id), "%s", sub->prior_id);
@@ -154,6 +291,31 @@ submit_finish(const struct commit_item *item, struct submit_outcome *out)
 		out->store_result = sub->result;
 		break;
 	}
+}
+
+/*
+ * A submission without a key is known by a digest of its form, its
+ * client and its values: what makes a second click on a static page the
+ * same submission, and nothing looser (another visitor, or other
+ * values, is another one).
+ */
+static void
+submit_repeat_digest(struct submit_post *sp)
+{
+	crypto_generichash_state	st;
+	u_int8_t			h[16];
+
+	(void)crypto_generichash_init(&st,
+	    (const u_int8_t *)"formwork-repeat1", 16, sizeof(h));
+	(void)crypto_generichash_update(&st, (const u_int8_t *)sp->form->slug,
+	    strlen(sp->form->slug) + 1);
+	(void)crypto_generichash_update(&st, (const u_int8_t *)sp->client,
+	    strlen(sp->client) + 1);
+	(void)crypto_generichash_update(&st, (const u_int8_t *)sp->hash,
+	    strlen(sp->hash));
+	(void)crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2base64(sp->repeat, sizeof(sp->repeat), h, sizeof(h),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 void
@@ -255,23 +417,28 @@ submit_data_json(const struct form_input *in)
 }
 
 /*
- * 1 when (form, key) is stored already, with out set to a replay (same
- * valid values) or a reuse; also 1, with out a store failure, when the
- * store cannot tell.
+ * 1 when this submission is stored already, by its key or (without one)
+ * as a repeat within the window, with out set to a replay (same valid
+ * values) or a reuse; also 1, with out a store failure, when the store
+ * cannot tell.
  */
 static int
-submit_key_used(const struct form *form, const char *key,
-    enum validate_status vst, const char *hash, struct submit_outcome *out)
+submit_used(struct submit_post *sp, struct submit_outcome *out)
 {
 	enum store_result	sr;
 	char			prior_hash[VALIDATE_HASH_LEN + 1];
 
-	sr = store_key_find(form->slug, key, out->id, prior_hash);
+	if (sp->key != NULL)
+		sr = store_key_find(sp->form->slug, sp->key, out->id,
+		    prior_hash);
+	else
+		sr = store_repeat_find(sp->form->slug, sp->repeat, sp->now,
+		    out->id, prior_hash);
 	if (sr == STORE_NOT_FOUND)
 		return (0);
 	if (sr == STORE_OK) {
-		out->status = vst == VALIDATE_OK &&
-		    strcmp(prior_hash, hash) == 0 ? SUBMIT_REPLAY :
+		out->status = sp->vst == VALIDATE_OK &&
+		    strcmp(prior_hash, sp->hash) == 0 ? SUBMIT_REPLAY :
 		    SUBMIT_KEY_REUSED;
 	} else {
 		out->status = SUBMIT_STORE_FAILED;

@@ -1,9 +1,11 @@
 /*
  * submit.h: what happens to a submission once its fields are read and
- * checked, the same for the HTML form (routes_public.c) and the JSON API
- * (routes_api.c): replay and in-flight checks on its key, unique values,
- * the rate limit, spam, its jobs, and the hand-over to group commit.
- * Callers only map the outcome to their own kind of answer.
+ * checked, the same for the HTML form and its JSON mode (routes_public.c)
+ * and the JSON API (routes_api.c): spam checks, the form's challenge,
+ * replay and in-flight checks on its key (or, without one, on its
+ * content), unique values, the rate limit, its jobs, and the hand-over
+ * to group commit. Callers only map the outcome to their own kind of
+ * answer.
  */
 
 #ifndef FORMWORK_SUBMIT_H
@@ -11,9 +13,11 @@
 
 #include <sys/types.h>
 
+#include "core/body.h"
 #include "core/token.h"
 #include "core/validate.h"
 
+struct captcha_check;
 struct commit_item;
 struct form;
 struct http_request;
@@ -25,6 +29,7 @@ enum submit_status {
 	SUBMIT_KEY_REUSED,	/* same key, other values: id is the first */
 	SUBMIT_IN_FLIGHT,	/* same key, still being committed */
 	SUBMIT_INVALID,		/* field messages are in the form_input */
+	SUBMIT_CHALLENGE,	/* no or a failed challenge: in.challenge */
 	SUBMIT_UNIQUE_TAKEN,	/* taken_field names the field */
 	SUBMIT_RATE_LIMITED,
 	SUBMIT_STORE_FAILED,	/* store_result says why */
@@ -39,18 +44,47 @@ struct submit_outcome {
 };
 
 /*
- * Starts a submission of in (validated as vst) under key for form. spam
- * marks it for quarantine (no unique claims, no jobs). On SUBMIT_QUEUED
- * *itemp holds the queued item: the caller keeps it (and releases it
- * with commit_item_release) and returns KORE_RESULT_RETRY.
+ * A submission on its way, kept in its request's state across the
+ * sleeps of its challenge and its commit. The caller fills in form, in
+ * (through body and validate_form), vst, key and spam, then calls
+ * submit_run() until it stops returning KORE_RESULT_RETRY.
  */
-void	submit_start(struct http_request *, struct form *,
-	    struct form_input *, enum validate_status, const char *key,
-	    int spam, u_int64_t now, struct commit_item **itemp,
-	    struct submit_outcome *);
+struct submit_post {
+	struct form		*form;
+	struct body		 body;
+	struct form_input	 in;
+	enum validate_status	 vst;
+	/*
+	 * The form instance's key (_key, or derived from an
+	 * Idempotency-Key); NULL for a submission without one, which is
+	 * then recognised by its content (SPEC section 10).
+	 */
+	const char		*key;
+	char			 keybuf[TOKEN_ID_LEN + 1];
+	int			 spam;		/* known spam (fill time) */
 
-/* The outcome of a queued item, once the writer is done with it. */
-void	submit_finish(const struct commit_item *, struct submit_outcome *);
+	/* submit_run()'s own. */
+	u_int64_t		 now;
+	char			 client[64];
+	char			 hash[VALIDATE_HASH_LEN + 1];
+	char			 repeat[TOKEN_ID_LEN + 1];	/* keyless */
+	struct captcha_check	*check;
+	struct commit_item	*item;
+};
+
+/* Sets sp up for form: empty, keyless, not spam. */
+void	submit_post_init(struct submit_post *, struct form *);
+
+/* Frees what sp holds; a check or item still out is let go. */
+void	submit_post_cleanup(struct submit_post *);
+
+/*
+ * Takes sp through its challenge (when the form has one) and the writer.
+ * KORE_RESULT_RETRY while req sleeps: call again once it is woken.
+ * Otherwise KORE_RESULT_OK, with out set.
+ */
+int	submit_run(struct http_request *, struct submit_post *,
+	    struct submit_outcome *);
 
 /* Fills in the jobs of form's actions (at most max); returns how many. */
 struct store_job_spec;

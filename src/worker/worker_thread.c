@@ -90,6 +90,12 @@ worker_thread_stop(struct worker_thread *wt)
 	pthread_mutex_unlock(&wt->lock);
 }
 
+struct worker_thread *
+worker_thread_of(struct kore_task *t)
+{
+	return (((struct worker_thread_task *)t)->wt);
+}
+
 void
 worker_thread_notify_send(struct kore_task *t)
 {
@@ -122,7 +128,7 @@ worker_thread_notify_read(struct worker_thread *wt, struct kore_task *t)
 static int
 worker_thread_main(struct kore_task *t)
 {
-	struct worker_thread	*wt = ((struct worker_thread_task *)t)->wt;
+	struct worker_thread	*wt = worker_thread_of(t);
 
 	wt->run(t);
 

@@ -102,6 +102,9 @@ worker_thread_notify_claim(struct worker_thread *wt)
 	return (1);
 }
 
+/* The worker_thread one of whose threads runs task t (on_done's t). */
+struct worker_thread	*worker_thread_of(struct kore_task *);
+
 /* A thread, without lock: the message worker_thread_notify_claim() allowed. */
 void	worker_thread_notify_send(struct kore_task *);
 

@@ -62,6 +62,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integ"))
 
+from harness import children_of  # noqa: E402
 from server import Server, free_port  # noqa: E402
 
 SECRET = "formwork-bench-secret-0123456789abcdef-not-for-production"
@@ -120,27 +121,9 @@ class Settings:
 
 # ---- processes ----------------------------------------------------------
 
-def proc_children(pid):
-    """PIDs whose parent is pid (from /proc/*/stat)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces and ')'.
-        rest = st[st.rfind(")") + 2:].split()
-        if len(rest) > 1 and int(rest[1]) == pid:
-            out.append(int(d))
-    return sorted(out)
-
-
 def kore_workers(pid):
     out = []
-    for c in proc_children(pid):
+    for c in sorted(children_of(pid)):
         try:
             with open("/proc/%d/cmdline" % c, "rb") as f:
                 if b"wrk" in f.read():
@@ -291,7 +274,7 @@ class Proc:
     def workers(self):
         if self.kind == "kore":
             return kore_workers(self.proc.pid)
-        return proc_children(self.proc.pid)
+        return sorted(children_of(self.proc.pid))
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:

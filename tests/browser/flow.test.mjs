@@ -7,16 +7,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const BASE = process.env.FORMWORK_TEST_BASE;
 const DB = process.env.FORMWORK_TEST_DB;
 const OUT = process.env.FORMWORK_BROWSER_OUT;
 
-let ctx, udd;
+let browser, ctx;
 
 function rows(marker) {
   return Number(execFileSync('sqlite3', [DB,
@@ -50,18 +49,12 @@ async function shot(page, name) {
 
 before(async () => {
   assert.ok(BASE && DB, 'FORMWORK_TEST_BASE/DB are not set (use run.sh)');
-  udd = mkdtempSync(join(tmpdir(), 'formwork-pw-'));
-  ctx = await chromium.launchPersistentContext(udd, {
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-           '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
+  ctx = browser.ctx;
 });
 
 after(async () => {
-  await ctx?.close();
-  if (udd) rmSync(udd, { recursive: true, force: true });
+  await browser?.close();
 });
 
 test('clicking submit lands on /s/{id} through a 303; reload sends no POST', async () => {

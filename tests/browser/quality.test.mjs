@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
@@ -19,7 +19,7 @@ const VNU = require.resolve('vnu-jar/build/dist/vnu.jar');
 const BASE = process.env.FORMWORK_TEST_BASE;
 const OUT = process.env.FORMWORK_BROWSER_OUT;
 
-let ctx, udd;
+let browser, ctx;
 const pages = [];		// { name, status, html }
 
 async function form(slug) {
@@ -108,14 +108,8 @@ async function grabDesk() {
 
 before(async () => {
   assert.ok(BASE, 'FORMWORK_TEST_BASE is not set (use tests/browser/run.sh)');
-  udd = mkdtempSync(join(tmpdir(), 'formwork-pw-'));
-  ctx = await chromium.launchPersistentContext(udd, {
-    executablePath: '/usr/bin/chromium', headless: true,
-    viewport: { width: 390, height: 844 },	// a phone
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-           '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch({ viewport: { width: 390, height: 844 } }); // a phone
+  ctx = browser.ctx;
 
   const contact = { name: 'Ada', email: 'ada@example.com', topic: 'support',
                     message: 'Hello <b>there</b>, a long enough message.' };
@@ -150,6 +144,21 @@ before(async () => {
   await grab('unique-409', '/f/signup', post({ _key: t.key, _csrf: t.csrf,
     email, name: 'Q2', plan: 'free', terms: 'yes' }), 409);
 
+  // Posting from the owner's own pages: a form with a challenge, the
+  // form again carrying the owner's hidden fields, a challenge not
+  // done, a page to return to that is not allowed.
+  const owner = process.env.FORMWORK_TEST_OWNER;
+  const fromOwner = (fields) => post(fields, { origin: owner });
+  await grab('form-challenge', '/f/human', {}, 200);
+  await grab('form-422-carried', '/f/owner', fromOwner({ name: '',
+    email: 'bad', message: 'hi', _next: `${owner}/thanks.html`,
+    _subject: 'From the site' }), 422);
+  await grab('form-422-challenge', '/f/human', fromOwner({ name: 'Ada',
+    email: 'ada@example.com', message: 'Hello there' }), 422);
+  await grab('error-400-next', '/f/owner', fromOwner({ name: 'Ada',
+    email: 'ada@example.com', message: 'Hello there',
+    _next: 'https://elsewhere.example/' }), 400);
+
   await grab('error-400', '/f/contact', post({ nosuch: 'x' }), 400);
   await grab('error-403', '/f/contact', post(contact), 403);
   await grab('error-404', '/nowhere', {}, 404);
@@ -163,8 +172,7 @@ before(async () => {
 });
 
 after(async () => {
-  await ctx?.close();
-  if (udd) rmSync(udd, { recursive: true, force: true });
+  await browser?.close();
 });
 
 test('every page is valid HTML (W3C Nu checker, no errors)', () => {

@@ -6,40 +6,28 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.FORMWORK_TEST_BASE;
 const OUT = process.env.FORMWORK_BROWSER_OUT ?? join(HERE, '..', 'out', 'browser');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SUCCESS = 'Welcome aboard! Your account has been created.';
 
-let ctx, udd;
+let browser, ctx;
 
 before(async () => {
   assert.ok(BASE, 'FORMWORK_TEST_BASE is not set (use tests/browser/run.sh)');
   mkdirSync(OUT, { recursive: true });
-  udd = mkdtempSync(join(tmpdir(), 'formwork-pw-'));
-  // Playwright refuses --user-data-dir in args: a fresh profile goes
-  // through launchPersistentContext.
-  ctx = await chromium.launchPersistentContext(udd, {
-    executablePath: CHROMIUM,
-    headless: true,
-    javaScriptEnabled: false,
-    viewport: { width: 800, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-           '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch({ javaScriptEnabled: false,
+    viewport: { width: 800, height: 900 } });
+  ctx = browser.ctx;
 });
 
 after(async () => {
-  await ctx?.close();
-  if (udd) rmSync(udd, { recursive: true, force: true });
+  await browser?.close();
 });
 
 // Every request the page makes, and every main-frame response.

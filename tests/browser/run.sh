@@ -6,8 +6,10 @@
 # with node --test (playwright-core driving Debian's /usr/bin/chromium,
 # headless): flow (PRG), queue (the 202 page), quality (vnu + axe on every
 # kind of page, the desk's included) and desk (the review desk; users are
-# made with ./formworkctl), then stops the servers by their PID; the Kore
-# log check counts as one more test. Installs the npm packages first if
+# made with ./formworkctl) and origins (a static page on another loopback
+# origin posting to Formwork: a plain form, fetch() through CORS, the same
+# page on an unlisted origin, a form's challenge), then stops the servers
+# by their PID; the Kore log check counts as one more test. Installs the npm packages first if
 # they are missing.
 # Screenshots: tests/out/browser/. Ends with "N passed, N failed" and a
 # non-zero exit status on any failure.
@@ -60,9 +62,12 @@ if [ ! -s "$state" ]; then
 fi
 base=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["base"])' "$state")
 db=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dir"] + "/formwork.db")' "$state")
+owner=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["owner"])' "$state")
+stranger=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stranger"])' "$state")
 
 mkdir -p tests/out/browser
 FORMWORK_TEST_BASE="$base" FORMWORK_TEST_DB="$db" FORMWORK_BROWSER_OUT="$PWD/tests/out/browser" \
+	FORMWORK_TEST_OWNER="$owner" FORMWORK_TEST_STRANGER="$stranger" \
 	node --test --test-reporter=tap "$here"/*.test.mjs 2>&1 | tee "$work/tap.txt"
 nrc=${PIPESTATUS[0]}
 stop_servers

@@ -11,7 +11,9 @@
  *             and the body is the rest.
  *   bits 2-3  the form: 0 conf/forms/contact.json, 1 conf/forms/signup.json
  *             (checkbox and radio rules), 2 FUZZ_FORM_ALL below (every
- *             other field type and constraint), 3 contact again.
+ *             other field type and constraint), 3 FUZZ_FORM_SITE below
+ *             (posting from the owner's own pages: the reserved fields
+ *             kept, a challenge's token, spam rules, src/core/spam.c).
  * An empty body is passed as NULL, 0, as routes_public.c does when a
  * request has no body.
  *
@@ -32,6 +34,8 @@
 
 #include "core/body.h"
 #include "core/forms.h"
+#include "core/spam.h"
+#include "core/utf8.h"
 #include "core/validate.h"
 
 #include "forms_embed.h"
@@ -62,6 +66,18 @@
 	"{\"name\": \"a\", \"type\": \"textarea\", \"label\": \"A\", "	\
 	"\"max_length\": 50}]}"
 
+/* A form of the owner's site: subject allowed, a challenge, spam rules. */
+#define FUZZ_FORM_SITE							\
+	"{\"slug\": \"site\", \"title\": \"Site\", "			\
+	"\"success_message\": \"ok\", "					\
+	"\"allowed_origins\": [\"https://example.org\"], "		\
+	"\"allow_subject\": true, \"spam\": {\"max_links\": 1, "		\
+	"\"blocked_words\": [\"casino\", \"cheap pills\"]}, "		\
+	"\"captcha\": {\"provider\": \"turnstile\", \"site_key\": \"k\"}, "	\
+	"\"fields\": [{\"name\": \"name\", \"type\": \"text\", "		\
+	"\"label\": \"N\"}, {\"name\": \"message\", \"type\": "		\
+	"\"textarea\", \"label\": \"M\"}]}"
+
 static struct form	*fuzz_forms[4];
 
 static struct form *
@@ -89,7 +105,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    fuzz_form_signup, sizeof(fuzz_form_signup));
 	fuzz_forms[2] = fuzz_form_load("conf/forms/all.json",
 	    (const unsigned char *)FUZZ_FORM_ALL, sizeof(FUZZ_FORM_ALL) - 1);
-	fuzz_forms[3] = fuzz_forms[0];
+	fuzz_forms[3] = fuzz_form_load("conf/forms/site.json",
+	    (const unsigned char *)FUZZ_FORM_SITE, sizeof(FUZZ_FORM_SITE) - 1);
 	return (0);
 }
 
@@ -125,6 +142,23 @@ fuzz_input_check(struct form *form, struct form_input *in)
 			FUZZ_ASSERT(in->fields[i].vals[k] != NULL, "value");
 	}
 	FUZZ_ASSERT(errors == in->nerrors, "nerrors counts the messages");
+
+	/* What is kept of the reserved fields may become mail headers. */
+	if (in->subject != NULL) {
+		FUZZ_ASSERT(form->allow_subject, "a subject the form allows");
+		FUZZ_ASSERT(strpbrk(in->subject, "\r\n") == NULL,
+		    "a subject of one line");
+		FUZZ_ASSERT(utf8_valid(in->subject, strlen(in->subject)) &&
+		    utf8_length(in->subject, strlen(in->subject)) <=
+		    VALIDATE_SUBJECT_MAX, "a subject of whole characters");
+	}
+	if (in->reply_to != NULL)
+		FUZZ_ASSERT(validate_email(in->reply_to) &&
+		    strpbrk(in->reply_to, "\r\n") == NULL, "a Reply-To address");
+	FUZZ_ASSERT(in->captcha == NULL || form->captcha != FORM_CAPTCHA_NONE,
+	    "a token only for a form with a challenge");
+	FUZZ_ASSERT(spam_rules_broken(form, in) <= SPAM_RULE_WORD,
+	    "a known rule");
 }
 
 int

@@ -96,6 +96,7 @@ mv "$gen/forms_embed.h.tmp" "$gen/forms_embed.h" || exit 1
 lib_src="src/core/body.c src/core/utf8.c src/core/forms.c \
 	src/core/validate.c src/core/tmpl.c src/core/token.c src/core/util.c \
 	src/core/json_in.c src/core/config.c src/core/mime.c \
+	src/core/url.c src/core/spam.c \
 	$kore_src/buf.c $kore_src/json.c \
 	$kore_src/utils.c src/ctl/kore_glue.c tests/fuzz/kore_mem_libc.c"
 build_start=$(date +%s)

@@ -17,6 +17,7 @@ again lives here:
   children_of()    a Kore parent's workers, found in /proc
   values, forms    uniq(), contact_values(), signup_values(), forms with
                    actions (form_def(), hook(), mail(), write_forms()),
+                   multipart() bodies,
                    submit() through the public form, fire_together() for
                    concurrent POSTs, and Session, a keep-alive client for
                    many submissions
@@ -137,10 +138,11 @@ def parse_args(ap):
 
 
 def run(module, title, servers, extra_servers=(), cleanup=None,
-        add_args=None, use_args=None):
+        add_args=None, use_args=None, helpers=()):
     """Runs module's tests; returns the exit status. add_args(parser) and
-    use_args(args) let a suite take options of its own; cleanup() stops
-    helpers (sinks, receivers) after the servers."""
+    use_args(args) let a suite take options of its own; after the
+    servers, each of helpers (sinks, receivers: a list the tests may
+    still add to) is stopped with its stop(), then cleanup() runs."""
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", action="append", default=[],
                     help="only tests whose name contains this")
@@ -168,6 +170,11 @@ def run(module, title, servers, extra_servers=(), cleanup=None,
         suite.run(result)
     finally:
         check_servers(result, servers, extra_servers)
+        for h in helpers:
+            try:
+                h.stop()
+            except Exception:  # a helper that failed to stop is no test
+                pass
         if cleanup:
             cleanup()
 
@@ -371,6 +378,21 @@ def submit(base, slug, values):
     if not m:
         raise AssertionError("303 to %r" % r.header("location"))
     return m.group(1)
+
+
+def multipart(fields, files=(), boundary="----formworktest7MA4YWxkTrZu0gW"):
+    """A multipart/form-data body of fields (a dict) and files ((name,
+    file name, bytes) each); (body, Content-Type)."""
+    out = []
+    for k, v in fields.items():
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                    % (boundary, k, v)).encode("utf-8"))
+    for name, fname, data in files:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
+                    "filename=\"%s\"\r\nContent-Type: text/plain\r\n\r\n"
+                    % (boundary, name, fname)).encode("utf-8") + data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
 
 
 FORM_KEY = re.compile(rb'name="_key" value="([^"]+)"')

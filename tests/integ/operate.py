@@ -150,6 +150,16 @@ def backup_and_restore(problems):
           rc == 1 and "problem" in out, "rc %d: %s" % (rc, out[-300:]))
 
 
+def worker_uids(pid):
+    """The real, effective, saved and file-system uids of pid."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            line = [l for l in f if l.startswith("Uid:")][0]
+    except OSError:
+        return set()
+    return set(int(x) for x in line.split()[1:])
+
+
 def unprivileged_workers(problems):
     user = "formwork"
     if subprocess.run(["id", "-u", user], capture_output=True).returncode:
@@ -162,12 +172,16 @@ def unprivileged_workers(problems):
         srv.start()
         uid = int(subprocess.run(["id", "-u", user], capture_output=True,
                                  text=True).stdout)
-        workers = children_of(srv.proc.pid)
-        uids = []
-        for pid in workers:
-            with open("/proc/%d/status" % pid) as f:
-                line = [l for l in f if l.startswith("Uid:")][0]
-            uids.append(set(int(x) for x in line.split()[1:]))
+        # /healthz answered from one worker; another may still be
+        # starting (Kore drops its privileges early, but after fork).
+        deadline = time.monotonic() + 10
+        while True:
+            workers = children_of(srv.proc.pid)
+            uids = [worker_uids(pid) for pid in workers]
+            if all(u == {uid} for u in uids) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         check("started as root with FORMWORK_USER=%s, every worker runs as "
               "it (uid %d)" % (user, uid),
               workers and all(u == {uid} for u in uids), str(uids))

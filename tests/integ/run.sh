@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh SO_PATH: Formwork's integration tests against the module SO_PATH.
 #
-# Builds nothing (the module and ./formworkctl must be built). Five Python
+# Builds nothing (the module and ./formworkctl must be built). Six Python
 # suites (standard library, plus Debian's python3-aiosmtpd for the second
 # and the fifth; all run with /usr/bin/python3):
 #   tests/integ/suite.py        pages, submitting, replays, validation, ...
@@ -17,6 +17,10 @@
 #                               autoreplies, an SMTP outage and the pages
 #                               during it, alert digests, webhook secrets,
 #                               the delivery log, "send again"
+#   tests/integ/suite_origins.py posting from the owner's own pages: allowed
+#                               origins and CORS, keyless posts and their
+#                               repeats, _next, JSON mode, spam on every
+#                               path, the challenge (a fake siteverify)
 # Each makes a run directory under tests/out/ and, through
 # tests/integ/harness.py, starts each Kore server it needs there (own
 # database, secret, conf, free port), waits for /healthz, drives it over
@@ -45,7 +49,7 @@ passed=0
 failed=0
 status=0
 for suite in suite.py suite_queue.py suite_api.py suite_desk.py \
-    suite_mail.py; do
+    suite_mail.py suite_origins.py; do
 	out=$(mktemp)
 	/usr/bin/python3 -u "tests/integ/$suite" --so "$so" 2>&1 |
 		tee "$out" |

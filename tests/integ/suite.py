@@ -37,7 +37,7 @@ import client  # noqa: E402
 from client import (FORM_CT, get_form, location_path, looks_like_page,  # noqa: E402
                     post_form, request, urlencode)
 import harness  # noqa: E402
-from harness import contact_values, signup_values, uniq  # noqa: E402
+from harness import contact_values, multipart, signup_values, uniq  # noqa: E402
 import server as srvmod  # noqa: E402
 from server import Server, sql_quote  # noqa: E402
 
@@ -476,19 +476,6 @@ class T06Unique(Base):
 
 
 # ---- 7. sizes and encodings ----------------------------------------------
-
-def multipart(fields, files=(), boundary="----formworktest7MA4YWxkTrZu0gW"):
-    out = []
-    for k, v in fields.items():
-        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
-                    % (boundary, k, v)).encode("utf-8"))
-    for name, fname, data in files:
-        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
-                    "filename=\"%s\"\r\nContent-Type: text/plain\r\n\r\n"
-                    % (boundary, name, fname)).encode("utf-8") + data + b"\r\n")
-    out.append(("--%s--\r\n" % boundary).encode())
-    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
-
 
 class T07Body(Base):
 

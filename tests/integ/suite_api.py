@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from client import request, urlencode  # noqa: E402
 import harness  # noqa: E402
+from loopback import Loopback  # noqa: E402
 from harness import contact_values, uniq, write_forms  # noqa: E402
 import server as srvmod  # noqa: E402
 from server import Server  # noqa: E402
@@ -52,7 +53,7 @@ BODY_MAX = 20000
 # ---- a slow SMTP server ---------------------------------------------------
 
 
-class SlowSmtp:
+class SlowSmtp(Loopback):
     """
     A minimal SMTP server on 127.0.0.1 (standard library only). Each
     connection waits `delay` seconds before the 220 greeting, then accepts
@@ -105,21 +106,9 @@ class SlowSmtp:
                     w.flush()
 
         class TCPServer(socketserver.ThreadingTCPServer):
-            daemon_threads = True
             allow_reuse_address = True
 
-        self.srv = TCPServer(("127.0.0.1", 0), Handler)
-        self.port = self.srv.server_address[1]
-        self.thread = threading.Thread(target=self.srv.serve_forever,
-                                       daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        Loopback.__init__(self, TCPServer, Handler)
 
     @property
     def url(self):
@@ -1043,15 +1032,8 @@ class A11Metrics(Base):
 # ---- runner -----------------------------------------------------------------
 
 def main():
-    def cleanup():
-        for h in HELPERS:
-            try:
-                h.stop()
-            except Exception:
-                pass
-
     return harness.run(sys.modules[__name__], "API tests", SERVERS,
-                       cleanup=cleanup)
+                       helpers=HELPERS)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,6 +19,8 @@
 
 #include "store/store.h"
 
+#include "store_tmp.h"
+
 /* 1,000 pages of 4 KB plus their frame headers, and some slack. */
 #define LOG_BOUND	(3 * 1000 * (4096 + 24))
 #define BATCH		20
@@ -30,28 +32,14 @@ static int	seq;
 static void
 ckpt_setup(void)
 {
-	char	err[256];
-
-	(void)snprintf(db_path, sizeof(db_path), "/tmp/fw-ckpt-%d.db",
-	    (int)getpid());
+	store_tmp_open(db_path, sizeof(db_path), "ckpt");
 	(void)snprintf(wal_path, sizeof(wal_path), "%s-wal", db_path);
-	cr_assert_eq(store_init(db_path, err, sizeof(err)), 0, "%s", err);
-	store_configure(db_path);
 }
 
 static void
 ckpt_teardown(void)
 {
-	const char	*suffix[] = { "", "-wal", "-shm", "-epoch" };
-	char		 path[96];
-	size_t		 i;
-
-	store_writer_close();
-	store_close();
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		(void)snprintf(path, sizeof(path), "%s%s", db_path, suffix[i]);
-		(void)unlink(path);
-	}
+	store_tmp_remove(db_path);
 }
 
 TestSuite(store_checkpoint, .init = ckpt_setup, .fini = ckpt_teardown);

@@ -20,6 +20,8 @@
 
 #include "store/store_admin.h"
 
+#include "store_tmp.h"
+
 #define MAX_ROWS	512
 #define T0		1700000000000ULL
 
@@ -53,27 +55,13 @@ struct seen {
 static void
 search_setup(void)
 {
-	char	err[256];
-
-	(void)snprintf(db_path, sizeof(db_path), "/tmp/fw-search-%d.db",
-	    (int)getpid());
-	cr_assert_eq(store_init(db_path, err, sizeof(err)), 0, "%s", err);
-	store_configure(db_path);
+	store_tmp_open(db_path, sizeof(db_path), "search");
 }
 
 static void
 search_teardown(void)
 {
-	const char	*suffix[] = { "", "-wal", "-shm", "-epoch" };
-	char		 path[96];
-	size_t		 i;
-
-	store_writer_close();
-	store_close();
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		(void)snprintf(path, sizeof(path), "%s%s", db_path, suffix[i]);
-		(void)unlink(path);
-	}
+	store_tmp_remove(db_path);
 }
 
 TestSuite(store_search, .init = search_setup, .fini = search_teardown);

@@ -19,6 +19,8 @@
 
 #include "store/store.h"
 
+#include "store_tmp.h"
+
 struct shim_file {
 	sqlite3_file	 base;
 	sqlite3_file	*real;		/* follows this struct */
@@ -176,8 +178,6 @@ shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
 static void
 sync_setup(void)
 {
-	char	err[256];
-
 	real_vfs = sqlite3_vfs_find(NULL);
 	shim_vfs = *real_vfs;
 	shim_vfs.zName = "formwork-test-sync";
@@ -185,25 +185,13 @@ sync_setup(void)
 	shim_vfs.xOpen = shim_open;
 	cr_assert_eq(sqlite3_vfs_register(&shim_vfs, 1), SQLITE_OK);
 
-	(void)snprintf(db_path, sizeof(db_path), "/tmp/fw-sync-%d.db",
-	    (int)getpid());
-	cr_assert_eq(store_init(db_path, err, sizeof(err)), 0, "%s", err);
-	store_configure(db_path);
+	store_tmp_open(db_path, sizeof(db_path), "sync");
 }
 
 static void
 sync_teardown(void)
 {
-	const char	*suffix[] = { "", "-wal", "-shm", "-epoch" };
-	char		 path[96];
-	size_t		 i;
-
-	store_writer_close();
-	store_close();
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		(void)snprintf(path, sizeof(path), "%s%s", db_path, suffix[i]);
-		(void)unlink(path);
-	}
+	store_tmp_remove(db_path);
 }
 
 TestSuite(store_sync, .init = sync_setup, .fini = sync_teardown);
