@@ -118,6 +118,9 @@ def forms_of(name):
             mail_form("subject", [{"type": "email",
                                    "to": "owner@example.com",
                                    "subject": SUBJECT_TMPL}]),
+            dict(mail_form("visitorsubject", [{
+                "type": "email", "to": "owner@example.com",
+                "subject": "Configured subject"}]), allow_subject=True),
             mail_form("inject", [{"type": "email", "to": "owner@example.com",
                                   "subject": "Re: {{message}}"}]),
             mail_form("confirm", [
@@ -307,6 +310,27 @@ class T01Notification(Base):
         self.assertCleanHeaders(m)
         self.assertEqual(m.subject, SUBJECT_TMPL.replace("{{name}}", name))
         self.assertRegex(header_block(m).decode(), r"=\?UTF-8\?B\?")
+
+    def test_the_visitors_subject_when_allowed_and_replyto_always(self):
+        subject = "Frage zu Ihrem Angebot " + uniq()
+        sid = self.submit("visitorsubject", _subject=subject,
+                          _replyto="answer-here@example.org")
+        m = self.of(sid)[0]
+        self.assertCleanHeaders(m)
+        self.assertEqual(m.subject, subject)
+        self.assertEqual(addresses(m, "Reply-To"),
+                         ["answer-here@example.org"], "_replyto overrides "
+                         "the action's reply_to (the email field)")
+        self.assertNotIn("_subject", m.text, "never mailed as a value")
+        self.assertNotIn("_replyto", m.text)
+        # A form that does not allow it keeps its own subject.
+        name = "Grace " + uniq()
+        sid = self.submit("notify", name=name, _subject="Buy now",
+                          _replyto="answer-here@example.org")
+        m = self.of(sid)[0]
+        self.assertEqual(m.subject, "New message from " + name)
+        self.assertEqual(addresses(m, "Reply-To"),
+                         ["answer-here@example.org"])
 
     def test_cr_lf_in_a_value_cannot_add_a_header_or_recipient(self):
         evil = ("hi\r\nBcc: evil@example.com\r\nX-Injected: yes\r\n\r\n"
