@@ -21,6 +21,7 @@ enum store_stmt_id {
 	ST_UNIQUE_CHECK, ST_CLIENT_COUNT, ST_SUB_GET, ST_PING, ST_ROWID_MAX,
 	ST_FTS_INDEX, ST_FTS_OPTIMIZE, ST_JOB_INSERT,
 	ST_JOB_DUE, ST_JOB_CLAIM, ST_JOB_FINISH, ST_JOB_RELEASE, ST_JOB_STATUSES, ST_JOB_COUNTS,
+	ST_DELIVERY_INSERT,
 	ST_ENDPOINT_GET, ST_ENDPOINT_DISABLE,
 	ST_REPEAT_MARK, ST_REPEAT_FIND,
 	ST_MAX
@@ -66,6 +67,13 @@ sqlite3_stmt		*store_stmt(struct store_handle *, enum store_stmt_id);
 /* Steps a statement that returns no rows; returns SQLite's code. */
 int			 store_exec(struct store_handle *, enum store_stmt_id);
 
+/*
+ * Ends the transaction open on h (begun with ST_BEGIN): commits it when
+ * rc, the code of its last step, is SQLITE_DONE, else rolls it back;
+ * STORE_OK once committed, else the failure's result (logged).
+ */
+enum store_result	 store_tx_close(struct store_handle *, int rc);
+
 /* Maps an unexpected SQLite code to a result, logging it. */
 enum store_result	 store_result_of(struct store_handle *, int);
 
@@ -84,6 +92,11 @@ sqlite3_stmt		*store_prepare(struct store_handle *, const char *sql);
  * STORE_NOT_FOUND when there is none.
  */
 enum store_result	 store_row_get(struct store_handle *, const char *sql,
+			    const char *key,
+			    void (*read)(sqlite3_stmt *, void *), void *);
+
+/* The same for every row, in order; STORE_OK also for none. */
+enum store_result	 store_rows_get(struct store_handle *, const char *sql,
 			    const char *key,
 			    void (*read)(sqlite3_stmt *, void *), void *);
 

@@ -21,6 +21,9 @@ again lives here:
                    submit() through the public form, fire_together() for
                    concurrent POSTs, and Session, a keep-alive client for
                    many submissions
+  the jobs         db_rows() reads a server's database (read-only),
+                   jobs_of() a submission's jobs, wait_jobs_final() waits
+                   until none is queued or running
   the desk         ctl() runs ./formworkctl on a server's database,
                    add_user() makes an account, Desk signs in, keeps the
                    session cookie and fetches the desk's CSRF token
@@ -32,6 +35,7 @@ import json
 import os
 import random
 import re
+import sqlite3
 import subprocess
 import threading
 import time
@@ -483,6 +487,34 @@ class Session:
                                urllib.parse.urlencode(fields), FORM_CT)
         m = ID_RE.match(urllib.parse.urlsplit(loc or "").path)
         return st, (m.group(1) if m else None)
+
+
+# ---- the jobs (the database, read only) -------------------------------------
+
+def db_rows(srv, query, args=()):
+    """Rows as dicts, from a read-only connection of our own."""
+    con = sqlite3.connect("file:%s?mode=ro" % srv.db, uri=True, timeout=10)
+    try:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute(query, args).fetchall()]
+    finally:
+        con.close()
+
+
+def jobs_of(srv, sid):
+    return db_rows(srv, "SELECT * FROM jobs WHERE submission_id = ? "
+                   "ORDER BY action", (sid,))
+
+
+def wait_jobs_final(srv, sid, timeout=20.0):
+    """Waits until none of the submission's jobs is queued or running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        js = jobs_of(srv, sid)
+        if all(j["state"] in ("done", "failed") for j in js) or \
+                time.monotonic() > deadline:
+            return js
+        time.sleep(0.05)
 
 
 # ---- the desk: accounts and signing in --------------------------------------
