@@ -201,9 +201,12 @@ install: .objs-install/$(APP).so .objs-install/formworkctl \
 	install -d -m 0750 $(DESTDIR)$(STATEDIR)
 	install -m 0755 .objs-install/formworkctl $(DESTDIR)$(BINDIR)/formworkctl
 	install -m 0644 .objs-install/$(APP).so $(DESTDIR)$(LIBDIR)/$(APP).so
-	rm -rf $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/assets
-	install -d $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/assets
-	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates
+	rm -rf $(DESTDIR)$(DATADIR)/assets
+	rm -f $(DESTDIR)$(DATADIR)/templates/*.html
+	install -d $(DESTDIR)$(DATADIR)/templates/mail $(DESTDIR)$(DATADIR)/assets
+	install -m 0644 templates/*.html $(DESTDIR)$(DATADIR)/templates
+	@# The owner's own mail templates beside the samples stay.
+	install -m 0644 templates/mail/* $(DESTDIR)$(DATADIR)/templates/mail
 	install -m 0644 assets/* $(DESTDIR)$(DATADIR)/assets
 	sed $(INSTALL_SED) conf/nginx/formwork.conf \
 		> $(DESTDIR)$(DATADIR)/nginx/formwork.conf

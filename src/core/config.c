@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/mime.h"
 
 #ifndef FORMWORK_SYSCONFDIR
 #define FORMWORK_SYSCONFDIR	"conf"		/* forms/ */
@@ -32,10 +33,18 @@
 
 struct config	config;
 
+/* SPEC 11: retries span at least a day by default. */
+static const u_int64_t config_retry_default[] = {
+	5 * 1000, 60 * 1000, 300 * 1000, 1800 * 1000, 7200 * 1000,
+	18000 * 1000, 36000 * 1000, 36000 * 1000,
+};
+
 static int	config_number(const char *, u_int64_t, u_int64_t, u_int64_t,
 		    u_int64_t *, char *, size_t);
 static const char *config_string(const char *, const char *);
 static int	config_listen(char *, size_t);
+static int	config_schedule(char *, size_t);
+static int	config_alert_to(char *, size_t);
 
 int
 config_load(char *err, size_t errlen)
@@ -80,12 +89,19 @@ config_load(char *err, size_t errlen)
 
 	if (config_number("FORMWORK_RUNNERS", 4, 1, 64, &config.runners, err,
 	    errlen) == -1 ||
-	    config_number("FORMWORK_RETRY_BASE_MS", 5000, 10, 3600000,
-	    &config.retry_base_ms, err, errlen) == -1 ||
+	    config_schedule(err, errlen) == -1 ||
 	    config_number("FORMWORK_ACTION_TIMEOUT", 20, 1, 300, &v, err,
 	    errlen) == -1)
 		return (-1);
 	config.action_timeout_ms = v * 1000;
+	if (config_number("FORMWORK_WAIT_MAX", 60, 1, 86400, &v, err,
+	    errlen) == -1)
+		return (-1);
+	config.wait_max_ms = v * 1000;
+	if (config_number("FORMWORK_ALERT_DELAY", 20, 0, 60, &v, err,
+	    errlen) == -1 || config_alert_to(err, errlen) == -1)
+		return (-1);
+	config.alert_delay_ms = v * 1000;
 	if (config_number("FORMWORK_WEBHOOK_ALLOW_PRIVATE", 0, 0, 1, &v, err,
 	    errlen) == -1)
 		return (-1);
@@ -116,6 +132,12 @@ config_load(char *err, size_t errlen)
 	}
 	config.mail_from = config_string("FORMWORK_MAIL_FROM",
 	    "formwork@localhost");
+	if (!mime_address_ok(config.mail_from, strlen(config.mail_from))) {
+		(void)snprintf(err, errlen, "FORMWORK_MAIL_FROM must be one "
+		    "plain email address such as forms@example.com (got '%s')",
+		    config.mail_from);
+		return (-1);
+	}
 	config.webhook_secret = config_string("FORMWORK_WEBHOOK_SECRET", NULL);
 	if (config.webhook_secret != NULL &&
 	    (strncmp(config.webhook_secret, "whsec_", 6) != 0 ||
@@ -139,6 +161,117 @@ config_load(char *err, size_t errlen)
 		return (-1);
 	}
 
+	return (0);
+}
+
+const u_int64_t *
+config_retry(size_t *n)
+{
+	if (config.nretry == 0) {
+		*n = sizeof(config_retry_default) /
+		    sizeof(config_retry_default[0]);
+		return (config_retry_default);
+	}
+	*n = config.nretry;
+	return (config.retry_ms);
+}
+
+int
+config_delay_parse(const char *s, size_t len, u_int64_t *ms)
+{
+	u_int64_t	v, frac;
+	size_t		i, decimals;
+	int		dot;
+
+	v = frac = 0;
+	decimals = 0;
+	dot = 0;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.' && !dot && i > 0) {
+			dot = 1;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || (dot && ++decimals > 3) ||
+		    (!dot && v > CONFIG_DELAY_MAX_MS))
+			return (-1);
+		if (dot)
+			frac = frac * 10 + (u_int64_t)(s[i] - '0');
+		else
+			v = v * 10 + (u_int64_t)(s[i] - '0');
+	}
+	if (len == 0 || s[len - 1] == '.')
+		return (-1);
+	while (decimals++ < 3)
+		frac *= 10;
+	v = v * 1000 + frac;
+	if (v < CONFIG_DELAY_MIN_MS || v > CONFIG_DELAY_MAX_MS)
+		return (-1);
+	*ms = v;
+	return (0);
+}
+
+/*
+ * FORMWORK_RETRY_SCHEDULE: seconds before each retry, comma-separated.
+ * FORMWORK_RETRY_BASE_MS, which set an exponential backoff before it,
+ * is refused rather than ignored: an operator who set it expects it to
+ * count.
+ */
+static int
+config_schedule(char *err, size_t errlen)
+{
+	const char	*v, *p, *end;
+
+	if (config_string("FORMWORK_RETRY_BASE_MS", NULL) != NULL) {
+		(void)snprintf(err, errlen, "FORMWORK_RETRY_BASE_MS is no "
+		    "longer read: set FORMWORK_RETRY_SCHEDULE instead, the "
+		    "seconds before each retry (default "
+		    "5,60,300,1800,7200,18000,36000,36000)");
+		return (-1);
+	}
+	config.nretry = 0;
+	if ((v = config_string("FORMWORK_RETRY_SCHEDULE", NULL)) == NULL)
+		return (0);	/* config_retry() gives the default */
+	for (p = v; ; p = end + 1) {
+		p += strspn(p, " ");
+		end = p + strcspn(p, ", ");
+		if (config.nretry == CONFIG_RETRY_MAX ||
+		    config_delay_parse(p, (size_t)(end - p),
+		    &config.retry_ms[config.nretry]) == -1)
+			goto bad;
+		config.nretry++;
+		end += strspn(end, " ");
+		if (*end == '\0')
+			return (0);
+		if (*end != ',')
+			goto bad;
+	}
+
+bad:
+	config.nretry = 0;
+	(void)snprintf(err, errlen, "FORMWORK_RETRY_SCHEDULE must be 1 to %d "
+	    "waits in seconds, separated by commas, each from 0.01 to 604800 "
+	    "(e.g. 5,60,300; got '%s')", CONFIG_RETRY_MAX, v);
+	return (-1);
+}
+
+/* FORMWORK_ALERT_TO: addresses separated by commas (or spaces). */
+static int
+config_alert_to(char *err, size_t errlen)
+{
+	const char	*v, *p;
+	size_t		 n;
+
+	config.alert_to = v = config_string("FORMWORK_ALERT_TO", NULL);
+	if (v == NULL)
+		return (0);
+	for (p = v; *p != '\0'; p += n) {
+		p += strspn(p, ", ");
+		if ((n = strcspn(p, ", ")) > 0 && !mime_address_ok(p, n)) {
+			(void)snprintf(err, errlen, "FORMWORK_ALERT_TO must be "
+			    "email addresses separated by commas (got '%s')", v);
+			return (-1);
+		}
+	}
 	return (0);
 }
 

@@ -10,6 +10,14 @@
 
 #include <stddef.h>
 
+/*
+ * A retry schedule: at most this many waits, each from 10 ms to a week
+ * (FORMWORK_RETRY_SCHEDULE, and a form action's "retry").
+ */
+#define CONFIG_RETRY_MAX	49
+#define CONFIG_DELAY_MIN_MS	10
+#define CONFIG_DELAY_MAX_MS	(7 * 86400 * 1000ULL)
+
 struct config {
 	const char	*db_path;	/* FORMWORK_DB */
 	const char	*forms_dir;	/* FORMWORK_FORMS */
@@ -31,11 +39,16 @@ struct config {
 
 	/* The queue of actions. */
 	u_int64_t	 runners;	/* FORMWORK_RUNNERS per worker */
-	u_int64_t	 retry_base_ms;	/* FORMWORK_RETRY_BASE_MS */
+	/* FORMWORK_RETRY_SCHEDULE: the wait before each retry. */
+	u_int64_t	 retry_ms[CONFIG_RETRY_MAX];
+	size_t		 nretry;
+	u_int64_t	 wait_max_ms;	/* FORMWORK_WAIT_MAX (s) */
 	u_int64_t	 action_timeout_ms; /* FORMWORK_ACTION_TIMEOUT (s) */
 	const char	*smtp_url;	/* FORMWORK_SMTP_URL, NULL: outbox */
 	const char	*mail_from;	/* FORMWORK_MAIL_FROM */
 	const char	*outbox_dir;	/* FORMWORK_OUTBOX */
+	const char	*alert_to;	/* FORMWORK_ALERT_TO, NULL: none */
+	u_int64_t	 alert_delay_ms; /* FORMWORK_ALERT_DELAY (s) */
 	const char	*webhook_secret; /* FORMWORK_WEBHOOK_SECRET (whsec_) */
 	int		 webhook_private; /* FORMWORK_WEBHOOK_ALLOW_PRIVATE */
 
@@ -55,6 +68,19 @@ extern struct config	config;
 
 /* Reads the environment; on a bad value returns -1 with err set. */
 int	config_load(char *err, size_t errlen);
+
+/*
+ * The retry schedule in force: FORMWORK_RETRY_SCHEDULE once config_load
+ * has run, else the default one (5 s, 1 min, 5 min, 30 min, 2 h, 5 h,
+ * 10 h, 10 h: a day and a bit). *n is its length.
+ */
+const u_int64_t	*config_retry(size_t *n);
+
+/*
+ * Seconds as written in a schedule ("5", "0.25") to milliseconds: -1
+ * unless a number of at most three decimals within the limits above.
+ */
+int	config_delay_parse(const char *s, size_t len, u_int64_t *ms);
 
 /*
  * Sets the paths alone (config_load does it too): the files and

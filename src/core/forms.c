@@ -21,14 +21,16 @@
 
 #include <kore/kore.h>
 
+#include "core/config.h"
 #include "core/forms.h"
+#include "core/mime.h"
 #include "core/url.h"
 #include "core/validate.h"
 
 #define FORMS_FILE_MAX		(256 * 1024)
 #define FORMS_MAX_FIELDS	64
 #define FORMS_MAX_OPTIONS	200
-#define FORMS_DEFAULT_ATTEMPTS	5
+#define FORMS_MAX_ADDRESSES	50
 
 static const char *form_keys[] = {
 	"slug", "title", "description", "success_message", "fields",
@@ -42,9 +44,24 @@ static const char *field_keys[] = {
 	"value", "required", "unique", "min_length", "max_length", "min",
 	"max", "pattern", "pattern_message", "options", NULL
 };
+/*
+ * An action's keys, and the types of action each one belongs to (SPEC
+ * 6 and 11): a key of another type is an error, as an unknown one is.
+ */
+#define ACT_EMAIL	0x01
+#define ACT_AUTOREPLY	0x02
+#define ACT_WEBHOOK	0x04
+#define ACT_ANY		(ACT_EMAIL | ACT_AUTOREPLY | ACT_WEBHOOK)
 static const char *action_keys[] = {
-	"type", "to", "subject", "url", "max_attempts", NULL
+	"type", "max_attempts", "retry", "to", "cc", "bcc", "reply_to",
+	"subject", "template", "field", "url", "secret_env", NULL
 };
+static const int action_key_types[] = {
+	ACT_ANY, ACT_ANY, ACT_ANY, ACT_EMAIL, ACT_EMAIL, ACT_EMAIL, ACT_EMAIL,
+	ACT_EMAIL | ACT_AUTOREPLY, ACT_EMAIL | ACT_AUTOREPLY, ACT_AUTOREPLY,
+	ACT_WEBHOOK, ACT_WEBHOOK,
+};
+static const char *action_types[] = { "email", "autoreply", "webhook", NULL };
 static const char *type_names[] = {
 	"text", "email", "textarea", "number", "integer", "url", "tel",
 	"date", "select", "radio", "checkbox", "hidden", NULL
@@ -67,6 +84,7 @@ static int	form_fail(struct form_ctx *, const char *, ...)
 
 static int	form_check_keys(struct form_ctx *, struct kore_json_item *,
 		    const char **);
+static int	form_key_index(const char **, const char *);
 static int	form_string(struct form_ctx *, struct kore_json_item *,
 		    const char *, int, char **);
 static int	form_number(struct form_ctx *, struct kore_json_item *,
@@ -78,8 +96,23 @@ static int	form_field_parse(struct form_ctx *, struct form *,
 static int	form_field_check(struct form_ctx *, struct form_field *);
 static int	form_options_parse(struct form_ctx *, struct kore_json_item *,
 		    struct form_field *);
-static int	form_action_parse(struct form_ctx *, struct kore_json_item *,
+static int	form_action_parse(struct form_ctx *, struct form *,
+		    struct kore_json_item *, struct form_action *);
+static int	form_action_keys(struct form_ctx *, struct kore_json_item *,
+		    const char *, int *);
+static int	form_addresses(struct form_ctx *, struct kore_json_item *,
+		    const char *, char ***, size_t *);
+static int	form_retry(struct form_ctx *, struct kore_json_item *,
 		    struct form_action *);
+static int	form_address_add(struct form_ctx *, const char *,
+		    struct kore_json_item *, char ***, size_t *);
+static struct kore_json_item *form_item(struct kore_json_item *,
+		    const char *);
+static int	form_email_field(struct form_ctx *, struct form *,
+		    struct kore_json_item *, const char *, const char *,
+		    char **);
+static void	form_action_target(struct form_action *);
+static void	form_strings_free(char **, size_t);
 static int	form_posting_parse(struct form_ctx *, struct kore_json_item *,
 		    struct form *);
 static int	form_name_ok(const char *, size_t);
@@ -182,7 +215,7 @@ form_parse(const char *path, const char *json, size_t len, char *err,
 			(void)snprintf(ctx.where, sizeof(ctx.where),
 			    "actions[%zu]", i);
 			f->nactions = i + 1;
-			if (!form_action_parse(&ctx, it, &f->actions[i]))
+			if (!form_action_parse(&ctx, f, it, &f->actions[i]))
 				goto out;
 			i++;
 		}
@@ -417,24 +450,53 @@ form_options_parse(struct form_ctx *ctx, struct kore_json_item *it,
 	return (1);
 }
 
+/*
+ * One action. An email goes to fixed addresses (to, cc, bcc), with the
+ * Reply-To taken from a field (reply_to, by default the form's first
+ * email field, so that answering reaches the visitor); an autoreply goes
+ * to the address in an email field (field, the first by default). Their
+ * subjects and templates are checked when the mail templates are
+ * loaded (queue/mail_templates.c), where they are compiled.
+ */
 static int
-form_action_parse(struct form_ctx *ctx, struct kore_json_item *it,
-    struct form_action *a)
+form_action_parse(struct form_ctx *ctx, struct form *f,
+    struct kore_json_item *it, struct form_action *a)
 {
-	int		has;
 	double		attempts;
+	size_t		n;
+	int		has, type;
 
 	if (it->type != KORE_JSON_TYPE_OBJECT)
 		return (FORM_FAIL(ctx, "each action must be an object"));
 	if (!form_check_keys(ctx, it, action_keys) ||
-	    !form_string(ctx, it, "type", 1, &a->type) ||
-	    !form_string(ctx, it, "to", 0, &a->to) ||
+	    !form_string(ctx, it, "type", 1, &a->type))
+		return (0);
+	for (type = 0; action_types[type] != NULL; type++) {
+		if (strcmp(action_types[type], a->type) == 0)
+			break;
+	}
+	if (action_types[type] == NULL)
+		return (FORM_FAIL(ctx, "unknown action type '%s' (email, "
+		    "autoreply or webhook)", a->type));
+	type = 1 << type;
+	if (!form_action_keys(ctx, it, a->type, &type) ||
 	    !form_string(ctx, it, "subject", 0, &a->subject) ||
+	    !form_string(ctx, it, "template", 0, &a->template) ||
 	    !form_string(ctx, it, "url", 0, &a->url) ||
+	    !form_string(ctx, it, "secret_env", 0, &a->secret_env) ||
+	    !form_addresses(ctx, it, "to", &a->to, &a->nto) ||
+	    !form_addresses(ctx, it, "cc", &a->cc, &a->ncc) ||
+	    !form_addresses(ctx, it, "bcc", &a->bcc, &a->nbcc) ||
+	    !form_retry(ctx, it, a) ||
 	    !form_number(ctx, it, "max_attempts", &has, &attempts))
 		return (0);
 
-	a->max_attempts = FORMS_DEFAULT_ATTEMPTS;
+	/* The schedule's waits and one more try, unless said otherwise. */
+	if (a->retry_ms == NULL)
+		(void)config_retry(&n);
+	else
+		n = a->nretry;
+	a->max_attempts = (int)(n + 1 > 50 ? 50 : n + 1);
 	if (has) {
 		if (attempts < 1 || attempts > 50 ||
 		    attempts != (double)(int)attempts)
@@ -442,25 +504,56 @@ form_action_parse(struct form_ctx *ctx, struct kore_json_item *it,
 			    "number from 1 to 50"));
 		a->max_attempts = (int)attempts;
 	}
+	if (a->template != NULL && !form_name_ok(a->template, 63))
+		return (FORM_FAIL(ctx, "'template' must name a file "
+		    "templates/mail/NAME.txt: 1 to 63 characters of a-z, 0-9, "
+		    "'_' and '-'"));
 
-	if (strcmp(a->type, "email") == 0) {
-		if (a->to == NULL || strchr(a->to, '@') == NULL)
+	switch (type) {
+	case ACT_EMAIL:
+		if (a->nto == 0)
 			return (FORM_FAIL(ctx, "an email action needs 'to', an "
-			    "email address"));
-		if (a->url != NULL)
-			return (FORM_FAIL(ctx, "'url' belongs to webhook "
-			    "actions"));
-	} else if (strcmp(a->type, "webhook") == 0) {
+			    "email address or a list of them"));
+		if (!form_email_field(ctx, f, it, "reply_to", NULL,
+		    &a->reply_to))
+			return (0);
+		break;
+	case ACT_AUTOREPLY:
+		if (!form_email_field(ctx, f, it, "field", "an autoreply "
+		    "action needs an email field to reply to", &a->field))
+			return (0);
+		break;
+	default:
 		if (a->url == NULL || (strncmp(a->url, "http://", 7) != 0 &&
 		    strncmp(a->url, "https://", 8) != 0))
 			return (FORM_FAIL(ctx, "a webhook action needs 'url', "
 			    "an http:// or https:// address"));
-		if (a->to != NULL || a->subject != NULL)
-			return (FORM_FAIL(ctx, "'to' and 'subject' belong to "
-			    "email actions"));
-	} else {
-		return (FORM_FAIL(ctx, "unknown action type '%s' (email or "
-		    "webhook)", a->type));
+		if (a->secret_env != NULL &&
+		    (a->secret_env[0] < 'A' || a->secret_env[0] > 'Z' ||
+		    strspn(a->secret_env, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_") != strlen(a->secret_env)))
+			return (FORM_FAIL(ctx, "'secret_env' must name an "
+			    "environment variable: A-Z, 0-9 and '_', starting "
+			    "with a letter"));
+		break;
+	}
+	form_action_target(a);
+	return (1);
+}
+
+/* Every key present must belong to the action's type (*type, a bit). */
+static int
+form_action_keys(struct form_ctx *ctx, struct kore_json_item *obj,
+    const char *name, int *type)
+{
+	struct kore_json_item	*it;
+	int			 i;
+
+	TAILQ_FOREACH(it, &obj->data.items, list) {
+		if ((i = form_key_index(action_keys, it->name)) != -1 &&
+		    (action_key_types[i] & *type) == 0)
+			return (FORM_FAIL(ctx, "'%s' does not apply to %s "
+			    "actions", it->name, name));
 	}
 	return (1);
 }
@@ -478,7 +571,6 @@ static int	form_spam_parse(struct form_ctx *, struct kore_json_item *,
 		    struct form *);
 static int	form_captcha_parse(struct form_ctx *, struct kore_json_item *,
 		    struct form *);
-static int	form_check_present(struct kore_json_item *, const char *);
 
 /*
  * allowed_origins, redirect, allow_subject, spam and captcha. Whether a
@@ -551,7 +643,7 @@ form_spam_parse(struct form_ctx *ctx, struct kore_json_item *root,
 	int			 has;
 
 	if ((o = kore_json_find(root, "spam", KORE_JSON_TYPE_OBJECT)) == NULL) {
-		if (form_check_present(root, "spam"))
+		if (form_item(root, "spam") != NULL)
 			return (FORM_FAIL(ctx, "'spam' must be an object"));
 		return (1);
 	}
@@ -590,7 +682,7 @@ form_captcha_parse(struct form_ctx *ctx, struct kore_json_item *root,
 
 	if ((o = kore_json_find(root, "captcha",
 	    KORE_JSON_TYPE_OBJECT)) == NULL) {
-		if (form_check_present(root, "captcha"))
+		if (form_item(root, "captcha") != NULL)
 			return (FORM_FAIL(ctx, "'captcha' must be an object"));
 		return (1);
 	}
@@ -626,7 +718,7 @@ form_strings(struct form_ctx *ctx, struct kore_json_item *obj,
 	*out = NULL;
 	*n = 0;
 	if ((arr = kore_json_find_array(obj, key)) == NULL) {
-		if (form_check_present(obj, key))
+		if (form_item(obj, key) != NULL)
 			return (FORM_FAIL(ctx, "'%s' must be an array of "
 			    "strings", key));
 		return (1);
@@ -644,19 +736,144 @@ form_strings(struct form_ctx *ctx, struct kore_json_item *obj,
 	}
 	return (1);
 }
-
-/* 1 when obj has key, whatever its type. */
-static int
-form_check_present(struct kore_json_item *obj, const char *key)
+/* The member key of obj, or NULL. */
+static struct kore_json_item *
+form_item(struct kore_json_item *obj, const char *key)
 {
 	struct kore_json_item	*it;
 
 	TAILQ_FOREACH(it, &obj->data.items, list) {
 		if (strcmp(it->name, key) == 0)
-			return (1);
+			return (it);
 	}
-	return (0);
+	return (NULL);
 }
+
+/* key: one address or a list of them (each mime_address_ok). */
+static int
+form_addresses(struct form_ctx *ctx, struct kore_json_item *obj,
+    const char *key, char ***out, size_t *n)
+{
+	struct kore_json_item	*v, *it;
+
+	*out = NULL;
+	*n = 0;
+	if ((v = form_item(obj, key)) == NULL)
+		return (1);
+	if (v->type == KORE_JSON_TYPE_STRING)
+		return (form_address_add(ctx, key, v, out, n));
+	if (v->type != KORE_JSON_TYPE_ARRAY)
+		return (form_address_add(ctx, key, NULL, out, n));
+	TAILQ_FOREACH(it, &v->data.items, list) {
+		if (!form_address_add(ctx, key, it, out, n))
+			return (0);
+	}
+	return (1);
+}
+
+/* Appends it, a string holding one plain address, to out[n]. */
+static int
+form_address_add(struct form_ctx *ctx, const char *key,
+    struct kore_json_item *it, char ***out, size_t *n)
+{
+	if (it == NULL || it->type != KORE_JSON_TYPE_STRING ||
+	    !mime_address_ok(it->data.string, strlen(it->data.string)))
+		return (FORM_FAIL(ctx, "'%s' must be an email address or a "
+		    "list of them, each a plain address such as "
+		    "owner@example.com", key));
+	if (*n == FORMS_MAX_ADDRESSES)
+		return (FORM_FAIL(ctx, "'%s' lists more than %d addresses",
+		    key, FORMS_MAX_ADDRESSES));
+	*out = kore_realloc(*out, (*n + 1) * sizeof(**out));
+	(*out)[(*n)++] = kore_strdup(it->data.string);
+	return (1);
+}
+
+/* "retry": seconds before each retry, as FORMWORK_RETRY_SCHEDULE. */
+static int
+form_retry(struct form_ctx *ctx, struct kore_json_item *obj,
+    struct form_action *a)
+{
+	struct kore_json_item	*arr, *it;
+	double			 secs;
+
+	if ((arr = form_item(obj, "retry")) == NULL)
+		return (1);
+	if (arr->type != KORE_JSON_TYPE_ARRAY)
+		goto bad;
+	a->retry_ms = kore_calloc(CONFIG_RETRY_MAX, sizeof(*a->retry_ms));
+	TAILQ_FOREACH(it, &arr->data.items, list) {
+		if (it->type == KORE_JSON_TYPE_INTEGER_U64)
+			secs = (double)it->data.u64;
+		else if (it->type == KORE_JSON_TYPE_NUMBER)
+			secs = it->data.number;
+		else
+			goto bad;
+		if (a->nretry == CONFIG_RETRY_MAX ||
+		    secs * 1000 < CONFIG_DELAY_MIN_MS ||
+		    secs * 1000 > (double)CONFIG_DELAY_MAX_MS)
+			goto bad;
+		a->retry_ms[a->nretry++] = (u_int64_t)(secs * 1000 + 0.5);
+	}
+	if (a->nretry > 0)
+		return (1);
+bad:
+	return (FORM_FAIL(ctx, "'retry' must be a list of 1 to %d waits in "
+	    "seconds, each from 0.01 to 604800, e.g. [5, 60, 300]",
+	    CONFIG_RETRY_MAX));
+}
+
+/*
+ * *out: the email field named by key, or by default the form's first
+ * email field; without either, an error when missing says so (else
+ * *out stays NULL).
+ */
+static int
+form_email_field(struct form_ctx *ctx, struct form *f,
+    struct kore_json_item *obj, const char *key, const char *missing,
+    char **out)
+{
+	struct form_field	*fld;
+	size_t			 i;
+
+	if (!form_string(ctx, obj, key, 0, out))
+		return (0);
+	if (*out != NULL) {
+		if ((fld = form_field_find(f, *out)) == NULL ||
+		    fld->type != FIELD_EMAIL)
+			return (FORM_FAIL(ctx, "'%s' must name an email field "
+			    "of this form ('%s' is none)", key, *out));
+		return (1);
+	}
+	for (i = 0; i < f->nfields; i++) {
+		if (f->fields[i].type == FIELD_EMAIL) {
+			*out = kore_strdup(f->fields[i].name);
+			return (1);
+		}
+	}
+	if (missing != NULL)
+		return (FORM_FAIL(ctx, "%s", missing));
+	return (1);
+}
+
+/* The jobs' target: the addresses, the URL, or whose address it is. */
+static void
+form_action_target(struct form_action *a)
+{
+	struct kore_buf		b;
+	size_t			i;
+
+	kore_buf_init(&b, 128);
+	if (a->url != NULL)
+		kore_buf_appendf(&b, "%s", a->url);
+	else if (a->field != NULL)
+		kore_buf_appendf(&b, "the address in '%s'", a->field);
+	for (i = 0; i < a->nto; i++)
+		kore_buf_appendf(&b, "%s%s", i ? ", " : "", a->to[i]);
+	a->target = kore_strdup(kore_buf_stringify(&b, NULL));
+	kore_buf_cleanup(&b);
+}
+
 
 const char *
 form_captcha_field(const struct form *f)
@@ -670,7 +887,6 @@ form_captcha_field(const struct form *f)
 		return (NULL);
 	}
 }
-
 
 int
 forms_load_dir(const char *dir, struct form_list *list, char *err,
@@ -815,17 +1031,27 @@ form_field_type_name(enum field_type t)
 void
 form_free(struct form *f)
 {
-	size_t		i;
+	struct form_action	*a;
+	size_t			 i;
 
 	if (f == NULL)
 		return;
 	for (i = 0; i < f->nfields; i++)
 		form_field_free(&f->fields[i]);
 	for (i = 0; i < f->nactions; i++) {
-		kore_free(f->actions[i].type);
-		kore_free(f->actions[i].to);
-		kore_free(f->actions[i].subject);
-		kore_free(f->actions[i].url);
+		a = &f->actions[i];
+		kore_free(a->type);
+		kore_free(a->target);
+		kore_free(a->retry_ms);
+		form_strings_free(a->to, a->nto);
+		form_strings_free(a->cc, a->ncc);
+		form_strings_free(a->bcc, a->nbcc);
+		kore_free(a->reply_to);
+		kore_free(a->subject);
+		kore_free(a->template);
+		kore_free(a->field);
+		kore_free(a->url);
+		kore_free(a->secret_env);
 	}
 	for (i = 0; i < f->norigins; i++)
 		kore_free(f->origins[i]);
@@ -843,6 +1069,16 @@ form_free(struct form *f)
 	kore_free(f->success_message);
 	kore_free(f->path);
 	kore_free(f);
+}
+
+static void
+form_strings_free(char **v, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		kore_free(v[i]);
+	kore_free(v);
 }
 
 static void
@@ -887,19 +1123,27 @@ form_fail(struct form_ctx *ctx, const char *fmt, ...)
 	return (0);
 }
 
+/* name's index in keys (NULL-terminated), or -1. */
+static int
+form_key_index(const char **keys, const char *name)
+{
+	int		i;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		if (strcmp(keys[i], name) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
 static int
 form_check_keys(struct form_ctx *ctx, struct kore_json_item *obj,
     const char **allowed)
 {
 	struct kore_json_item	*it;
-	size_t			 i;
 
 	TAILQ_FOREACH(it, &obj->data.items, list) {
-		for (i = 0; allowed[i] != NULL; i++) {
-			if (strcmp(allowed[i], it->name) == 0)
-				break;
-		}
-		if (allowed[i] == NULL)
+		if (form_key_index(allowed, it->name) == -1)
 			return (FORM_FAIL(ctx, "unknown key '%s'", it->name));
 	}
 	return (1);

@@ -53,11 +53,33 @@ struct form_field {
 };
 
 struct form_action {
-	char			*type;		/* "email" or "webhook" */
-	char			*to;		/* email */
-	char			*subject;	/* email, may be NULL */
-	char			*url;		/* webhook */
+	char			*type;		/* "email", "autoreply", "webhook" */
+	/* What its jobs are for, as pages show it (an address, a URL). */
+	char			*target;
 	int			 max_attempts;
+	/* Milliseconds before each retry; NULL: config_retry()'s. */
+	u_int64_t		*retry_ms;
+	size_t			 nretry;
+
+	/* email: addresses (mime_address_ok), each list may be empty. */
+	char			**to;
+	size_t			 nto;
+	char			**cc;
+	size_t			 ncc;
+	char			**bcc;
+	size_t			 nbcc;
+	/* email: the field whose value is the Reply-To, or NULL. */
+	char			*reply_to;
+	/* email, autoreply: a Mustache template over the values, or NULL. */
+	char			*subject;
+	/* email, autoreply: NAME of templates/mail/NAME.txt (and .html). */
+	char			*template;
+	/* autoreply: the email field that holds the visitor's address. */
+	char			*field;
+
+	char			*url;		/* webhook */
+	/* webhook: the variable that holds its whsec_ secret(s), or NULL. */
+	char			*secret_env;
 };
 
 /* A form's challenge (SPEC section 10): the provider whose widget it shows. */

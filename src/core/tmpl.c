@@ -18,10 +18,13 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 
@@ -41,6 +44,9 @@
  * is gathered here first and handed to the kore_buf in large pieces.
  */
 #define TMPL_STAGE_SIZE		8192
+
+/* The largest template file tmpl_set_add_file() reads. */
+#define TMPL_FILE_MAX		(512 * 1024)
 
 #define TMPL_NODE_TEXT		1
 #define TMPL_NODE_ESCAPED	2
@@ -155,6 +161,7 @@ struct tmpl_state {
 	size_t			nstack;
 	int			depth;
 	int			overflow;
+	int			plain;		/* text, not HTML: no escaping */
 };
 
 static u_int32_t	tmpl_hash(const char *, size_t);
@@ -208,6 +215,8 @@ static void		tmpl_interpolate(struct tmpl_out *,
 static void		tmpl_escape(struct tmpl_out *, const char *, size_t);
 static void		tmpl_put(struct tmpl_out *, const void *, size_t);
 static void		tmpl_flush(struct tmpl_out *);
+static int		tmpl_render_as(struct tmpl_set *, const char *,
+			    struct kore_json_item *, struct kore_buf *, int);
 
 struct tmpl_set *
 tmpl_set_new(void)
@@ -275,6 +284,32 @@ tmpl_set_add(struct tmpl_set *set, const char *name, const char *src,
 }
 
 int
+tmpl_set_add_file(struct tmpl_set *set, const char *name, const char *path,
+    char *err, size_t errlen)
+{
+	char		*buf;
+	ssize_t		 n;
+	int		 fd, rc;
+
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	buf = kore_malloc(TMPL_FILE_MAX);
+	n = read(fd, buf, TMPL_FILE_MAX);
+	(void)close(fd);
+	if (n < 0 || n == TMPL_FILE_MAX) {
+		(void)snprintf(err, errlen, "%s: unreadable or larger than "
+		    "%d bytes", path, TMPL_FILE_MAX);
+		kore_free(buf);
+		return (-1);
+	}
+	rc = tmpl_set_add(set, name, buf, (size_t)n, err, errlen);
+	kore_free(buf);
+	return (rc);
+}
+
+int
 tmpl_set_has(struct tmpl_set *set, const char *name)
 {
 	struct tmpl_entry	*e;
@@ -287,6 +322,20 @@ tmpl_set_has(struct tmpl_set *set, const char *name)
 int
 tmpl_render(struct tmpl_set *set, const char *name,
     struct kore_json_item *data, struct kore_buf *out)
+{
+	return (tmpl_render_as(set, name, data, out, 0));
+}
+
+int
+tmpl_render_text(struct tmpl_set *set, const char *name,
+    struct kore_json_item *data, struct kore_buf *out)
+{
+	return (tmpl_render_as(set, name, data, out, 1));
+}
+
+static int
+tmpl_render_as(struct tmpl_set *set, const char *name,
+    struct kore_json_item *data, struct kore_buf *out, int plain)
 {
 	struct tmpl_entry	*e;
 	struct tmpl_state	st;
@@ -302,6 +351,7 @@ tmpl_render(struct tmpl_set *set, const char *name,
 	st.nstack = 0;
 	st.depth = 0;
 	st.overflow = 0;
+	st.plain = plain;
 	if (data != NULL)
 		st.stack[st.nstack++] = data;
 
@@ -996,7 +1046,7 @@ tmpl_render_nodes(struct tmpl_state *st, const struct tmpl *t, size_t i,
 			item = tmpl_lookup(st, t->names + n->off, n->len);
 			if (item != NULL) {
 				tmpl_interpolate(&st->out, item,
-				    n->type == TMPL_NODE_ESCAPED);
+				    n->type == TMPL_NODE_ESCAPED && !st->plain);
 			}
 			break;
 		case TMPL_NODE_SECTION:

@@ -31,6 +31,13 @@ void		 tmpl_set_free(struct tmpl_set *);
 int	tmpl_set_add(struct tmpl_set *, const char *name, const char *src,
 	    size_t len, char *err, size_t errlen);
 
+/*
+ * The same with the source read from the file at path (at most 512 KB);
+ * a file that cannot be read is an error naming path.
+ */
+int	tmpl_set_add_file(struct tmpl_set *, const char *name,
+	    const char *path, char *err, size_t errlen);
+
 /* Returns 1 when the set holds a template of that name. */
 int	tmpl_set_has(struct tmpl_set *, const char *name);
 
@@ -40,6 +47,13 @@ int	tmpl_set_has(struct tmpl_set *, const char *name);
  * only when name is not in the set.
  */
 int	tmpl_render(struct tmpl_set *, const char *name,
+	    struct kore_json_item *data, struct kore_buf *out);
+
+/*
+ * The same for plain text (a mail's subject or text part): nothing is
+ * HTML-escaped, so {{name}} inserts the value as it is.
+ */
+int	tmpl_render_text(struct tmpl_set *, const char *name,
 	    struct kore_json_item *data, struct kore_buf *out);
 
 /* Appends s (len bytes) to out with & < > " ' escaped. */

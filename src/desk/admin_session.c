@@ -161,6 +161,7 @@ void
 admin_ctx_add(struct kore_json_item *ctx, const struct admin *a)
 {
 	struct kore_json_item	*who;
+	u_int64_t		 failed;
 
 	who = kore_json_create_object(ctx, "admin");
 	kore_json_create_string(who, "user", a->user);
@@ -169,6 +170,12 @@ admin_ctx_add(struct kore_json_item *ctx, const struct admin *a)
 	kore_json_create_literal(who, "can_review", a->role >= ROLE_REVIEWER ?
 	    KORE_JSON_TRUE : KORE_JSON_FALSE);
 	kore_json_create_literal(who, "is_admin", a->role >= ROLE_ADMIN ?
+	    KORE_JSON_TRUE : KORE_JSON_FALSE);
+	/* Every page says how many actions failed for good (SPEC 11). */
+	if (store_jobs_failed_count(&failed) != STORE_OK)
+		failed = 0;
+	kore_json_create_integer_u64(who, "failed", failed);
+	kore_json_create_literal(who, "has_failed", failed > 0 ?
 	    KORE_JSON_TRUE : KORE_JSON_FALSE);
 }
 

@@ -53,7 +53,10 @@ int	admin_session_start(struct http_request *, int64_t user_id,
 /* Ends a's session and clears the cookie. */
 void	admin_session_end(struct http_request *, const struct admin *);
 
-/* Adds the user, role flags and CSRF token every admin page shows. */
+/*
+ * Adds the user, role flags, CSRF token and the number of actions that
+ * failed for good, which every admin page shows.
+ */
 void	admin_ctx_add(struct kore_json_item *, const struct admin *);
 
 /* 303 See Other to location (a path of this site). */

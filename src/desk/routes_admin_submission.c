@@ -1,9 +1,11 @@
 /*
  * routes_admin_submission.c: one submission on the desk.
  *
- *   GET  /admin/s/{id}          every field, metadata, actions, reviews
+ *   GET  /admin/s/{id}          every field, metadata, actions, their
+ *                               delivery log, reviews
  *   POST /admin/s/{id}/review   a review state and note (reviewer)
  *   POST /admin/s/{id}/retry    failed actions queued again (admin)
+ *   POST /admin/s/{id}/resend   a delivered action sent again (admin)
  *   POST /admin/s/{id}/delete   gone, with everything of it (admin)
  *   POST /admin/bulk            one review state for the selected rows
  *
@@ -11,6 +13,10 @@
  * it was made from, in the form (version) or as If-Match: a browser whose
  * page is stale gets 409 with what changed and who changed it, a program
  * 412; a review naming no version at all gets 428.
+ *
+ * A retry sends a failed action again as the same delivery (the same
+ * webhook-id, the same Message-ID: a receiver that got it after all
+ * drops the copy); "send again" is a new delivery of one that worked.
  */
 
 #include <sys/types.h>
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -45,6 +52,10 @@ static void	submission_retry(struct http_request *, const struct admin *,
 		    const char *);
 static void	submission_delete(struct http_request *, const struct admin *,
 		    const char *);
+static void	submission_resend(struct http_request *, const struct admin *,
+		    const char *, struct body *);
+static void	submission_delivery_row(const struct store_delivery *,
+		    void *);
 static void	submission_conflict(struct http_request *,
 		    const struct admin *, const struct store_review_change *);
 static int	submission_review_input(struct http_request *, struct body *,
@@ -87,6 +98,8 @@ page_admin_submission(struct http_request *req)
 			submission_review(req, &a, id, &b);
 		else if (strcmp(rest, "/retry") == 0)
 			submission_retry(req, &a, id);
+		else if (strcmp(rest, "/resend") == 0)
+			submission_resend(req, &a, id, &b);
 		else
 			submission_delete(req, &a, id);
 	}
@@ -209,6 +222,11 @@ submission_show(struct http_request *req, const struct admin *a,
 		kore_json_create_integer(o, "max_attempts",
 		    js[i].max_attempts);
 		kore_json_create_string(o, "error", js[i].error);
+		kore_json_create_integer(o, "job", js[i].id);
+		kore_json_create_string(o, "delivery_id", js[i].delivery_id);
+		kore_json_create_literal(o, "can_resend",
+		    js[i].state == JOB_DONE && a->role >= ROLE_ADMIN ?
+		    KORE_JSON_TRUE : KORE_JSON_FALSE);
 		if (js[i].state == JOB_QUEUED) {
 			admin_view_when(js[i].run_at, when, sizeof(when));
 			kore_json_create_string(o, "next", when);
@@ -220,6 +238,11 @@ submission_show(struct http_request *req, const struct admin *a,
 	    KORE_JSON_FALSE);
 	kore_json_create_literal(ctx, "can_retry", failed &&
 	    a->role >= ROLE_ADMIN ? KORE_JSON_TRUE : KORE_JSON_FALSE);
+
+	arr = kore_json_create_array(ctx, "deliveries");
+	(void)store_deliveries_each(id, submission_delivery_row, arr);
+	kore_json_create_literal(ctx, "has_deliveries",
+	    TAILQ_EMPTY(&arr->data.items) ? KORE_JSON_FALSE : KORE_JSON_TRUE);
 
 	arr = kore_json_create_array(ctx, "reviews");
 	(void)store_reviews_each(id, submission_review_row, arr);
@@ -245,6 +268,33 @@ submission_review_row(const struct store_review *rv, void *arg)
 	kore_json_create_integer(o, "version", rv->version);
 	admin_view_when(rv->at_ms, when, sizeof(when));
 	kore_json_create_string(o, "when", when);
+}
+
+/* One attempt of the delivery log, as the page lists it. */
+static void
+submission_delivery_row(const struct store_delivery *d, void *arg)
+{
+	struct kore_json_item	*o;
+	struct tm		 tm;
+	time_t			 t;
+	char			 when[64];
+
+	o = kore_json_create_object(arg, NULL);
+	t = (time_t)(d->started_ms / 1000);
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	kore_json_create_string(o, "when", when);
+	kore_json_create_integer(o, "action", d->action + 1);
+	kore_json_create_string(o, "kind", d->kind);
+	kore_json_create_integer(o, "attempt", d->attempt);
+	kore_json_create_integer_u64(o, "duration_ms", d->duration_ms);
+	kore_json_create_string(o, "outcome", d->outcome);
+	if (d->code != 0)
+		kore_json_create_integer(o, "code", d->code);
+	kore_json_create_string(o, "error", d->error ? d->error : "");
+	kore_json_create_string(o, "response", d->response ?
+	    d->response : "");
+	kore_json_create_string(o, "delivery_id", d->delivery_id);
 }
 
 static void
@@ -417,6 +467,40 @@ submission_retry(struct http_request *req, const struct admin *a,
 	}
 	if (n > 0)
 		queue_wake();
+	(void)snprintf(loc, sizeof(loc), "/admin/s/%s", id);
+	admin_see_other(req, loc);
+}
+
+static void
+submission_resend(struct http_request *req, const struct admin *a,
+    const char *id, struct body *b)
+{
+	struct body_field	*fj;
+	enum store_result	 sr;
+	char			 loc[64], *end;
+	long long		 job;
+
+	fj = body_find(b, "job");
+	job = fj != NULL ? strtoll(fj->value, &end, 10) : 0;
+	if (fj == NULL || fj->len == 0 || *end != '\0' || job < 1) {
+		page_error(req, 400, "Request not understood", "The form "
+		    "names no action to send again. Reload the page and try "
+		    "again.", "/admin", "Back to the desk");
+		return;
+	}
+	if (!token_id_valid(id) || (sr = store_job_resend(id, (int64_t)job,
+	    a->user, util_now_ms())) == STORE_NOT_FOUND) {
+		page_error(req, 409, "Not sent again", "Only an action that "
+		    "was delivered can be sent again; this one is not (or no "
+		    "longer) delivered. Reload the page to see where it "
+		    "stands.", "/admin", "Back to the desk");
+		return;
+	}
+	if (sr != STORE_OK) {
+		form_store_failed(req, sr);
+		return;
+	}
+	queue_wake();
 	(void)snprintf(loc, sizeof(loc), "/admin/s/%s", id);
 	admin_see_other(req, loc);
 }

@@ -4,6 +4,11 @@
  * webhook-id (stable per delivery, for the receiver's de-duplication),
  * webhook-timestamp and webhook-signature ("v1," + base64 of
  * HMAC-SHA256 over "id.timestamp.body", keyed with the whsec_ secret).
+ * Each endpoint may have its own secrets (the action's secret_env names
+ * the variable), else FORMWORK_WEBHOOK_SECRET's; while a secret is being
+ * rotated the variable holds several, separated by spaces, and the
+ * request carries one signature per secret, space-separated, so that a
+ * receiver that knows either verifies it.
  *
  * It refuses to connect to loopback, private and link-local addresses
  * unless the operator allows it (a form's URL must not become a way into
@@ -35,61 +40,146 @@
 #include "core/util.h"
 
 #define WEBHOOK_RETRY_AFTER_MAX	3600	/* seconds we honour at most */
+#define WEBHOOK_KEYS_MAX	8	/* secrets at once, while rotating */
 
-static u_int8_t	webhook_key[64];
-static size_t	webhook_keylen;
+struct webhook_key {
+	u_int8_t	key[64];
+	size_t		len;
+};
+
+/* The secrets of one action (action NULL: FORMWORK_WEBHOOK_SECRET's). */
+struct webhook_keys {
+	const struct form_action	*action;
+	struct webhook_key		 keys[WEBHOOK_KEYS_MAX];
+	size_t				 n;
+};
+
+/* Made by the parent at start-up, read-only in the workers. */
+static struct webhook_keys	 webhook_global;
+static struct webhook_keys	*webhook_sets;
+static size_t			 webhook_nsets;
 
 struct webhook_call {
 	u_int64_t	retry_after_ms;
 	int		refused;
 	char		refused_addr[INET6_ADDRSTRLEN];
+	char		*body;		/* the answer's first bytes */
+	size_t		 bodylen;
+	size_t		 bodymax;
 };
 
+static int		webhook_keys_parse(const char *, const char *,
+			    struct webhook_keys *, char *, size_t);
+static const struct webhook_keys *webhook_keys_of(const struct form_action *);
+static void		webhook_values(const char *, struct kore_buf *);
 static int		webhook_post(const struct action_run *,
 			    struct action_result *);
 static int		webhook_address_private(const struct sockaddr *);
 static curl_socket_t	webhook_open_socket(void *, curlsocktype,
 			    struct curl_sockaddr *);
 static size_t		webhook_header(char *, size_t, size_t, void *);
-static size_t		webhook_discard(char *, size_t, size_t, void *);
+static size_t		webhook_answer(char *, size_t, size_t, void *);
 
+/*
+ * Reads every webhook action's secrets (its secret_env, else the global
+ * FORMWORK_WEBHOOK_SECRET); a webhook without any, or a secret that is
+ * not whsec_ + base64 of 16 to 64 bytes, stops start-up.
+ */
 int
-actions_init(char *err, size_t errlen)
+action_webhook_init(char *err, size_t errlen)
 {
-	struct form	*f;
-	size_t		 i;
+	struct form		*f;
+	struct form_action	*a;
+	const char		*v;
+	char			 where[600];
+	size_t			 i;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		(void)snprintf(err, errlen, "libcurl failed to initialise");
+	if (config.webhook_secret != NULL &&
+	    webhook_keys_parse("FORMWORK_WEBHOOK_SECRET",
+	    config.webhook_secret, &webhook_global, err, errlen) == -1)
 		return (-1);
-	}
-	if (config.webhook_secret != NULL) {
-		if (sodium_base642bin(webhook_key, sizeof(webhook_key),
-		    config.webhook_secret + 6, strlen(config.webhook_secret + 6),
-		    NULL, &webhook_keylen, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 || webhook_keylen < 16) {
-			(void)snprintf(err, errlen, "FORMWORK_WEBHOOK_SECRET: "
-			    "the part after 'whsec_' must be standard base64 of "
-			    "16 to 64 bytes");
-			return (-1);
-		}
-		return (0);
-	}
 
-	/* No secret: fine unless some form has a webhook to sign. */
 	TAILQ_FOREACH(f, forms_loaded(), list) {
 		for (i = 0; i < f->nactions; i++) {
-			if (strcmp(f->actions[i].type, "webhook") != 0)
+			a = &f->actions[i];
+			if (strcmp(a->type, "webhook") != 0)
 				continue;
-			(void)snprintf(err, errlen, "%s: has a webhook action, "
-			    "so FORMWORK_WEBHOOK_SECRET must be set "
-			    "(whsec_ + base64 of random bytes, e.g. "
-			    "\"whsec_$(head -c 24 /dev/urandom | base64)\")",
-			    f->path);
-			return (-1);
+			if (a->secret_env == NULL) {
+				if (webhook_global.n > 0)
+					continue;
+				(void)snprintf(err, errlen, "%s: has a webhook "
+				    "action, so FORMWORK_WEBHOOK_SECRET must be "
+				    "set, or the action's secret_env (whsec_ + "
+				    "base64 of random bytes, e.g. \"whsec_$(head "
+				    "-c 24 /dev/urandom | base64)\")", f->path);
+				return (-1);
+			}
+			(void)snprintf(where, sizeof(where), "%s: actions[%zu]: "
+			    "secret_env %s", f->path, i, a->secret_env);
+			if ((v = getenv(a->secret_env)) == NULL || *v == '\0') {
+				(void)snprintf(err, errlen, "%s is not set",
+				    where);
+				return (-1);
+			}
+			webhook_sets = kore_realloc(webhook_sets,
+			    (webhook_nsets + 1) * sizeof(*webhook_sets));
+			memset(&webhook_sets[webhook_nsets], 0,
+			    sizeof(*webhook_sets));
+			webhook_sets[webhook_nsets].action = a;
+			if (webhook_keys_parse(where, v,
+			    &webhook_sets[webhook_nsets++], err, errlen) == -1)
+				return (-1);
 		}
 	}
 	return (0);
+}
+
+/* One whsec_ secret, or several separated by spaces, into out. */
+static int
+webhook_keys_parse(const char *where, const char *v, struct webhook_keys *out,
+    char *err, size_t errlen)
+{
+	struct webhook_key	*k;
+	const char		*p;
+	size_t			 n;
+
+	out->n = 0;
+	for (p = v + strspn(v, " "); *p != '\0'; p += n + strspn(p + n, " ")) {
+		n = strcspn(p, " ");
+		if (out->n == WEBHOOK_KEYS_MAX) {
+			(void)snprintf(err, errlen, "%s: at most %d secrets at "
+			    "once", where, WEBHOOK_KEYS_MAX);
+			return (-1);
+		}
+		k = &out->keys[out->n];
+		if (n < 6 || strncmp(p, "whsec_", 6) != 0 ||
+		    sodium_base642bin(k->key, sizeof(k->key), p + 6, n - 6,
+		    NULL, &k->len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    k->len < 16) {
+			(void)snprintf(err, errlen, "%s: each secret must be "
+			    "'whsec_' and standard base64 of 16 to 64 bytes "
+			    "(several: separated by spaces)", where);
+			return (-1);
+		}
+		out->n++;
+	}
+	if (out->n == 0) {
+		(void)snprintf(err, errlen, "%s holds no secret", where);
+		return (-1);
+	}
+	return (0);
+}
+
+static const struct webhook_keys *
+webhook_keys_of(const struct form_action *a)
+{
+	size_t		i;
+
+	for (i = 0; i < webhook_nsets; i++) {
+		if (webhook_sets[i].action == a)
+			return (&webhook_sets[i]);
+	}
+	return (&webhook_global);
 }
 
 /*
@@ -123,7 +213,8 @@ webhook_post(const struct action_run *run, struct action_result *res)
 	CURL			*curl;
 	struct curl_slist	*hdrs;
 	struct webhook_call	 call;
-	struct kore_buf		 body, signed_part;
+	struct kore_buf		 body, signed_part, sigs;
+	const struct webhook_keys *keys;
 	crypto_auth_hmacsha256_state st;
 	u_int8_t		 mac[crypto_auth_hmacsha256_BYTES];
 	char			 sig[sodium_base64_ENCODED_LEN(
@@ -131,10 +222,13 @@ webhook_post(const struct action_run *run, struct action_result *res)
 				     sodium_base64_VARIANT_ORIGINAL)];
 	char			 hdr[256], ts[32];
 	CURLcode		 rc;
+	size_t			 i;
 	long			 code;
 	int			 gone;
 
 	memset(&call, 0, sizeof(call));
+	call.bodymax = sizeof(res->response) - 1;
+	call.body = res->response;
 	(void)snprintf(ts, sizeof(ts), "%llu",
 	    (unsigned long long)(util_now_ms() / 1000));
 
@@ -145,23 +239,34 @@ webhook_post(const struct action_run *run, struct action_result *res)
 	kore_buf_appendf(&body, ",\"form\":");
 	json_out_string(&body, run->form->slug);
 	kore_buf_appendf(&body, ",\"created_at\":%llu,\"spam\":%s,"
-	    "\"values\":%s}}", (unsigned long long)run->rec->created_ms,
-	    run->rec->spam ? "true" : "false", run->rec->data);
+	    "\"values\":", (unsigned long long)run->rec->created_ms,
+	    run->rec->spam ? "true" : "false");
+	webhook_values(run->rec->data, &body);
+	kore_buf_appendf(&body, "}}");
 
 	/* Sign exactly the bytes that are sent: id.timestamp.body */
 	kore_buf_init(&signed_part, body.offset + 64);
 	kore_buf_appendf(&signed_part, "%s.%s.", run->job->delivery_id, ts);
 	kore_buf_append(&signed_part, body.data, body.offset);
-	crypto_auth_hmacsha256_init(&st, webhook_key, webhook_keylen);
-	crypto_auth_hmacsha256_update(&st, signed_part.data,
-	    signed_part.offset);
-	crypto_auth_hmacsha256_final(&st, mac);
-	sodium_bin2base64(sig, sizeof(sig), mac, sizeof(mac),
-	    sodium_base64_VARIANT_ORIGINAL);
+	kore_buf_init(&sigs, 256);
+	kore_buf_appendf(&sigs, "webhook-signature:");
+	keys = webhook_keys_of(run->action);
+	for (i = 0; i < keys->n; i++) {
+		crypto_auth_hmacsha256_init(&st, keys->keys[i].key,
+		    keys->keys[i].len);
+		crypto_auth_hmacsha256_update(&st, signed_part.data,
+		    signed_part.offset);
+		crypto_auth_hmacsha256_final(&st, mac);
+		sodium_bin2base64(sig, sizeof(sig), mac, sizeof(mac),
+		    sodium_base64_VARIANT_ORIGINAL);
+		kore_buf_appendf(&sigs, " v1,%s", sig);
+	}
+	sodium_memzero(&st, sizeof(st));
 	kore_buf_cleanup(&signed_part);
 
 	if ((curl = curl_easy_init()) == NULL) {
 		kore_buf_cleanup(&body);
+		kore_buf_cleanup(&sigs);
 		(void)snprintf(res->error, sizeof(res->error),
 		    "libcurl: cannot start");
 		res->outcome = ACTION_RETRY;
@@ -173,8 +278,7 @@ webhook_post(const struct action_run *run, struct action_result *res)
 	hdrs = curl_slist_append(hdrs, hdr);
 	(void)snprintf(hdr, sizeof(hdr), "webhook-timestamp: %s", ts);
 	hdrs = curl_slist_append(hdrs, hdr);
-	(void)snprintf(hdr, sizeof(hdr), "webhook-signature: v1,%s", sig);
-	hdrs = curl_slist_append(hdrs, hdr);
+	hdrs = curl_slist_append(hdrs, kore_buf_stringify(&sigs, NULL));
 	hdrs = curl_slist_append(hdrs, "User-Agent: Formwork-Webhooks/1");
 	hdrs = curl_slist_append(hdrs, "Expect:");
 
@@ -189,7 +293,8 @@ webhook_post(const struct action_run *run, struct action_result *res)
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &call);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, webhook_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &call);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, webhook_discard);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, webhook_answer);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &call);
 
 	rc = curl_easy_perform(curl);
 	code = 0;
@@ -197,7 +302,10 @@ webhook_post(const struct action_run *run, struct action_result *res)
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(curl);
 	kore_buf_cleanup(&body);
+	kore_buf_cleanup(&sigs);
 
+	res->code = (int)code;
+	res->response[call.bodylen] = '\0';
 	res->retry_after_ms = call.retry_after_ms;
 	gone = 0;
 	if (call.refused) {
@@ -301,8 +409,67 @@ webhook_header(char *line, size_t size, size_t n, void *arg)
 	return (len);
 }
 
+/* Keeps the answer's first bytes for the delivery log, reads the rest. */
 static size_t
-webhook_discard(char *data, size_t size, size_t n, void *arg)
+webhook_answer(char *data, size_t size, size_t n, void *arg)
 {
-	return (size * n);
+	struct webhook_call	*call = arg;
+	size_t			 len, take;
+
+	len = size * n;
+	take = call->bodymax - call->bodylen;
+	if (take > len)
+		take = len;
+	memcpy(call->body + call->bodylen, data, take);
+	call->bodylen += take;
+	return (len);
+}
+
+/*
+ * The submitted values as sent: the stored object without the keys
+ * Formwork keeps for itself (names starting with '_', which no field
+ * has). The stored object as it is when it has none or cannot be read.
+ */
+static void
+webhook_values(const char *data, struct kore_buf *out)
+{
+	struct kore_json	 j;
+	struct kore_json_item	*it, *v;
+	int			 first;
+
+	kore_json_init(&j, data, strlen(data));
+	if (strstr(data, "\"_") == NULL || !kore_json_parse(&j) ||
+	    j.root->type != KORE_JSON_TYPE_OBJECT) {
+		kore_buf_appendf(out, "%s", data);
+		kore_json_cleanup(&j);
+		return;
+	}
+	kore_buf_append(out, "{", 1);
+	first = 1;
+	TAILQ_FOREACH(it, &j.root->data.items, list) {
+		if (it->name[0] == '_' || (it->type != KORE_JSON_TYPE_STRING &&
+		    it->type != KORE_JSON_TYPE_ARRAY))
+			continue;
+		if (!first)
+			kore_buf_append(out, ",", 1);
+		first = 0;
+		json_out_string(out, it->name);
+		kore_buf_append(out, ":", 1);
+		if (it->type == KORE_JSON_TYPE_STRING) {
+			json_out_string(out, it->data.string);
+			continue;
+		}
+		kore_buf_append(out, "[", 1);
+		TAILQ_FOREACH(v, &it->data.items, list) {
+			if (v != TAILQ_FIRST(&it->data.items))
+				kore_buf_append(out, ",", 1);
+			if (v->type == KORE_JSON_TYPE_STRING)
+				json_out_string(out, v->data.string);
+			else
+				kore_buf_append(out, "null", 4);
+		}
+		kore_buf_append(out, "]", 1);
+	}
+	kore_buf_append(out, "}", 1);
+	kore_json_cleanup(&j);
 }

@@ -1,7 +1,10 @@
 /*
  * queue.c: runner threads (see queue.h). Runners only talk to the store
  * and to the outside world; they never touch Kore's event loop, requests
- * or connections, so a slow SMTP server cannot slow a page down.
+ * or connections, so a slow SMTP server cannot slow a page down. Each
+ * attempt goes into the delivery log with its job's new state; between
+ * jobs, one runner per worker looks, once a second, whether the owner's
+ * alert digest is due (alert.c).
  */
 
 #include <sys/types.h>
@@ -16,6 +19,7 @@
 #include <sodium.h>
 
 #include "queue/actions.h"
+#include "queue/alert.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "worker/metrics.h"
@@ -24,11 +28,11 @@
 #include "store/store.h"
 #include "core/util.h"
 
-#define QUEUE_BACKOFF_MAX_MS	(3600 * 1000)
+#define QUEUE_ALERT_EVERY_MS	1000
 
 /*
  * What runs a job of each kind; the kind is the type of the form's
- * action ("email" or "webhook", as core/forms.c accepts them).
+ * action (as core/forms.c accepts them).
  */
 static const struct {
 	const char	*kind;
@@ -36,18 +40,21 @@ static const struct {
 			    struct action_result *);
 } queue_actions[] = {
 	{ "email",	action_email_run },
+	{ "autoreply",	action_autoreply_run },
 	{ "webhook",	action_webhook_run },
 };
 #define QUEUE_NACTIONS	(sizeof(queue_actions) / sizeof(queue_actions[0]))
 
-/* Its lock guards queue_wakeups. */
+/* Its lock guards queue_wakeups and queue_alert_at. */
 static struct worker_thread	queue_threads;
 static u_int64_t		queue_wakeups;
+static u_int64_t		queue_alert_at;
 
 static void		queue_runner(struct kore_task *);
 static int		queue_stopping(void);
+static int		queue_alert_due(void);
 static void		queue_job_run(struct store_handle *, struct store_job *);
-static u_int64_t	queue_backoff(int);
+static u_int64_t	queue_delay(const struct form_action *, int);
 
 void
 queue_init(void)
@@ -97,6 +104,8 @@ queue_runner(struct kore_task *t)
 			queue_job_run(h, &job);
 			continue;
 		}
+		if (queue_alert_due())
+			alert_check(h, queue_stopping);
 
 		/* Nothing due (or the store is busy): wait for a wake-up. */
 		pthread_mutex_lock(&queue_threads.lock);
@@ -116,10 +125,28 @@ queue_runner(struct kore_task *t)
 	store_handle_free(h);
 }
 
+/* 1 for one runner of the worker once every QUEUE_ALERT_EVERY_MS. */
+static int
+queue_alert_due(void)
+{
+	u_int64_t	now;
+	int		due;
+
+	if (config.alert_to == NULL)
+		return (0);
+	now = util_now_ms();
+	pthread_mutex_lock(&queue_threads.lock);
+	if ((due = now >= queue_alert_at))
+		queue_alert_at = now + QUEUE_ALERT_EVERY_MS;
+	pthread_mutex_unlock(&queue_threads.lock);
+	return (due);
+}
+
 static void
 queue_job_run(struct store_handle *h, struct store_job *job)
 {
 	struct store_record	 rec;
+	struct store_attempt	 at;
 	struct action_result	 res;
 	struct action_run	 run;
 	struct form		*form;
@@ -129,6 +156,8 @@ queue_job_run(struct store_handle *h, struct store_job *job)
 
 	memset(&res, 0, sizeof(res));
 	memset(&run, 0, sizeof(run));
+	memset(&at, 0, sizeof(at));
+	at.started_ms = util_now_ms();
 	if (store_job_record(h, job, &rec) != STORE_OK) {
 		res.outcome = ACTION_RETRY;
 		(void)snprintf(res.error, sizeof(res.error),
@@ -180,18 +209,26 @@ record:
 	switch (res.outcome) {
 	case ACTION_DONE:
 		next = JOB_DONE;
+		at.outcome = ATTEMPT_DELIVERED;
+		break;
+	case ACTION_SKIPPED:
+		next = JOB_DONE;
+		at.outcome = ATTEMPT_SKIPPED;
 		break;
 	case ACTION_RETRY:
 		if (job->attempts >= job->max_attempts) {
 			next = JOB_FAILED;
+			at.outcome = ATTEMPT_FAILED;
 			break;
 		}
 		next = JOB_QUEUED;
+		at.outcome = ATTEMPT_RETRY;
 		run_at = now + (res.retry_after_ms ? res.retry_after_ms :
-		    queue_backoff(job->attempts));
+		    queue_delay(run.action, job->attempts));
 		break;
 	default:
 		next = JOB_FAILED;
+		at.outcome = ATTEMPT_FAILED;
 		break;
 	}
 	if (next != JOB_DONE)
@@ -200,8 +237,12 @@ record:
 		    job->submission_id, job->attempts, job->max_attempts,
 		    res.error, next == JOB_FAILED ? "; failed for good" :
 		    "; will retry");
-	(void)store_job_finish(h, job, next, res.outcome == ACTION_DONE ?
-	    NULL : res.error, run_at, now);
+	at.duration_ms = now > at.started_ms ? now - at.started_ms : 0;
+	at.code = res.code;
+	at.error = res.error;
+	at.response = res.response;
+	(void)store_job_finish(h, job, next, next == JOB_DONE ?
+	    NULL : res.error, run_at, now, &at);
 	metrics_job_attempt(next == JOB_DONE ? "done" : next == JOB_QUEUED ?
 	    "retry" : "failed");
 	if (next != JOB_QUEUED)
@@ -210,20 +251,27 @@ record:
 }
 
 /*
- * Exponential backoff with "equal jitter": half of base * 2^(n-1) for
- * sure, plus a random share of the other half, so runners that failed
- * together do not all come back at the same moment.
+ * The wait before the retry after attempt number attempts: the action's
+ * schedule (or FORMWORK_RETRY_SCHEDULE), its last wait repeated once it
+ * runs out, moved by up to a fifth either way so that jobs that failed
+ * together do not all come back at the same moment. action is NULL when
+ * the job's form could not be read: the global schedule then.
  */
 static u_int64_t
-queue_backoff(int attempts)
+queue_delay(const struct form_action *action, int attempts)
 {
-	u_int64_t	d;
-	int		i;
+	const u_int64_t	*sched;
+	u_int64_t	 d, spread;
+	size_t		 n, k;
 
-	d = config.retry_base_ms;
-	for (i = 1; i < attempts && d < QUEUE_BACKOFF_MAX_MS; i++)
-		d *= 2;
-	if (d > QUEUE_BACKOFF_MAX_MS)
-		d = QUEUE_BACKOFF_MAX_MS;
-	return (d / 2 + randombytes_uniform((u_int32_t)(d / 2) + 1));
+	if (action != NULL && action->retry_ms != NULL) {
+		sched = action->retry_ms;
+		n = action->nretry;
+	} else {
+		sched = config_retry(&n);
+	}
+	k = attempts < 1 ? 0 : (size_t)attempts - 1;
+	d = sched[k < n ? k : n - 1];
+	spread = d / 5;		/* a week at most: 2 * spread fits */
+	return (d - spread + randombytes_uniform((u_int32_t)(2 * spread) + 1));
 }

@@ -217,9 +217,10 @@ store_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
 
 enum store_result
 store_job_finish(struct store_handle *h, const struct store_job *job,
-    enum job_state state, const char *error, u_int64_t run_at, u_int64_t now)
+    enum job_state state, const char *error, u_int64_t run_at, u_int64_t now,
+    const struct store_attempt *at)
 {
-	return (store_be->job_finish(h, job, state, error, run_at, now));
+	return (store_be->job_finish(h, job, state, error, run_at, now, at));
 }
 
 enum store_result
@@ -251,15 +252,39 @@ store_endpoint_disable(struct store_handle *h, const char *url,
 }
 
 enum store_result
-store_job_counts(u_int64_t counts[STORE_JOB_STATES])
+store_autoreply_claim(struct store_handle *h, const char *address, int64_t job,
+    u_int64_t now, u_int64_t window_ms, int *granted)
 {
-	return (store_be->job_counts(counts));
+	return (store_be->autoreply_claim(h, address, job, now, window_ms,
+	    granted));
+}
+
+enum store_result
+store_alert_take(struct store_handle *h, u_int64_t now, u_int64_t gather_ms,
+    u_int64_t interval_ms, size_t max,
+    void (*cb)(const struct store_alert_item *, void *), void *arg, size_t *n)
+{
+	return (store_be->alert_take(h, now, gather_ms, interval_ms, max, cb,
+	    arg, n));
+}
+
+enum store_result
+store_alert_giveback(struct store_handle *h, u_int64_t taken_ms,
+    u_int64_t retry_at)
+{
+	return (store_be->alert_giveback(h, taken_ms, retry_at));
 }
 
 int
 store_jobs_wait(struct store_handle *h, u_int64_t timeout_ms)
 {
 	return (store_be->jobs_wait(h, timeout_ms));
+}
+
+enum store_result
+store_job_counts(u_int64_t counts[STORE_JOB_STATES])
+{
+	return (store_be->job_counts(counts));
 }
 
 enum store_result
@@ -389,6 +414,25 @@ enum store_result
 store_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
 {
 	return (store_be->jobs_retry(id, user, now, n));
+}
+
+enum store_result
+store_job_resend(const char *id, int64_t job, const char *user, u_int64_t now)
+{
+	return (store_be->job_resend(id, job, user, now));
+}
+
+enum store_result
+store_jobs_failed_count(u_int64_t *n)
+{
+	return (store_be->jobs_failed_count(n));
+}
+
+enum store_result
+store_deliveries_each(const char *id, void (*cb)(const struct store_delivery *,
+    void *), void *arg)
+{
+	return (store_be->deliveries_each(id, cb, arg));
 }
 
 enum store_result

@@ -261,6 +261,8 @@ struct store_job {
 
 /* A job's progress, as the result page shows it. */
 struct store_job_status {
+	int64_t			 id;
+	char			 delivery_id[TOKEN_ID_LEN + 5];
 	char			 kind[16];
 	char			 target[256];
 	enum job_state		 state;
@@ -285,10 +287,26 @@ void			 store_handle_free(struct store_handle *);
 enum store_result	store_job_claim(struct store_handle *, u_int64_t now,
 			    u_int64_t lease_ms, struct store_job *);
 
-/* Records an attempt's outcome; run_at is the next try when queued. */
+/* One attempt of a job, as the delivery log keeps it. */
+struct store_attempt {
+	u_int64_t		 started_ms;
+	u_int64_t		 duration_ms;
+	enum attempt_outcome	 outcome;
+	int			 code;		/* SMTP reply, HTTP status; 0 */
+	const char		*error;		/* "" when none */
+	const char		*response;	/* what the other end said */
+};
+
+/*
+ * Records an attempt: the job's new state (run_at is the next try when
+ * queued) and the attempt's line in the delivery log, together. The
+ * line is kept even when the job has meanwhile been claimed again (this
+ * runner's lease ran out): the attempt happened all the same.
+ */
 enum store_result	store_job_finish(struct store_handle *,
 			    const struct store_job *, enum job_state,
-			    const char *error, u_int64_t run_at, u_int64_t now);
+			    const char *error, u_int64_t run_at, u_int64_t now,
+			    const struct store_attempt *);
 
 /*
  * Gives a claimed job back, as if this attempt had not been made: queued
@@ -306,6 +324,47 @@ enum store_result	store_endpoint_is_disabled(struct store_handle *,
 			    const char *url, int *disabled);
 enum store_result	store_endpoint_disable(struct store_handle *,
 			    const char *url, const char *reason, u_int64_t now);
+
+/*
+ * An autoreply may go to address (lowercased) at most once per
+ * window_ms: *granted is 1 when none went there within the window
+ * before now, or when job itself claimed it (its own retry), and the
+ * address is then claimed for job; else 0, and the caller drops it.
+ */
+enum store_result	store_autoreply_claim(struct store_handle *,
+			    const char *address, int64_t job, u_int64_t now,
+			    u_int64_t window_ms, int *granted);
+
+/* A job that failed for good, as the owner's alert lists it. */
+struct store_alert_item {
+	char			 submission_id[TOKEN_ID_LEN + 1];
+	char			 form[64];
+	char			 kind[16];
+	char			 target[256];
+	char			 error[256];
+	u_int64_t		 failed_ms;
+};
+
+/*
+ * The owner's alert digest. When jobs have failed for good that no
+ * digest has listed yet, the first of them at least gather_ms ago, and
+ * the last digest was taken at least interval_ms ago (on any node),
+ * marks them all as listed, calls cb with each (at most max, oldest
+ * first) and sets *n to how many there were; else *n is 0. The caller
+ * sends the digest, or gives it back with store_alert_giveback().
+ */
+enum store_result	store_alert_take(struct store_handle *, u_int64_t now,
+			    u_int64_t gather_ms, u_int64_t interval_ms,
+			    size_t max,
+			    void (*cb)(const struct store_alert_item *, void *),
+			    void *, size_t *n);
+
+/*
+ * The digest taken at taken_ms could not be sent: its jobs count as not
+ * listed again, and the next digest may be taken from retry_at on.
+ */
+enum store_result	store_alert_giveback(struct store_handle *,
+			    u_int64_t taken_ms, u_int64_t retry_at);
 
 /*
  * A thread's wait, on its own connection h, for news of jobs queued by

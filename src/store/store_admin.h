@@ -172,6 +172,38 @@ enum store_result	store_review_set(struct store_review_change *);
 enum store_result	store_jobs_retry(const char *id, const char *user,
 			    u_int64_t now, int *n);
 
+/*
+ * Sends a delivered action of id again (audited): its job (job, the
+ * store_job_status id) is queued anew under a new delivery id, so a
+ * webhook goes with a new webhook-id and a mail with a new Message-ID.
+ * STORE_NOT_FOUND unless that job of id is done.
+ */
+enum store_result	store_job_resend(const char *id, int64_t job,
+			    const char *user, u_int64_t now);
+
+/* The number of jobs that failed for good, for every desk page. */
+enum store_result	store_jobs_failed_count(u_int64_t *n);
+
+/* One attempt in the delivery log, with its job's action. */
+struct store_delivery {
+	int64_t		 job;
+	int		 action;
+	char		 kind[16];
+	int		 attempt;
+	char		 delivery_id[TOKEN_ID_LEN + 5];
+	u_int64_t	 started_ms;
+	u_int64_t	 duration_ms;
+	char		 outcome[16];	/* a store_attempt_outcomes name */
+	int		 code;
+	const char	*error;		/* valid during the callback */
+	const char	*response;
+};
+
+/* Calls cb for each attempt at id's actions, oldest first. */
+enum store_result	store_deliveries_each(const char *id,
+			    void (*cb)(const struct store_delivery *, void *),
+			    void *);
+
 /* Deletes id and everything that belongs to it (audited). */
 enum store_result	store_submission_delete(const char *id,
 			    const char *user, u_int64_t now);

@@ -58,7 +58,8 @@ struct store_backend {
 	    u_int64_t lease_ms, struct store_job *job);
 	enum store_result (*job_finish)(struct store_handle *h,
 	    const struct store_job *job, enum job_state state,
-	    const char *error, u_int64_t run_at, u_int64_t now);
+	    const char *error, u_int64_t run_at, u_int64_t now,
+	    const struct store_attempt *at);
 	enum store_result (*job_release)(struct store_handle *h,
 	    const struct store_job *job, u_int64_t now);
 	enum store_result (*job_record)(struct store_handle *h,
@@ -67,8 +68,17 @@ struct store_backend {
 	    const char *url, int *disabled);
 	enum store_result (*endpoint_disable)(struct store_handle *h,
 	    const char *url, const char *reason, u_int64_t now);
-	enum store_result (*job_counts)(u_int64_t counts[STORE_JOB_STATES]);
+	enum store_result (*autoreply_claim)(struct store_handle *h,
+	    const char *address, int64_t job, u_int64_t now,
+	    u_int64_t window_ms, int *granted);
+	enum store_result (*alert_take)(struct store_handle *h, u_int64_t now,
+	    u_int64_t gather_ms, u_int64_t interval_ms, size_t max,
+	    void (*cb)(const struct store_alert_item *, void *), void *arg,
+	    size_t *n);
+	enum store_result (*alert_giveback)(struct store_handle *h,
+	    u_int64_t taken_ms, u_int64_t retry_at);
 	int (*jobs_wait)(struct store_handle *h, u_int64_t timeout_ms);
+	enum store_result (*job_counts)(u_int64_t counts[STORE_JOB_STATES]);
 	enum store_result (*job_statuses)(const char *submission_id,
 	    struct store_job_status *out, size_t max, size_t *n);
 	enum store_result (*user_add)(struct store_handle *h, const char *name,
@@ -106,6 +116,11 @@ struct store_backend {
 	enum store_result (*review_set)(struct store_review_change *c);
 	enum store_result (*jobs_retry)(const char *id, const char *user,
 	    u_int64_t now, int *n);
+	enum store_result (*job_resend)(const char *id, int64_t job,
+	    const char *user, u_int64_t now);
+	enum store_result (*jobs_failed_count)(u_int64_t *n);
+	enum store_result (*deliveries_each)(const char *id,
+	    void (*cb)(const struct store_delivery *, void *), void *arg);
 	enum store_result (*submission_delete)(const char *id,
 	    const char *user, u_int64_t now);
 	enum store_result (*audit_add)(const char *user, const char *action,

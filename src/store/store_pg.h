@@ -28,12 +28,16 @@ enum store_pg_stmt {
 	PG_ANALYZE,
 	PG_JOB_CLAIM, PG_JOB_FINISH, PG_JOB_RELEASE, PG_JOB_STATUSES,
 	PG_JOB_COUNTS, PG_ENDPOINT_GET, PG_ENDPOINT_DISABLE, PG_LISTEN,
+	PG_AUTOREPLY_EXPIRE, PG_AUTOREPLY_CLAIM, PG_AUTOREPLY_HOLDER,
+	PG_ALERT_DUE, PG_ALERT_LIST, PG_ALERT_MARK, PG_ALERT_UNMARK,
+	PG_ALERT_NEXT,
 	PG_USER_ADD, PG_USER_GET, PG_USER_EACH, PG_USER_ROLE, PG_USER_PWHASH,
 	PG_USER_DELETE, PG_SESSION_ADD, PG_SESSION_GET, PG_SESSION_TOUCH,
 	PG_SESSION_DELETE, PG_LOGIN_FAILURES, PG_LOGIN_FAILURE_ADD,
 	PG_LOGIN_FAILURES_CLEAR,
 	PG_REVIEW_COUNTS, PG_REVIEWS_EACH, PG_REVIEW_LAST, PG_REVIEW_READ,
-	PG_REVIEW_UPDATE, PG_REVIEW_INSERT, PG_JOBS_RETRY, PG_JOB_ADD, PG_DELETE_AUDIT,
+	PG_REVIEW_UPDATE, PG_REVIEW_INSERT, PG_JOBS_RETRY, PG_RESEND_READ, PG_RESEND,
+	PG_FAILED_COUNT, PG_DELIVERIES_EACH, PG_JOB_ADD, PG_DELETE_AUDIT,
 	PG_SUB_DELETE, PG_AUDIT_ADD, PG_AUDIT_EACH, PG_EXPORT_ADD,
 	PG_EXPORT_FINISH, PG_EXPORTS_ABANDON, PG_EXPORT_GET,
 	PG_PRUNE_SUBMISSIONS, PG_PRUNE_SESSIONS, PG_PRUNE_FAILURES,
@@ -116,10 +120,10 @@ u_int64_t	store_pg_epoch(void);
 void		store_pg_epoch_bump(void);
 int		store_pg_lock(const char *path, int exclusive, char *err,
 		    size_t errlen);
-int		store_pg_backup(const char *path, const char *file,
-		    char *err, size_t errlen);
-int		store_pg_restore(const char *path, const char *file,
-		    char *err, size_t errlen);
+int		store_pg_backup(const char *path, const char *file, char *err,
+		    size_t errlen);
+int		store_pg_restore(const char *path, const char *file, char *err,
+		    size_t errlen);
 int		store_pg_check(const char *path, void (*say)(const char *,
 		    void *), void *arg, char *err, size_t errlen);
 void		store_pg_configure(const char *path);
@@ -136,9 +140,11 @@ enum store_result	store_pg_batch_begin(void);
 void		store_pg_batch_commit(struct store_submission **subs,
 		    size_t n);
 enum store_result	store_pg_key_find(const char *form, const char *key,
-		    char id[TOKEN_ID_LEN + 1], char hash[VALIDATE_HASH_LEN + 1]);
+		    char id[TOKEN_ID_LEN + 1],
+		    char hash[VALIDATE_HASH_LEN + 1]);
 enum store_result	store_pg_repeat_find(const char *form,
-		    const char *repeat, u_int64_t now, char id[TOKEN_ID_LEN + 1],
+		    const char *repeat, u_int64_t now,
+		    char id[TOKEN_ID_LEN + 1],
 		    char hash[VALIDATE_HASH_LEN + 1]);
 enum store_result	store_pg_unique_check(const char *form,
 		    const char *field, const char *value);
@@ -146,13 +152,14 @@ enum store_result	store_pg_client_count(const char *client,
 		    u_int64_t since_ms, u_int64_t *count);
 enum store_result	store_pg_submission_get(const char *id,
 		    struct store_record *rec);
-struct store_handle	*store_pg_handle_new(void);
+struct store_handle *store_pg_handle_new(void);
 void		store_pg_handle_free(struct store_handle *h);
 enum store_result	store_pg_job_claim(struct store_handle *h,
 		    u_int64_t now, u_int64_t lease_ms, struct store_job *job);
 enum store_result	store_pg_job_finish(struct store_handle *h,
 		    const struct store_job *job, enum job_state state,
-		    const char *error, u_int64_t run_at, u_int64_t now);
+		    const char *error, u_int64_t run_at, u_int64_t now,
+		    const struct store_attempt *at);
 enum store_result	store_pg_job_release(struct store_handle *h,
 		    const struct store_job *job, u_int64_t now);
 enum store_result	store_pg_job_record(struct store_handle *h,
@@ -161,11 +168,20 @@ enum store_result	store_pg_endpoint_is_disabled(struct store_handle *h,
 		    const char *url, int *disabled);
 enum store_result	store_pg_endpoint_disable(struct store_handle *h,
 		    const char *url, const char *reason, u_int64_t now);
+enum store_result	store_pg_autoreply_claim(struct store_handle *h,
+		    const char *address, int64_t job, u_int64_t now,
+		    u_int64_t window_ms, int *granted);
+enum store_result	store_pg_alert_take(struct store_handle *h,
+		    u_int64_t now, u_int64_t gather_ms, u_int64_t interval_ms,
+		    size_t max, void (*cb)(const struct store_alert_item *,
+		    void *), void *arg, size_t *n);
+enum store_result	store_pg_alert_giveback(struct store_handle *h,
+		    u_int64_t taken_ms, u_int64_t retry_at);
+int		store_pg_jobs_wait(struct store_handle *h,
+		    u_int64_t timeout_ms);
 enum store_result	store_pg_job_counts(u_int64_t counts[STORE_JOB_STATES]);
 enum store_result	store_pg_job_statuses(const char *submission_id,
 		    struct store_job_status *out, size_t max, size_t *n);
-int		store_pg_jobs_wait(struct store_handle *h,
-		    u_int64_t timeout_ms);
 enum store_result	store_pg_user_add(struct store_handle *h,
 		    const char *name, enum store_role role, const char *pwhash,
 		    u_int64_t now);
@@ -198,15 +214,22 @@ int		store_pg_cursor_valid(const char *s);
 enum store_result	store_pg_review_counts(const char *form,
 		    u_int64_t counts[STORE_REVIEW_STATES]);
 enum store_result	store_pg_reviews_each(const char *id,
-		    void (*cb)(const struct store_review *, void *), void *arg);
+		    void (*cb)(const struct store_review *, void *),
+		    void *arg);
 enum store_result	store_pg_review_set(struct store_review_change *c);
 enum store_result	store_pg_jobs_retry(const char *id, const char *user,
 		    u_int64_t now, int *n);
+enum store_result	store_pg_job_resend(const char *id, int64_t job,
+		    const char *user, u_int64_t now);
+enum store_result	store_pg_jobs_failed_count(u_int64_t *n);
+enum store_result	store_pg_deliveries_each(const char *id,
+		    void (*cb)(const struct store_delivery *, void *),
+		    void *arg);
 enum store_result	store_pg_submission_delete(const char *id,
 		    const char *user, u_int64_t now);
 enum store_result	store_pg_audit_add(const char *user,
-		    const char *action, const char *subject, const char *before,
-		    const char *after, u_int64_t now);
+		    const char *action, const char *subject,
+		    const char *before, const char *after, u_int64_t now);
 enum store_result	store_pg_audit_each(int64_t before_id, size_t limit,
 		    void (*cb)(const struct store_audit *, void *), void *arg);
 enum store_result	store_pg_export_add(const char *id, const char *user,

@@ -331,6 +331,94 @@ store_pg_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
 }
 
 enum store_result
+store_pg_job_resend(const char *id, int64_t job, const char *user,
+    u_int64_t now)
+{
+	struct store_pg_conn	*c = store_pg_own();
+	struct store_pg_params	 p;
+	enum store_result	 r;
+	PGresult		*res;
+	char			 before[TOKEN_ID_LEN + 5];
+	char			 delivery[TOKEN_ID_LEN + 5];
+	char			 after[TOKEN_ID_LEN + 64];
+
+	if ((r = store_pg_begin(c)) != STORE_OK)
+		return (r);
+	memset(&p, 0, sizeof(p));
+	store_pg_int(&p, job);
+	store_pg_text(&p, id);
+	if ((res = store_pg_run(c, PG_RESEND_READ, &p, &r)) == NULL)
+		return (store_pg_change_end(c, r));
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		(void)store_pg_end(c, 0);
+		return (STORE_NOT_FOUND);
+	}
+	store_pg_copy(res, 0, 0, before, sizeof(before));
+	(void)snprintf(delivery, sizeof(delivery), "msg_");
+	token_id_new(delivery + 4);
+	(void)snprintf(after, sizeof(after), "%s again as %s",
+	    PQgetvalue(res, 0, 1), delivery);
+	PQclear(res);
+	memset(&p, 0, sizeof(p));
+	store_pg_int(&p, job);
+	store_pg_int(&p, (int64_t)now);
+	store_pg_text(&p, delivery);
+	if ((r = store_pg_do(c, PG_RESEND, &p, NULL)) == STORE_OK)
+		r = store_pg_audit_write(c, user, "resend", id, before, after,
+		    now);
+	return (store_pg_change_end(c, r));
+}
+
+enum store_result
+store_pg_jobs_failed_count(u_int64_t *n)
+{
+	enum store_result	 r;
+	PGresult		*res;
+
+	*n = 0;
+	if ((res = store_pg_run(store_pg_own(), PG_FAILED_COUNT, NULL, &r)) ==
+	    NULL)
+		return (r);
+	*n = (u_int64_t)store_pg_num(res, 0, 0);
+	PQclear(res);
+	return (STORE_OK);
+}
+
+enum store_result
+store_pg_deliveries_each(const char *id,
+    void (*cb)(const struct store_delivery *, void *), void *arg)
+{
+	struct store_pg_params	 p;
+	struct store_delivery	 d;
+	enum store_result	 r;
+	PGresult		*res;
+	int			 i;
+
+	memset(&p, 0, sizeof(p));
+	store_pg_text(&p, id);
+	if ((res = store_pg_run(store_pg_own(), PG_DELIVERIES_EACH, &p, &r)) ==
+	    NULL)
+		return (r);
+	for (i = 0; i < PQntuples(res); i++) {
+		d.job = store_pg_num(res, i, 0);
+		d.action = (int)store_pg_num(res, i, 1);
+		store_pg_copy(res, i, 2, d.kind, sizeof(d.kind));
+		d.attempt = (int)store_pg_num(res, i, 3);
+		store_pg_copy(res, i, 4, d.delivery_id, sizeof(d.delivery_id));
+		d.started_ms = (u_int64_t)store_pg_num(res, i, 5);
+		d.duration_ms = (u_int64_t)store_pg_num(res, i, 6);
+		store_pg_copy(res, i, 7, d.outcome, sizeof(d.outcome));
+		d.code = (int)store_pg_num(res, i, 8);
+		d.error = PQgetvalue(res, i, 9);
+		d.response = PQgetvalue(res, i, 10);
+		cb(&d, arg);
+	}
+	PQclear(res);
+	return (STORE_OK);
+}
+
+enum store_result
 store_pg_submission_delete(const char *id, const char *user, u_int64_t now)
 {
 	struct store_pg_conn	*c = store_pg_own();

@@ -87,8 +87,13 @@ static const char *store_sql[ST_MAX] = {
 	    "attempts = attempts - 1, run_at = ?3, lease_until = 0 "
 	    "WHERE id = ?1 AND attempts = ?2 AND state = 'running'",
 	[ST_JOB_STATUSES] = "SELECT kind, state, attempts, max_attempts, "
-	    "run_at, coalesce(last_error, ''), target FROM jobs "
-	    "WHERE submission_id = ?1 ORDER BY action",
+	    "run_at, coalesce(last_error, ''), target, id, delivery_id "
+	    "FROM jobs WHERE submission_id = ?1 ORDER BY action",
+	/* Not for a job deleted meanwhile (with its submission). */
+	[ST_DELIVERY_INSERT] = "INSERT INTO deliveries (job_id, attempt, "
+	    "delivery_id, started_at, duration_ms, outcome, code, error, "
+	    "response) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 "
+	    "WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?1)",
 	[ST_JOB_COUNTS] = "SELECT state, count(*) FROM jobs GROUP BY state",
 	[ST_ENDPOINT_GET] = "SELECT 1 FROM webhook_endpoints WHERE url = ?1",
 	[ST_ENDPOINT_DISABLE] = "INSERT OR IGNORE INTO webhook_endpoints "
@@ -300,6 +305,48 @@ static const char *store_migrations[] = {
 	") WITHOUT ROWID;"
 	"CREATE INDEX submission_repeats_submission ON submission_repeats "
 	"  (submission_id);",
+
+	/*
+	 * 5: mail and deliveries an owner can work with (SPEC 11). The
+	 * delivery log, a line per attempt, goes with its job (and so
+	 * with its submission, deleted or pruned). Failed jobs a digest
+	 * has listed carry the time it was taken (alerted_at); those that
+	 * failed before this version count as listed, so an upgrade sends
+	 * no digest of old news. alert_state says when the next digest may
+	 * be taken, on any node. autoreplies holds, per address, the last
+	 * hour's confirmation and its job, and goes with the job too (an
+	 * address is personal data: deleted with its submission).
+	 */
+	"CREATE TABLE deliveries ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  job_id      INTEGER NOT NULL REFERENCES jobs (id)"
+	"              ON DELETE CASCADE,"
+	"  attempt     INTEGER NOT NULL,"
+	"  delivery_id TEXT NOT NULL,"
+	"  started_at  INTEGER NOT NULL,"
+	"  duration_ms INTEGER NOT NULL,"
+	"  outcome     TEXT NOT NULL,"
+	"  code        INTEGER NOT NULL DEFAULT 0,"
+	"  error       TEXT NOT NULL DEFAULT '',"
+	"  response    TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX deliveries_job ON deliveries (job_id, id);"
+	"ALTER TABLE jobs ADD COLUMN alerted_at INTEGER;"
+	"UPDATE jobs SET alerted_at = coalesce(finished_at, 0)"
+	"  WHERE state = 'failed';"
+	"CREATE INDEX jobs_unalerted ON jobs (finished_at)"
+	"  WHERE state = 'failed' AND alerted_at IS NULL;"
+	"CREATE TABLE alert_state ("
+	"  id      INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  next_at INTEGER NOT NULL"
+	");"
+	"INSERT INTO alert_state VALUES (1, 0);"
+	"CREATE TABLE autoreplies ("
+	"  address TEXT PRIMARY KEY,"
+	"  job_id  INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+	"  sent_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX autoreplies_job ON autoreplies (job_id);",
 };
 
 #define STORE_NMIGRATIONS \
@@ -1063,6 +1110,23 @@ store_row_get(struct store_handle *h, const char *sql, const char *key,
 	return (r);
 }
 
+enum store_result
+store_rows_get(struct store_handle *h, const char *sql, const char *key,
+    void (*read)(sqlite3_stmt *, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	h = store_handle_or_reader(h);
+	if ((st = store_prepare(h, sql)) == NULL)
+		return (STORE_ERROR);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		read(st, arg);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+}
+
 struct store_handle *
 store_handle_or_reader(struct store_handle *h)
 {
@@ -1081,6 +1145,15 @@ store_exec(struct store_handle *db, enum store_stmt_id id)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return (rc);
+}
+
+enum store_result
+store_tx_close(struct store_handle *db, int rc)
+{
+	if (rc == SQLITE_DONE && (rc = store_exec(db, ST_COMMIT)) == SQLITE_DONE)
+		return (STORE_OK);
+	(void)store_exec(db, ST_ROLLBACK);
+	return (store_result_of(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc));
 }
 
 /* Maps an unexpected SQLite code to a result, logging it once here. */
@@ -1147,8 +1220,11 @@ const struct store_backend store_sqlite_backend = {
 	.job_record = store_sqlite_job_record,
 	.endpoint_is_disabled = store_sqlite_endpoint_is_disabled,
 	.endpoint_disable = store_sqlite_endpoint_disable,
-	.job_counts = store_sqlite_job_counts,
+	.autoreply_claim = store_sqlite_autoreply_claim,
+	.alert_take = store_sqlite_alert_take,
+	.alert_giveback = store_sqlite_alert_giveback,
 	.jobs_wait = store_sqlite_jobs_wait,
+	.job_counts = store_sqlite_job_counts,
 	.job_statuses = store_sqlite_job_statuses,
 	.user_add = store_sqlite_user_add,
 	.user_get = store_sqlite_user_get,
@@ -1169,6 +1245,9 @@ const struct store_backend store_sqlite_backend = {
 	.reviews_each = store_sqlite_reviews_each,
 	.review_set = store_sqlite_review_set,
 	.jobs_retry = store_sqlite_jobs_retry,
+	.job_resend = store_sqlite_job_resend,
+	.jobs_failed_count = store_sqlite_jobs_failed_count,
+	.deliveries_each = store_sqlite_deliveries_each,
 	.submission_delete = store_sqlite_submission_delete,
 	.audit_add = store_sqlite_audit_add,
 	.audit_each = store_sqlite_audit_each,

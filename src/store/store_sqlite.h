@@ -21,6 +21,7 @@ enum store_stmt_id {
 	ST_UNIQUE_CHECK, ST_CLIENT_COUNT, ST_SUB_GET, ST_PING, ST_ROWID_MAX,
 	ST_FTS_INDEX, ST_FTS_OPTIMIZE, ST_JOB_INSERT,
 	ST_JOB_DUE, ST_JOB_CLAIM, ST_JOB_FINISH, ST_JOB_RELEASE, ST_JOB_STATUSES, ST_JOB_COUNTS,
+	ST_DELIVERY_INSERT,
 	ST_ENDPOINT_GET, ST_ENDPOINT_DISABLE,
 	ST_REPEAT_MARK, ST_REPEAT_FIND,
 	ST_MAX
@@ -66,6 +67,13 @@ sqlite3_stmt		*store_stmt(struct store_handle *, enum store_stmt_id);
 /* Steps a statement that returns no rows; returns SQLite's code. */
 int			 store_exec(struct store_handle *, enum store_stmt_id);
 
+/*
+ * Ends the transaction open on h (begun with ST_BEGIN): commits it when
+ * rc, the code of its last step, is SQLITE_DONE, else rolls it back;
+ * STORE_OK once committed, else the failure's result (logged).
+ */
+enum store_result	 store_tx_close(struct store_handle *, int rc);
+
 /* Maps an unexpected SQLite code to a result, logging it. */
 enum store_result	 store_result_of(struct store_handle *, int);
 
@@ -84,6 +92,11 @@ sqlite3_stmt		*store_prepare(struct store_handle *, const char *sql);
  * STORE_NOT_FOUND when there is none.
  */
 enum store_result	 store_row_get(struct store_handle *, const char *sql,
+			    const char *key,
+			    void (*read)(sqlite3_stmt *, void *), void *);
+
+/* The same for every row, in order; STORE_OK also for none. */
+enum store_result	 store_rows_get(struct store_handle *, const char *sql,
 			    const char *key,
 			    void (*read)(sqlite3_stmt *, void *), void *);
 
@@ -143,7 +156,8 @@ enum store_result	store_sqlite_job_claim(struct store_handle *h,
 		    u_int64_t now, u_int64_t lease_ms, struct store_job *job);
 enum store_result	store_sqlite_job_finish(struct store_handle *h,
 		    const struct store_job *job, enum job_state state,
-		    const char *error, u_int64_t run_at, u_int64_t now);
+		    const char *error, u_int64_t run_at, u_int64_t now,
+		    const struct store_attempt *at);
 enum store_result	store_sqlite_job_release(struct store_handle *h,
 		    const struct store_job *job, u_int64_t now);
 enum store_result	store_sqlite_job_record(struct store_handle *h,
@@ -151,9 +165,18 @@ enum store_result	store_sqlite_job_record(struct store_handle *h,
 enum store_result	store_sqlite_endpoint_is_disabled(struct store_handle *h, const char *url, int *disabled);
 enum store_result	store_sqlite_endpoint_disable(struct store_handle *h,
 		    const char *url, const char *reason, u_int64_t now);
-enum store_result	store_sqlite_job_counts(u_int64_t counts[STORE_JOB_STATES]);
+enum store_result	store_sqlite_autoreply_claim(struct store_handle *h,
+		    const char *address, int64_t job, u_int64_t now,
+		    u_int64_t window_ms, int *granted);
+enum store_result	store_sqlite_alert_take(struct store_handle *h,
+		    u_int64_t now, u_int64_t gather_ms, u_int64_t interval_ms,
+		    size_t max, void (*cb)(const struct store_alert_item *,
+		    void *), void *arg, size_t *n);
+enum store_result	store_sqlite_alert_giveback(struct store_handle *h,
+		    u_int64_t taken_ms, u_int64_t retry_at);
 int		store_sqlite_jobs_wait(struct store_handle *h,
 		    u_int64_t timeout_ms);
+enum store_result	store_sqlite_job_counts(u_int64_t counts[STORE_JOB_STATES]);
 enum store_result	store_sqlite_job_statuses(const char *submission_id,
 		    struct store_job_status *out, size_t max, size_t *n);
 enum store_result	store_sqlite_user_add(struct store_handle *h,
@@ -193,6 +216,12 @@ enum store_result	store_sqlite_reviews_each(const char *id,
 enum store_result	store_sqlite_review_set(struct store_review_change *c);
 enum store_result	store_sqlite_jobs_retry(const char *id,
 		    const char *user, u_int64_t now, int *n);
+enum store_result	store_sqlite_job_resend(const char *id, int64_t job,
+		    const char *user, u_int64_t now);
+enum store_result	store_sqlite_jobs_failed_count(u_int64_t *n);
+enum store_result	store_sqlite_deliveries_each(const char *id,
+		    void (*cb)(const struct store_delivery *, void *),
+		    void *arg);
 enum store_result	store_sqlite_submission_delete(const char *id,
 		    const char *user, u_int64_t now);
 enum store_result	store_sqlite_audit_add(const char *user,

@@ -24,31 +24,41 @@ static int	store_audit_insert(struct store_handle *, const char *,
 		    const char *, const char *, const char *, const char *,
 		    u_int64_t);
 
+/* The caller's callback and argument, for the rows of store_rows_get(). */
+struct store_review_each {
+	void	(*cb)(const struct store_review *, void *);
+	void	*arg;
+};
+
+struct store_delivery_each {
+	void	(*cb)(const struct store_delivery *, void *);
+	void	*arg;
+};
+
+static void
+store_review_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_review_each	*e = arg;
+	struct store_review	 rv;
+
+	rv.version = sqlite3_column_int(st, 0);
+	store_copy_text(st, 1, rv.before, sizeof(rv.before));
+	store_copy_text(st, 2, rv.state, sizeof(rv.state));
+	rv.note = (const char *)sqlite3_column_text(st, 3);
+	store_copy_text(st, 4, rv.user, sizeof(rv.user));
+	rv.at_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+	e->cb(&rv, e->arg);
+}
+
 enum store_result
 store_sqlite_reviews_each(const char *id,
     void (*cb)(const struct store_review *, void *), void *arg)
 {
-	struct store_handle	*h = store_reader_handle();
-	struct store_review	 rv;
-	sqlite3_stmt		*st;
-	int			 rc;
+	struct store_review_each	e = { cb, arg };
 
-	if ((st = store_prepare(h, "SELECT version, state_before, state, note, "
-	    "user_name, at FROM reviews WHERE submission_id = ?1 "
-	    "ORDER BY id")) == NULL)
-		return (STORE_ERROR);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rv.version = sqlite3_column_int(st, 0);
-		store_copy_text(st, 1, rv.before, sizeof(rv.before));
-		store_copy_text(st, 2, rv.state, sizeof(rv.state));
-		rv.note = (const char *)sqlite3_column_text(st, 3);
-		store_copy_text(st, 4, rv.user, sizeof(rv.user));
-		rv.at_ms = (u_int64_t)sqlite3_column_int64(st, 5);
-		cb(&rv, arg);
-	}
-	sqlite3_finalize(st);
-	return (rc == SQLITE_DONE ? STORE_OK : store_result_of(h, rc));
+	return (store_rows_get(NULL, "SELECT version, state_before, state, "
+	    "note, user_name, at FROM reviews WHERE submission_id = ?1 "
+	    "ORDER BY id", id, store_review_row, &e));
 }
 
 /* Fills in who changed c->id last, for the 409 page. */
@@ -153,8 +163,9 @@ store_sqlite_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
 	*n = 0;
 	if (!store_tx_begin(h))
 		return (STORE_BUSY);
+	/* A retry keeps the delivery id: the same webhook-id, Message-ID. */
 	if ((st = store_prepare(h, "UPDATE jobs SET state = 'queued', "
-	    "attempts = 0, run_at = ?2, lease_until = 0 "
+	    "attempts = 0, run_at = ?2, lease_until = 0, alerted_at = NULL "
 	    "WHERE submission_id = ?1 AND state = 'failed'")) == NULL)
 		return (store_tx_end(h, 0));
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -168,6 +179,104 @@ store_sqlite_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
 	if (!store_audit_insert(h, user, "retry", id, "failed", after, now))
 		return (store_tx_end(h, 0));
 	return (store_tx_end(h, 1));
+}
+
+enum store_result
+store_sqlite_job_resend(const char *id, int64_t job, const char *user, u_int64_t now)
+{
+	struct store_handle	*h = store_reader_handle();
+	sqlite3_stmt		*st;
+	char			 before[TOKEN_ID_LEN + 5];
+	char			 delivery[TOKEN_ID_LEN + 5];
+	char			 after[TOKEN_ID_LEN + 64];
+	int			 rc;
+
+	if (!store_tx_begin(h))
+		return (STORE_BUSY);
+	if ((st = store_prepare(h, "SELECT delivery_id, kind FROM jobs "
+	    "WHERE id = ?1 AND submission_id = ?2 AND state = 'done'")) ==
+	    NULL)
+		return (store_tx_end(h, 0));
+	sqlite3_bind_int64(st, 1, job);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return (store_tx_end(h, 0));
+		(void)store_exec(h, ST_ROLLBACK);
+		return (STORE_NOT_FOUND);
+	}
+	store_copy_text(st, 0, before, sizeof(before));
+	(void)snprintf(delivery, sizeof(delivery), "msg_");
+	token_id_new(delivery + 4);
+	(void)snprintf(after, sizeof(after), "%s again as %s",
+	    (const char *)sqlite3_column_text(st, 1), delivery);
+	sqlite3_finalize(st);
+
+	if ((st = store_prepare(h, "UPDATE jobs SET state = 'queued', "
+	    "attempts = 0, run_at = ?2, lease_until = 0, delivery_id = ?3, "
+	    "last_error = NULL, finished_at = NULL WHERE id = ?1")) == NULL)
+		return (store_tx_end(h, 0));
+	sqlite3_bind_int64(st, 1, job);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+	sqlite3_bind_text(st, 3, delivery, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE ||
+	    !store_audit_insert(h, user, "resend", id, before, after, now))
+		return (store_tx_end(h, 0));
+	return (store_tx_end(h, 1));
+}
+
+enum store_result
+store_sqlite_jobs_failed_count(u_int64_t *n)
+{
+	struct store_handle	*h = store_reader_handle();
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	*n = 0;
+	if ((st = store_prepare(h, "SELECT count(*) FROM jobs "
+	    "WHERE state = 'failed'")) == NULL)
+		return (STORE_ERROR);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*n = (u_int64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW ? STORE_OK : store_result_of(h, rc));
+}
+
+static void
+store_delivery_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_delivery_each	*e = arg;
+	struct store_delivery		 d;
+
+	d.job = sqlite3_column_int64(st, 0);
+	d.action = sqlite3_column_int(st, 1);
+	store_copy_text(st, 2, d.kind, sizeof(d.kind));
+	d.attempt = sqlite3_column_int(st, 3);
+	store_copy_text(st, 4, d.delivery_id, sizeof(d.delivery_id));
+	d.started_ms = (u_int64_t)sqlite3_column_int64(st, 5);
+	d.duration_ms = (u_int64_t)sqlite3_column_int64(st, 6);
+	store_copy_text(st, 7, d.outcome, sizeof(d.outcome));
+	d.code = sqlite3_column_int(st, 8);
+	d.error = (const char *)sqlite3_column_text(st, 9);
+	d.response = (const char *)sqlite3_column_text(st, 10);
+	e->cb(&d, e->arg);
+}
+
+enum store_result
+store_sqlite_deliveries_each(const char *id,
+    void (*cb)(const struct store_delivery *, void *), void *arg)
+{
+	struct store_delivery_each	e = { cb, arg };
+
+	return (store_rows_get(NULL, "SELECT d.job_id, j.action, j.kind, "
+	    "d.attempt, d.delivery_id, d.started_at, d.duration_ms, "
+	    "d.outcome, d.code, d.error, d.response FROM jobs j "
+	    "JOIN deliveries d ON d.job_id = j.id "
+	    "WHERE j.submission_id = ?1 ORDER BY d.started_at, d.id", id,
+	    store_delivery_row, &e));
 }
 
 enum store_result

@@ -30,6 +30,13 @@ const char *const store_job_states[STORE_JOB_STATES] = {
 	[JOB_FAILED] = "failed",
 };
 
+const char *const store_attempt_outcomes[STORE_ATTEMPT_OUTCOMES] = {
+	[ATTEMPT_DELIVERED] = "delivered",
+	[ATTEMPT_RETRY] = "retry",
+	[ATTEMPT_FAILED] = "failed",
+	[ATTEMPT_SKIPPED] = "skipped",
+};
+
 int
 store_vocab_find(const char *const *names, size_t n, const char *s)
 {

@@ -50,6 +50,22 @@ extern const char *const store_job_states[STORE_JOB_STATES];
 /* The state called s; JOB_FAILED for a name it does not know. */
 enum job_state	 store_job_state_parse(const char *s);
 
+/*
+ * What became of one attempt of a job, as the delivery log keeps it:
+ * delivered, to be tried again, failed for good, or not sent on purpose
+ * (an autoreply to an address that had one within the hour, or for
+ * spam). The names are store_attempt_outcomes[outcome].
+ */
+enum attempt_outcome {
+	ATTEMPT_DELIVERED = 0,
+	ATTEMPT_RETRY,
+	ATTEMPT_FAILED,
+	ATTEMPT_SKIPPED,
+};
+
+#define STORE_ATTEMPT_OUTCOMES	4
+extern const char *const store_attempt_outcomes[STORE_ATTEMPT_OUTCOMES];
+
 /* s's index in names[0 .. n - 1]; -1 when it is none of them or NULL. */
 int		 store_vocab_find(const char *const *names, size_t n,
 		    const char *s);

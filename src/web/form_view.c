@@ -274,9 +274,40 @@ form_view_job_what(const char *kind)
 {
 	if (strcmp(kind, "email") == 0)
 		return ("Email notification to the site owner");
+	if (strcmp(kind, "autoreply") == 0)
+		return ("Confirmation email to you");
 	if (strcmp(kind, "webhook") == 0)
 		return ("Notification to the site's other systems");
 	return (kind);
+}
+
+/*
+ * "12 s", "25 min", "5 h" from now, and the time as "at 14:05 UTC" once
+ * it is a few minutes off: a retry may be hours away (SPEC 11).
+ */
+static void
+form_view_wait(u_int64_t run_at, u_int64_t now_ms, char *out, size_t len)
+{
+	struct tm	tm;
+	time_t		t;
+	u_int64_t	s;
+	char		at[32];
+
+	s = run_at > now_ms ? (run_at - now_ms + 999) / 1000 : 0;
+	if (s < 120) {
+		(void)snprintf(out, len, "%llu s", (unsigned long long)s);
+		return;
+	}
+	t = (time_t)(run_at / 1000);
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(at, sizeof(at), s < 86400 ? "%H:%M UTC" :
+	    "%Y-%m-%d %H:%M UTC", &tm);
+	if (s < 120 * 60)
+		(void)snprintf(out, len, "%llu min (at %s)",
+		    (unsigned long long)(s + 30) / 60, at);
+	else
+		(void)snprintf(out, len, "%llu h (at %s)",
+		    (unsigned long long)(s + 1800) / 3600, at);
 }
 
 void
@@ -284,9 +315,8 @@ form_view_jobs(struct kore_json_item *ctx, const struct store_job_status *js,
     size_t n, u_int64_t now_ms)
 {
 	struct kore_json_item	*jobs, *failed, *o;
-	char			 status[128];
+	char			 status[160], wait[64];
 	size_t			 i, nfailed, npending;
-	u_int64_t		 wait;
 
 	jobs = kore_json_create_array(ctx, "jobs");
 	failed = kore_json_create_array(ctx, "failed");
@@ -300,12 +330,11 @@ form_view_jobs(struct kore_json_item *ctx, const struct store_job_status *js,
 				    "waiting to start");
 				break;
 			}
-			wait = js[i].run_at > now_ms ?
-			    (js[i].run_at - now_ms + 999) / 1000 : 0;
+			form_view_wait(js[i].run_at, now_ms, wait,
+			    sizeof(wait));
 			(void)snprintf(status, sizeof(status), "did not work "
-			    "yet: retry %d of %d, next try in %llu s",
-			    js[i].attempts + 1, js[i].max_attempts,
-			    (unsigned long long)wait);
+			    "yet: retry %d of %d, next try in %s",
+			    js[i].attempts + 1, js[i].max_attempts, wait);
 			break;
 		case JOB_RUNNING:
 			npending++;
@@ -334,6 +363,8 @@ form_view_jobs(struct kore_json_item *ctx, const struct store_job_status *js,
 		kore_json_create_string(o, "what",
 		    form_view_job_what(js[i].kind));
 		kore_json_create_string(o, "status", status);
+		form_view_flag(o, "pending", js[i].state == JOB_QUEUED ||
+		    js[i].state == JOB_RUNNING);
 	}
 	form_view_flag(ctx, "pending", npending > 0);
 	form_view_flag(ctx, "has_failed", nfailed > 0);

@@ -9,10 +9,8 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -24,7 +22,6 @@
 #include "web/page.h"
 #include "core/tmpl.h"
 
-#define PAGE_TEMPLATE_MAX	(512 * 1024)
 #define PAGE_HEADERS_MAX	(8 * 1024)
 
 static struct tmpl_set	*page_set = NULL;
@@ -85,29 +82,12 @@ static int
 page_template_read(const char *dir, const char *file, char *err,
     size_t errlen)
 {
-	char		 path[512], name[128], *buf;
-	ssize_t		 n;
-	int		 fd, rc;
+	char		 path[512], name[128];
 
 	(void)snprintf(path, sizeof(path), "%s/%s", dir, file);
 	(void)snprintf(name, sizeof(name), "%.*s", (int)(strlen(file) - 5),
 	    file);
-	if ((fd = open(path, O_RDONLY)) == -1) {
-		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return (-1);
-	}
-	buf = kore_malloc(PAGE_TEMPLATE_MAX);
-	n = read(fd, buf, PAGE_TEMPLATE_MAX);
-	(void)close(fd);
-	if (n < 0 || n == PAGE_TEMPLATE_MAX) {
-		(void)snprintf(err, errlen, "%s: unreadable or larger than "
-		    "%d bytes", path, PAGE_TEMPLATE_MAX);
-		kore_free(buf);
-		return (-1);
-	}
-	rc = tmpl_set_add(page_set, name, buf, (size_t)n, err, errlen);
-	kore_free(buf);
-	return (rc);
+	return (tmpl_set_add_file(page_set, name, path, err, errlen));
 }
 
 struct kore_json_item *

@@ -4,7 +4,10 @@
  * a 202 "processing" page that reloads itself through a Refresh header
  * (no script, no <meta> refresh) and offers to stop doing so (WCAG
  * 2.2.1); once all are finished it is the 200 result page, with an ETag,
- * saying plainly what could not be done, if anything.
+ * saying plainly what could not be done, if anything. A retry may be
+ * hours away (SPEC 11): once the submission is FORMWORK_WAIT_MAX old, a
+ * pending one is a 200 page too, saying that it is safe and what will
+ * be tried again when, kept by no cache.
  */
 
 #include <sys/types.h>
@@ -16,6 +19,7 @@
 #include <kore/http.h>
 
 #include "web/form_view.h"
+#include "core/config.h"
 #include "core/forms.h"
 #include "web/page.h"
 #include "web/result_cache.h"
@@ -85,9 +89,16 @@ page_result(struct http_request *req)
 	}
 
 	if (done + failed < n) {
-		/* Processing: never cached, and reloads itself. */
 		ctx = form_view_result(form, &rec);
 		form_view_jobs(ctx, js, n, util_now_ms());
+		store_record_cleanup(&rec);
+		if (util_now_ms() >= rec.created_ms + config.wait_max_ms) {
+			/* Waited long enough: safe, the rest goes on later. */
+			page_send(req, 200, PAGE_NO_STORE, form->title,
+			    "result", ctx);
+			return (KORE_RESULT_OK);
+		}
+		/* Processing: never cached, and reloads itself. */
 		refresh = req->query_string == NULL ||
 		    strcmp(req->query_string, "refresh=off") != 0;
 		kore_json_create_literal(ctx, "refresh", refresh ?
@@ -97,7 +108,6 @@ page_result(struct http_request *req)
 		http_response_header(req, "retry-after", RESULT_REFRESH_S);
 		page_send(req, 202, PAGE_NO_STORE, form->title, "processing",
 		    ctx);
-		store_record_cleanup(&rec);
 		return (KORE_RESULT_OK);
 	}
 

@@ -341,8 +341,7 @@ submit_job_specs(const struct form *form, struct store_job_spec *jobs,
 
 	for (i = 0; i < form->nactions && i < max; i++) {
 		jobs[i].kind = form->actions[i].type;
-		jobs[i].target = form->actions[i].url ?
-		    form->actions[i].url : form->actions[i].to;
+		jobs[i].target = form->actions[i].target;
 		jobs[i].action = (int)i;
 		jobs[i].max_attempts = form->actions[i].max_attempts;
 	}

@@ -2,7 +2,9 @@
 // Chromium with JavaScript off: /admin sends them to the sign-in page and
 // back; they open a submission, review it with a note, see it in the
 // history; reloading and going Back send no POST; signing out ends the
-// session. The user is made with ./formworkctl on the server's database.
+// session; a signup's delivery log shows its mail going out, and "Send
+// again" sends it once more as a new delivery. The users are made with
+// ./formworkctl on the server's database.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -127,4 +129,49 @@ test('a stale review shows who changed it (409)', async () => {
   await shot(pages[1], 'conflict');
   await a.close();
   await b.close();
+});
+
+test('the delivery log of a signup, and sending its mail again', async () => {
+  const marker = `log${Date.now()}`;
+  execFileSync(CTL, ['user', 'add', 'log-admin', '--role', 'admin'], {
+    input: PW + '\n', env: { ...process.env, FORMWORK_DB: DB } });
+  const ctx = await browser.newContext({ javaScriptEnabled: false,
+    viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/f/signup`);
+  await page.fill('#f-email', `${marker}@example.com`);
+  await page.fill('#f-name', `Grace ${marker}`);
+  await page.check('input[name=plan][value=pro]');
+  await page.check('input[name=terms]');
+  await Promise.all([page.waitForURL(/\/s\//), page.click('button[type=submit]')]);
+  const id = new URL(page.url()).pathname.split('/').pop();
+  // The sink takes 3 s per message: wait until the result page is final.
+  for (let i = 0; i < 100 && (await fetch(`${BASE}/s/${id}`)).status !== 200; i++)
+    await new Promise((r) => setTimeout(r, 200));
+
+  await page.goto(`${BASE}/admin/login?next=/admin/s/${id}`);
+  await page.fill('#username', 'log-admin');
+  await page.fill('#password', PW);
+  await Promise.all([page.waitForURL(new RegExp(`/admin/s/${id}$`)),
+    page.click('button[type=submit]')]);
+  const log = page.locator('table.deliveries tbody tr');
+  assert.equal(await log.count(), 1, 'one attempt so far');
+  assert.equal(await log.first().getAttribute('data-outcome'), 'delivered');
+  assert.match(await log.first().textContent(), /250/);
+  assert.match(await page.textContent('nav.desk-nav'), /Failed actions: \d+/);
+  await shot(page, 'delivery-log');
+
+  const first = await log.first().locator('code').textContent();
+  await Promise.all([page.waitForURL(new RegExp(`/admin/s/${id}$`)),
+    page.click('text=Send again')]);
+  for (let i = 0; i < 100 && await log.count() < 2; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    await page.reload();
+  }
+  assert.equal(await log.count(), 2, 'sent again: a second attempt');
+  assert.equal(await log.nth(1).getAttribute('data-outcome'), 'delivered');
+  const second = await log.nth(1).locator('code').textContent();
+  assert.notEqual(second, first, 'a new delivery id (Message-ID)');
+  await shot(page, 'delivery-log-sent-again');
+  await ctx.close();
 });

@@ -85,6 +85,12 @@ async function grabDesk() {
   const csrf = list.match(/name="_csrf" value="([^"]+)"/)[1];
   await grab('desk-list-filtered', '/admin?review=new&q=quality', as(), 200);
   await grab('desk-detail', `/admin/s/${id}`, as(), 200);
+  // Once its mail went out: the delivery log, with "Send again".
+  for (let i = 0; i < 100 && (await fetch(`${BASE}/s/${id}`)).status !== 200; i++)
+    await new Promise((r) => setTimeout(r, 200));
+  await grab('desk-detail-log', `/admin/s/${id}`, as(), 200);
+  assert.match(pages[pages.length - 1].html, /<table class="deliveries">/);
+  assert.match(pages[pages.length - 1].html, />Send again</);
   await fetch(`${BASE}/admin/s/${id}/review`, as({ redirect: 'manual',
     ...post({ _csrf: csrf, version: '1', state: 'approved', note: 'fine' }) }));
   await grab('desk-409', `/admin/s/${id}/review`, as(post({ _csrf: csrf,

@@ -512,9 +512,10 @@ INSTALLED_PROGRAM = [
     "usr/local/lib/systemd/system/formwork.service",
     "usr/local/lib/sysusers.d/formwork.conf",
     "usr/local/share/formwork/nginx/formwork.conf",
-] + ["usr/local/share/formwork/%s/%s" % (d, f)
-     for d in ("templates", "assets")
-     for f in os.listdir(os.path.join(ROOT, d))]
+] + ["usr/local/share/formwork/" + os.path.relpath(os.path.join(d, f), ROOT)
+     for top in ("templates", "assets")
+     for d, _, files in os.walk(os.path.join(ROOT, top))
+     for f in files]
 INSTALLED_OPERATOR = ["etc/formwork/formwork.conf"] + [
     "etc/formwork/forms/" + f
     for f in os.listdir(os.path.join(ROOT, "conf", "forms"))]
@@ -588,9 +589,13 @@ class InstallDestdir(unittest.TestCase):
             f.write("FORMWORK_BASE_URL=https://forms.example.net\n")
         with open(os.path.join(state, "formwork.db"), "w") as f:
             f.write("data")
+        mine = "usr/local/share/formwork/templates/mail/mine.txt"
+        with open(os.path.join(dest, mine), "w") as f:
+            f.write("The owner's own mail template, {{name}}.\n")
         kept = {p: read(os.path.join(dest, p)) for p in (
             "etc/formwork/formwork.conf", "etc/formwork/forms/contact.json",
-            "etc/formwork/formwork.env", "var/lib/formwork/formwork.db")}
+            "etc/formwork/formwork.env", "var/lib/formwork/formwork.db",
+            mine)}
         rc, out = make("install", "DESTDIR=" + dest)
         self.assertEqual(rc, 0, out)
         self.assertIn("formwork.conf.new", out)
@@ -603,7 +608,8 @@ class InstallDestdir(unittest.TestCase):
         rc, out = make("uninstall", "DESTDIR=" + dest)
         self.assertEqual(rc, 0, out)
         self.assertIn("kept", out)
-        self.assertEqual(tree(dest), set(kept))
+        # The templates go, the owner's mail templates among them.
+        self.assertEqual(tree(dest), set(kept) - {mine})
         for d in ("usr/local/lib/formwork", "usr/local/share/formwork"):
             self.assertFalse(os.path.exists(os.path.join(dest, d)), d)
         shutil.rmtree(dest)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh [SECONDS]: builds Formwork's libFuzzer targets and fuzzes each for
-# SECONDS (default 30; about 2.5 to 3 minutes in all for 5 targets at 30).
+# SECONDS (default 30; about 3 to 3.5 minutes in all for 6 targets at 30).
 #
 # Targets (tests/fuzz/fuzz_<name>.c; each file says what it checks):
 #   body     body_parse (urlencoded, multipart) + validate_form/_hash
@@ -8,6 +8,7 @@
 #   tmpl     the Mustache engine: compile + render, also as a partial
 #   token    token_csrf_check, token_id_valid
 #   json_in  json_in_decode + kore_json_parse
+#   mime     mail headers: no value adds or breaks a header line
 #
 # Build: clang with -fsanitize=fuzzer,address,undefined and
 # -fno-sanitize-recover=undefined, into tests/out/fuzz/ (gitignored). The
@@ -43,7 +44,7 @@ case $secs in
 esac
 cd "$(dirname "$0")/../.." || exit 2
 
-targets=${FUZZ_TARGETS:-"body forms tmpl token json_in"}
+targets=${FUZZ_TARGETS:-"body forms tmpl token json_in mime"}
 cc=${FUZZ_CC:-clang}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 out=tests/out/fuzz
@@ -94,7 +95,8 @@ mv "$gen/forms_embed.h.tmp" "$gen/forms_embed.h" || exit 1
 # Library objects: instrumented for coverage (fuzzer-no-link), once.
 lib_src="src/core/body.c src/core/utf8.c src/core/forms.c \
 	src/core/validate.c src/core/tmpl.c src/core/token.c src/core/util.c \
-	src/core/json_in.c src/core/url.c src/core/spam.c \
+	src/core/json_in.c src/core/config.c src/core/mime.c \
+	src/core/url.c src/core/spam.c \
 	$kore_src/buf.c $kore_src/json.c \
 	$kore_src/utils.c src/ctl/kore_glue.c tests/fuzz/kore_mem_libc.c"
 build_start=$(date +%s)

@@ -199,7 +199,8 @@ def main():
         "FORMWORK_WEBHOOK_SECRET": secret,
         "FORMWORK_WEBHOOK_ALLOW_PRIVATE": "1",
         "FORMWORK_SMTP_URL": sink.url,
-        "FORMWORK_ACTION_TIMEOUT": "2", "FORMWORK_RETRY_BASE_MS": "200"})
+        "FORMWORK_ACTION_TIMEOUT": "2",
+        "FORMWORK_RETRY_SCHEDULE": "0.2,0.4,0.8,1.6"})
     print("formwork crash test: module %s, dir %s" % (
         srvmod.module_path(), srv.dir), flush=True)
     clients = None

@@ -21,6 +21,9 @@ again lives here:
                    submit() through the public form, fire_together() for
                    concurrent POSTs, and Session, a keep-alive client for
                    many submissions
+  the jobs         db_rows() reads a server's database (read-only),
+                   jobs_of() a submission's jobs, wait_jobs_final() waits
+                   until none is queued or running
   the desk         ctl() runs ./formworkctl on a server's database,
                    add_user() makes an account, Desk signs in, keeps the
                    session cookie and fetches the desk's CSRF token
@@ -483,6 +486,30 @@ class Session:
                                urllib.parse.urlencode(fields), FORM_CT)
         m = ID_RE.match(urllib.parse.urlsplit(loc or "").path)
         return st, (m.group(1) if m else None)
+
+
+# ---- the jobs (the database, read only) -------------------------------------
+
+def db_rows(srv, query, args=()):
+    """Rows as dicts, from a read-only connection of our own (SQLite's
+    file, or psql on PostgreSQL: server.Server.rows)."""
+    return srv.rows(query, args)
+
+
+def jobs_of(srv, sid):
+    return db_rows(srv, "SELECT * FROM jobs WHERE submission_id = ? "
+                   "ORDER BY action", (sid,))
+
+
+def wait_jobs_final(srv, sid, timeout=20.0):
+    """Waits until none of the submission's jobs is queued or running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        js = jobs_of(srv, sid)
+        if all(j["state"] in ("done", "failed") for j in js) or \
+                time.monotonic() > deadline:
+            return js
+        time.sleep(0.05)
 
 
 # ---- the desk: accounts and signing in --------------------------------------

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # run.sh SO_PATH: Formwork's integration tests against the module SO_PATH.
 #
-# Builds nothing (the module and ./formworkctl must be built). Five Python
-# suites (standard library, plus Debian's python3-aiosmtpd for the second;
-# all run with /usr/bin/python3):
+# Builds nothing (the module and ./formworkctl must be built). Six Python
+# suites (standard library, plus Debian's python3-aiosmtpd for the second
+# and the fifth; all run with /usr/bin/python3):
 #   tests/integ/suite.py        pages, submitting, replays, validation, ...
 #   tests/integ/suite_queue.py  background actions: SMTP, outbox, webhooks,
 #                               retries, the 202 processing page, figures
@@ -12,6 +12,11 @@
 #                               (sign-in, sessions, roles, CSRF, 409/412/428,
 #                               markup hooks, pages, CSV, audit) and
 #                               formworkctl
+#   tests/integ/suite_mail.py   mail and deliveries (SPEC 11): recipients,
+#                               Reply-To, templates, header injection,
+#                               autoreplies, an SMTP outage and the pages
+#                               during it, alert digests, webhook secrets,
+#                               the delivery log, "send again"
 #   tests/integ/suite_origins.py posting from the owner's own pages: allowed
 #                               origins and CORS, keyless posts and their
 #                               repeats, _next, JSON mode, spam on every
@@ -44,7 +49,7 @@ passed=0
 failed=0
 status=0
 for suite in suite.py suite_queue.py suite_api.py suite_desk.py \
-    suite_origins.py; do
+    suite_mail.py suite_origins.py; do
 	out=$(mktemp)
 	/usr/bin/python3 -u "tests/integ/$suite" --so "$so" 2>&1 |
 		tee "$out" |

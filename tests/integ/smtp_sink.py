@@ -15,6 +15,9 @@ can serve several forms:
                 given Message-ID is seen, accepted the next time
   anything else accepted at once (after `delay_s`, default 0)
 
+sink.refuse_for(s) makes it answer every RCPT with 451 for the next s
+seconds (a mail server that is down for a while, then back).
+
 In a test: `sink = SmtpSink(slow_s=3).start()`, then sink.url,
 sink.messages (a list of Received), sink.wait_for(pred, timeout),
 sink.stop(). As a program (for tests/browser/run.sh):
@@ -84,6 +87,8 @@ class RecordingHandler:
         self.messages = []          # accepted, in order
         self.attempts = []          # (time, rcpt_tos, reply) of every DATA
         self.rejected_rcpt = []     # (time, address) answered 550
+        self.refused_rcpt = []      # (time, address) answered 451
+        self.refuse_until = 0.0     # time.time() before which RCPT is 451
         self.temp_seen = set()
 
     @staticmethod
@@ -92,6 +97,10 @@ class RecordingHandler:
 
     async def handle_RCPT(self, server, session, envelope, address,
                           rcpt_options):
+        if time.time() < self.refuse_until:
+            with self.lock:
+                self.refused_rcpt.append((time.time(), address))
+            return "451 4.3.2 Service not available, try again later"
         if self.local(address).startswith("reject"):
             with self.lock:
                 self.rejected_rcpt.append((time.time(), address))
@@ -167,6 +176,17 @@ class SmtpSink:
     def messages(self):
         with self.handler.lock:
             return list(self.handler.messages)
+
+    def refuse_for(self, seconds):
+        """Answers every RCPT with 451 for the next seconds; returns the
+        time.time() at which it accepts again."""
+        self.handler.refuse_until = time.time() + seconds
+        return self.handler.refuse_until
+
+    @property
+    def refused(self):
+        with self.handler.lock:
+            return list(self.handler.refused_rcpt)
 
     def find(self, pred):
         return [m for m in self.messages if pred(m)]

@@ -259,10 +259,15 @@ Test(forms, sample_signup_fields_and_action_as_declared)
 
 	cr_assert_eq(f->nactions, 1);
 	cr_assert_str_eq(f->actions[0].type, "email");
-	cr_assert_str_eq(f->actions[0].to, "owner@example.com");
+	cr_assert_eq(f->actions[0].nto, 1);
+	cr_assert_str_eq(f->actions[0].to[0], "owner@example.com");
+	cr_assert_str_eq(f->actions[0].target, "owner@example.com");
 	cr_assert_str_eq(f->actions[0].subject, "New signup");
+	cr_assert_str_eq(f->actions[0].reply_to, "email",
+	    "Reply-To defaults to the first email field");
 	cr_assert_null(f->actions[0].url);
-	cr_assert_eq(f->actions[0].max_attempts, 5);
+	/* SPEC 11: the default schedule's 8 waits and the first try. */
+	cr_assert_eq(f->actions[0].max_attempts, 9);
 }
 
 Test(forms, type_names_match_the_json_spelling)
@@ -332,8 +337,73 @@ Test(forms, parse_accepts_webhook_action_with_attempts)
 	cr_assert_eq(ft_form->nactions, 2);
 	cr_assert_str_eq(ft_form->actions[0].url, "https://example.com/h");
 	cr_assert_eq(ft_form->actions[0].max_attempts, 3);
-	cr_assert_eq(ft_form->actions[1].max_attempts, 5);
+	cr_assert_eq(ft_form->actions[1].max_attempts, 9);
 	cr_assert_null(ft_form->actions[1].subject);
+	cr_assert_null(ft_form->actions[1].reply_to, "no email field");
+}
+
+/* ---- actions: mail and deliveries (SPEC 11) ---------------------------- */
+
+#define FT_MAILFORM(actions)						\
+	"{'slug': 't', 'title': 'T', 'success_message': 'ok', "	\
+	"'fields': [{'name': 'name', 'type': 'text', 'label': 'N'}, "	\
+	"{'name': 'from', 'type': 'email', 'label': 'E'}, "		\
+	"{'name': 'other', 'type': 'email', 'label': 'E2'}], "		\
+	"'actions': " actions "}"
+
+Test(forms, email_takes_lists_cc_bcc_reply_to_template_and_retry)
+{
+	struct form_action	*a;
+
+	cr_assert_not_null(ft_parse(FT_PATH, FT_MAILFORM("[{'type': 'email', "
+	    "'to': ['a@example.com', 'b@example.org'], 'cc': 'c@example.com', "
+	    "'bcc': ['d@example.com'], 'reply_to': 'other', "
+	    "'subject': 'New message from {{name}}', 'template': 'notify', "
+	    "'retry': [5, 0.25, 300]}]")), "%s", ft_err);
+	a = &ft_form->actions[0];
+	cr_assert_eq(a->nto, 2);
+	cr_assert_str_eq(a->to[1], "b@example.org");
+	cr_assert_eq(a->ncc, 1);
+	cr_assert_str_eq(a->cc[0], "c@example.com");
+	cr_assert_eq(a->nbcc, 1);
+	cr_assert_str_eq(a->reply_to, "other");
+	cr_assert_str_eq(a->template, "notify");
+	cr_assert_str_eq(a->target, "a@example.com, b@example.org");
+	cr_assert_eq(a->nretry, 3);
+	cr_assert_eq(a->retry_ms[0], 5000);
+	cr_assert_eq(a->retry_ms[1], 250);
+	cr_assert_eq(a->retry_ms[2], 300000);
+	cr_assert_eq(a->max_attempts, 4, "its schedule's 3 waits + 1");
+}
+
+Test(forms, max_attempts_wins_over_the_schedule_length)
+{
+	cr_assert_not_null(ft_parse(FT_PATH, FT_MAILFORM("[{'type': 'email', "
+	    "'to': 'a@example.com', 'retry': [1, 2, 3], 'max_attempts': 2}, "
+	    "{'type': 'webhook', 'url': 'https://x.test/', 'retry': [1], "
+	    "'max_attempts': 20}]")), "%s", ft_err);
+	cr_assert_eq(ft_form->actions[0].max_attempts, 2);
+	cr_assert_eq(ft_form->actions[1].max_attempts, 20);
+}
+
+Test(forms, autoreply_defaults_to_the_first_email_field)
+{
+	cr_assert_not_null(ft_parse(FT_PATH, FT_MAILFORM("[{'type': "
+	    "'autoreply', 'template': 'thanks'}, {'type': 'autoreply', "
+	    "'field': 'other', 'subject': 'Thanks, {{name}}'}]")), "%s",
+	    ft_err);
+	cr_assert_str_eq(ft_form->actions[0].field, "from");
+	cr_assert_str_eq(ft_form->actions[1].field, "other");
+	cr_assert_eq(ft_form->actions[0].nto, 0);
+	cr_assert_str_eq(ft_form->actions[0].target, "the address in 'from'");
+}
+
+Test(forms, webhook_takes_a_secret_env)
+{
+	cr_assert_not_null(ft_parse(FT_PATH, FT_MAILFORM("[{'type': "
+	    "'webhook', 'url': 'https://x.test/h', "
+	    "'secret_env': 'HOOK_SECRET_2'}]")), "%s", ft_err);
+	cr_assert_str_eq(ft_form->actions[0].secret_env, "HOOK_SECRET_2");
 }
 
 Test(forms, parse_slug_may_hold_digits_and_dashes)
@@ -570,9 +640,58 @@ static const struct ft_bad	ft_bad[] = {
 	{ "an unknown action type", NULL,
 	    FT_ACTIONS("[{'type': 'sms', 'to': '123'}]"), NULL,
 	    { "actions[0]", "unknown action type 'sms'" } },
+	/* SPEC 11 made 'cc' an email key: an unknown key is another now. */
 	{ "an unknown action key", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', 'sender': 'x'}]"),
+	    NULL, { "actions[0]", "unknown key 'sender'" } },
+	{ "a cc that is no address", NULL,
 	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', 'cc': 'x'}]"),
-	    NULL, { "actions[0]", "unknown key 'cc'" } },
+	    NULL, { "actions[0]", "'cc' must be an email address" } },
+	{ "a to address with CR LF", NULL,
+	    FT_ACTIONS("[{'type': 'email', "
+	    "'to': 'a@b.com\\r\\nBcc: evil@x.test'}]"),
+	    NULL, { "actions[0]", "'to' must be an email address" } },
+	{ "a to address with a display name", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'Ann <a@b.com>'}]"),
+	    NULL, { "actions[0]", "'to' must be an email address" } },
+	{ "a to list holding a number", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': ['a@b.com', 3]}]"),
+	    NULL, { "actions[0]", "'to' must be an email address" } },
+	{ "an empty to list", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': []}]"),
+	    NULL, { "actions[0]", "needs 'to'" } },
+	{ "a webhook key on an email", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', "
+	    "'url': 'https://x.test/'}]"),
+	    NULL, { "actions[0]", "'url' does not apply to email actions" } },
+	{ "an email key on a webhook", NULL,
+	    FT_ACTIONS("[{'type': 'webhook', 'url': 'https://x.test/', "
+	    "'subject': 'x'}]"),
+	    NULL, { "'subject' does not apply to webhook actions" } },
+	{ "a reply_to naming no email field", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', 'reply_to': 'a'}]"),
+	    NULL, { "actions[0]", "'reply_to' must name an email field" } },
+	{ "an autoreply on a form without email field", NULL,
+	    FT_ACTIONS("[{'type': 'autoreply'}]"),
+	    NULL, { "actions[0]", "needs an email field" } },
+	{ "a retry that is no list", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', 'retry': 5}]"),
+	    NULL, { "actions[0]", "'retry' must be a list" } },
+	{ "an empty retry list", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', 'retry': []}]"),
+	    NULL, { "'retry' must be a list" } },
+	{ "a negative retry wait", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', 'retry': [5, -1]}]"),
+	    NULL, { "'retry' must be a list" } },
+	{ "a retry wait over a week", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', "
+	    "'retry': [604801]}]"), NULL, { "'retry' must be a list" } },
+	{ "a template name with a slash", NULL,
+	    FT_ACTIONS("[{'type': 'email', 'to': 'a@b.com', "
+	    "'template': '../x'}]"), NULL, { "'template' must name a file" } },
+	{ "a secret_env in lower case", NULL,
+	    FT_ACTIONS("[{'type': 'webhook', 'url': 'https://x.test/', "
+	    "'secret_env': 'path'}]"), NULL, { "'secret_env' must name" } },
 	{ "actions as an object", NULL, FT_ACTIONS("{'type': 'email'}"),
 	    NULL, { "'actions' must be an array" } },
 };

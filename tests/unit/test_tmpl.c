@@ -348,6 +348,33 @@ Test(tmpl, triple_mustache_and_ampersand_are_raw)
 	    "<b a='1'>&|<b a='1'>&|&lt;b a=&#39;1&#39;&gt;&amp;");
 }
 
+/* A mail's subject and text part: values as they are, nothing escaped. */
+Test(tmpl, render_text_escapes_nothing_also_in_partials)
+{
+	struct kore_json	 json;
+	struct kore_buf		 out;
+	struct tmpl_set		*set;
+	const char		*data = "{\"v\":\"O'Brien & <Sons>\"}";
+
+	set = tmpl_set_new();
+	add(set, "t", "Hi {{v}}, {{> p}}");
+	add(set, "p", "[{{v}}]");
+	kore_json_init(&json, data, strlen(data));
+	cr_assert(kore_json_parse(&json));
+	kore_buf_init(&out, 64);
+	cr_assert_eq(tmpl_render_text(set, "t", json.root, &out), 0);
+	cr_expect_str_eq(kore_buf_stringify(&out, NULL),
+	    "Hi O'Brien & <Sons>, [O'Brien & <Sons>]");
+	kore_buf_reset(&out);
+	/* The HTML render of the same set still escapes. */
+	cr_assert_eq(tmpl_render(set, "t", json.root, &out), 0);
+	cr_expect_str_eq(kore_buf_stringify(&out, NULL), "Hi O&#39;Brien "
+	    "&amp; &lt;Sons&gt;, [O&#39;Brien &amp; &lt;Sons&gt;]");
+	kore_buf_cleanup(&out);
+	kore_json_cleanup(&json);
+	tmpl_set_free(set);
+}
+
 Test(tmpl, syntax_errors_name_the_line)
 {
 	static const struct {
