@@ -15,6 +15,7 @@
  *   formworkctl backup FILE          (ctl_copy.c, also while serving)
  *   formworkctl restore FILE         (server stopped)
  *   formworkctl check
+ *   formworkctl migrate --to postgresql://...   (server stopped)
  *
  * Exit status: 0 done, 1 failed (a message on stderr), 2 usage.
  */
@@ -73,6 +74,8 @@ main(int argc, char **argv)
 		return (ctl_restore(config.db_path, argc - 2, argv + 2));
 	if (strcmp(argv[1], "check") == 0)
 		return (ctl_check(config.db_path, argc - 2, argv + 2));
+	if (strcmp(argv[1], "migrate") == 0)
+		return (ctl_migrate(config.db_path, argc - 2, argv + 2));
 	/* Before the server's first start, a fresh clone has no var/. */
 	if ((store_is_file(config.db_path) &&
 	    util_mkdirs(config.db_path, 0, err, sizeof(err)) == -1) ||
@@ -108,6 +111,8 @@ ctl_usage(void)
 	    "       formworkctl backup FILE\n"
 	    "       formworkctl restore FILE   (with the server stopped)\n"
 	    "       formworkctl check\n"
+	    "       formworkctl migrate --to postgresql://USER@HOST/DB   "
+	    "(server stopped)\n"
 	    "Passwords are read from standard input (one line, at least %d "
 	    "characters).\nThe database: %s (FORMWORK_DB sets another).\n",
 	    PASSWORD_MIN, config.db_path);

@@ -169,6 +169,17 @@ int	store_restore(const char *path, const char *file, char *err,
 int	store_check(const char *path, void (*say)(const char *, void *),
 	    void *arg, char *err, size_t errlen);
 
+/*
+ * formworkctl migrate: copies the SQLite store at from (locked: no
+ * server may be using it; brought to this build's schema first) into
+ * the PostgreSQL database at to, which must hold no Formwork data,
+ * every table in one transaction. Calls say once per table with its
+ * name and the rows copied. -1 with a sentence in err, nothing copied.
+ */
+int	store_migrate(const char *from, const char *to,
+	    void (*say)(const char *, void *), void *arg, char *err,
+	    size_t errlen);
+
 /* Remembers the path the workers' connections open. */
 void	store_configure(const char *path);
 

@@ -47,9 +47,7 @@ static char				*store_pg_url = NULL;
 static int				 store_pg_migrated;	/* atomic */
 static __thread struct store_pg_conn	*store_pg_mine;
 
-static int	store_pg_open(struct store_pg_conn *, char *, size_t);
 static int	store_pg_migrate(PGconn *, char *, size_t);
-static int	store_pg_exec_simple(PGconn *, const char *, char *, size_t);
 static enum store_result store_pg_failure(struct store_pg_conn *,
 		    const PGresult *, const char *);
 static void	store_pg_quiet(void *, const char *);
@@ -82,7 +80,7 @@ store_pg_init(const char *url, char *err, size_t errlen)
 		return (0);
 	}
 	memset(&c, 0, sizeof(c));
-	rc = store_pg_open(&c, err, errlen);
+	rc = store_pg_connect(&c, err, errlen);
 	store_pg_drop(&c);
 	return (rc);
 }
@@ -163,7 +161,7 @@ store_pg_check(const char *url, void (*say)(const char *, void *),
 
 	store_pg_configure(url);
 	memset(&c, 0, sizeof(c));
-	if (store_pg_open(&c, err, errlen) == -1) {
+	if (store_pg_connect(&c, err, errlen) == -1) {
 		store_pg_drop(&c);
 		return (-1);
 	}
@@ -201,7 +199,7 @@ store_pg_worker_open(void)
 {
 	char		err[256];
 
-	if (store_pg_open(store_pg_own(), err, sizeof(err)) == -1)
+	if (store_pg_connect(store_pg_own(), err, sizeof(err)) == -1)
 		kore_log(LOG_WARNING, "store: %s", err);
 }
 
@@ -299,7 +297,7 @@ store_pg_batch_begin(void)
 {
 	char		err[256];
 
-	if (store_pg_open(store_pg_own(), err, sizeof(err)) == -1) {
+	if (store_pg_connect(store_pg_own(), err, sizeof(err)) == -1) {
 		kore_log(LOG_ERR, "store: %s", err);
 		return (STORE_UNWRITABLE);
 	}
@@ -705,7 +703,7 @@ store_pg_run(struct store_pg_conn *c, enum store_pg_stmt id,
 	char		 name[16], err[256];
 	ExecStatusType	 st;
 
-	if (store_pg_open(c, err, sizeof(err)) == -1) {
+	if (store_pg_connect(c, err, sizeof(err)) == -1) {
 		kore_log(LOG_ERR, "store: %s", err);
 		*r = STORE_UNWRITABLE;
 		return (NULL);
@@ -755,7 +753,7 @@ store_pg_query(struct store_pg_conn *c, const char *sql,
 	PGresult	*res;
 	char		 err[256];
 
-	if (store_pg_open(c, err, sizeof(err)) == -1) {
+	if (store_pg_connect(c, err, sizeof(err)) == -1) {
 		kore_log(LOG_ERR, "store: %s", err);
 		*r = STORE_UNWRITABLE;
 		return (NULL);
@@ -776,11 +774,11 @@ store_pg_begin(struct store_pg_conn *c)
 {
 	char		err[256];
 
-	if (store_pg_open(c, err, sizeof(err)) == -1) {
+	if (store_pg_connect(c, err, sizeof(err)) == -1) {
 		kore_log(LOG_ERR, "store: %s", err);
 		return (STORE_UNWRITABLE);
 	}
-	if (store_pg_exec_simple(c->conn, "BEGIN", err, sizeof(err)) == -1) {
+	if (store_pg_exec(c->conn, "BEGIN", err, sizeof(err)) == -1) {
 		kore_log(LOG_ERR, "store: %s", err);
 		return (store_pg_failure(c, NULL, __func__));
 	}
@@ -794,13 +792,13 @@ store_pg_end(struct store_pg_conn *c, int ok)
 
 	if (c->conn == NULL)
 		return (STORE_UNWRITABLE);
-	if (ok && store_pg_exec_simple(c->conn, "COMMIT", err,
+	if (ok && store_pg_exec(c->conn, "COMMIT", err,
 	    sizeof(err)) == 0)
 		return (STORE_OK);
 	if (ok)
 		kore_log(LOG_ERR, "store: %s", err);
 	if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
-		(void)store_pg_exec_simple(c->conn, "ROLLBACK", err,
+		(void)store_pg_exec(c->conn, "ROLLBACK", err,
 		    sizeof(err));
 	return (PQstatus(c->conn) == CONNECTION_OK ? STORE_ERROR :
 	    store_pg_failure(c, NULL, __func__));
@@ -824,14 +822,14 @@ store_pg_num(const PGresult *res, int row, int col)
  * opened anew, and a new one is migrated if no one has yet. -1 with
  * err while the database cannot be reached.
  */
-static int
-store_pg_open(struct store_pg_conn *c, char *err, size_t errlen)
+int
+store_pg_connect(struct store_pg_conn *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"connect_timeout", "application_name", "gssencmode", "dbname",
-		NULL
+		"connect_timeout", "application_name", "gssencmode",
+		"client_encoding", "dbname", NULL
 	};
-	const char	*values[5];
+	const char	*values[6];
 	u_int64_t	 now;
 
 	if (c->conn != NULL) {
@@ -853,13 +851,15 @@ store_pg_open(struct store_pg_conn *c, char *err, size_t errlen)
 	/*
 	 * The URL's own settings come last and win. GSSAPI encryption is
 	 * off unless the URL asks for it: probing for Kerberos credentials
-	 * reads directories the workers' sandbox does not allow.
+	 * reads directories the workers' sandbox does not allow. Formwork
+	 * speaks UTF-8 whatever the database's own encoding.
 	 */
 	values[0] = STORE_PG_CONNECT_S;
 	values[1] = "formwork";
 	values[2] = "disable";
-	values[3] = store_pg_url;
-	values[4] = NULL;
+	values[3] = "UTF8";
+	values[4] = store_pg_url;
+	values[5] = NULL;
 	c->conn = PQconnectdbParams(keys, values, 1);
 	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
 		(void)snprintf(err, errlen, "cannot connect to the database: "
@@ -902,11 +902,11 @@ store_pg_migrate(PGconn *conn, char *err, size_t errlen)
 	char		 sql[128];
 	int		 version, i, rc;
 
-	if (store_pg_exec_simple(conn, "SELECT pg_advisory_lock("
+	if (store_pg_exec(conn, "SELECT pg_advisory_lock("
 	    STORE_PG_MIGRATE_LOCK ")", err, errlen) == -1)
 		return (-1);
 	rc = -1;
-	if (store_pg_exec_simple(conn, "CREATE TABLE IF NOT EXISTS "
+	if (store_pg_exec(conn, "CREATE TABLE IF NOT EXISTS "
 	    "schema_version (version INTEGER NOT NULL)", err, errlen) == -1)
 		goto out;
 	res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM "
@@ -928,26 +928,25 @@ store_pg_migrate(PGconn *conn, char *err, size_t errlen)
 	for (i = version; i < store_pg_nmigrations; i++) {
 		(void)snprintf(sql, sizeof(sql), "INSERT INTO schema_version "
 		    "VALUES (%d)", i + 1);
-		if (store_pg_exec_simple(conn, "BEGIN", err, errlen) == -1)
+		if (store_pg_exec(conn, "BEGIN", err, errlen) == -1)
 			goto out;
-		if (store_pg_exec_simple(conn, store_pg_migrations[i], err,
+		if (store_pg_exec(conn, store_pg_migrations[i], err,
 		    errlen) == -1 ||
-		    store_pg_exec_simple(conn, sql, err, errlen) == -1 ||
-		    store_pg_exec_simple(conn, "COMMIT", err, errlen) == -1) {
-			(void)store_pg_exec_simple(conn, "ROLLBACK", NULL, 0);
+		    store_pg_exec(conn, sql, err, errlen) == -1 ||
+		    store_pg_exec(conn, "COMMIT", err, errlen) == -1) {
+			(void)store_pg_exec(conn, "ROLLBACK", NULL, 0);
 			goto out;
 		}
 	}
 	rc = 0;
 out:
-	(void)store_pg_exec_simple(conn, "SELECT pg_advisory_unlock("
+	(void)store_pg_exec(conn, "SELECT pg_advisory_unlock("
 	    STORE_PG_MIGRATE_LOCK ")", NULL, 0);
 	return (rc);
 }
 
-/* Runs sql, which binds nothing, through the simple protocol. */
-static int
-store_pg_exec_simple(PGconn *conn, const char *sql, char *err,
+int
+store_pg_exec(PGconn *conn, const char *sql, char *err,
     size_t errlen)
 {
 	PGresult	*res;

@@ -71,6 +71,18 @@ struct store_pg_params {
 /* h's connection; the calling thread's own when h is NULL. */
 struct store_pg_conn	*store_pg_conn_of(struct store_handle *);
 
+/*
+ * Makes sure c has a working connection (opening it, or anew when the
+ * server closed it; migrating the schema if no one has yet): 0, or -1
+ * with err while the database cannot be reached.
+ */
+int			 store_pg_connect(struct store_pg_conn *, char *err,
+			    size_t errlen);
+
+/* Runs sql, which binds nothing; -1 with err (if not NULL) on failure. */
+int			 store_pg_exec(PGconn *, const char *sql, char *err,
+			    size_t errlen);
+
 /* Closes c's connection, if any (c stays, to connect anew). */
 void			 store_pg_drop(struct store_pg_conn *);
 

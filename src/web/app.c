@@ -161,10 +161,10 @@ kore_parent_configure(int argc, char **argv)
 
 	/*
 	 * Every long-lived task needs a thread: the writer, the
-	 * checkpointer, the password checker, the runners and, when a form
-	 * has a challenge, its verifiers.
+	 * checkpointer, the password checker, the runners, the queue's
+	 * listener and, when a form has a challenge, its verifiers.
 	 */
-	kore_task_threads = (u_int16_t)(3 + config.runners + verifiers);
+	kore_task_threads = (u_int16_t)(4 + config.runners + verifiers);
 	/* Made once here, so each worker inherits it (login_check.c). */
 	if (password_decoy()[0] == '\0')
 		fail_exit("cannot hash a password (out of memory?)");

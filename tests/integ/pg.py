@@ -184,5 +184,7 @@ class Postgres:
 
     def rows(self, url, sql, args=()):
         """Rows as dicts with their types (JSON through psql)."""
-        q = "SELECT coalesce(json_agg(t), '[]') FROM (%s) t" % bind(sql, args)
+        # The alias is no column name a query of the suites uses.
+        q = "SELECT coalesce(json_agg(fw_row), '[]') FROM (%s) fw_row" % \
+            bind(sql, args)
         return json.loads(self._psql(url, q) or "[]")
