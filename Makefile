@@ -46,7 +46,8 @@ TEST_PKGS	= libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
 		  libclang-rt-14-dev cppcheck clang-tidy nginx systemd \
 		  postgresql-15 postgresql-client-15
 
-.PHONY: all build run install uninstall test unit integ integ-pg unit-san \
+.PHONY: all build run install uninstall test unit integ integ-pg integ-nodes \
+	unit-san \
 	unit-valgrind integ-san load crash browser deploy fuzz-smoke fuzz static \
 	bench deps-run deps-test clean FORCE
 
@@ -290,6 +291,12 @@ integ: build
 integ-pg: build
 	FORMWORK_TEST_PG=1 bash tests/integ/run.sh ./$(APP).so
 
+# Two nodes behind Debian's nginx on one PostgreSQL: flows across nodes,
+# kill -9 of a node and a database outage under load, formworkctl
+# migrate of a 100,000-row store (tests/integ/nodes.py, about 2 minutes).
+integ-nodes: build
+	/usr/bin/python3 -u tests/integ/nodes.py --so ./$(APP).so
+
 integ-san: $(APP)-san.so formworkctl
 	FORMWORK_SAN=1 bash tests/integ/run.sh ./$(APP)-san.so
 
@@ -341,6 +348,7 @@ test: deps-test
 	$(MAKE) fuzz-smoke
 	$(MAKE) integ
 	$(MAKE) integ-pg
+	$(MAKE) integ-nodes
 	$(MAKE) integ-san
 	$(MAKE) load
 	$(MAKE) crash

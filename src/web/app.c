@@ -153,7 +153,9 @@ kore_parent_configure(int argc, char **argv)
 		fail_exit("%s", err);
 	app_secret_load();
 	privsep_configure();
-	page_build_id_make();
+	if (page_build_id_make(config.templates_dir, config.forms_dir, err,
+	    sizeof(err)) == -1)
+		fail_exit("%s", err);
 	store_configure(config.db_path);
 	app_exports_abandon();
 
