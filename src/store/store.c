@@ -33,6 +33,12 @@ store_backend_for(const char *db)
 }
 
 int
+store_remote(void)
+{
+	return (store_be->remote);
+}
+
+int
 store_is_file(const char *db)
 {
 	return (store_backend_for(db) == &store_sqlite_backend);

@@ -210,8 +210,19 @@ void	store_checkpoint(struct store_handle *h);
  */
 void	store_search_optimize(struct store_handle *h);
 
-/* Worker shutdown, once the threads have ended: closes the reader. */
+/*
+ * Worker shutdown, once the threads have ended: closes the reader. On
+ * PostgreSQL it closes the calling thread's own connection, so a thread
+ * that used the calls without a handle calls it too as it ends.
+ */
 void	store_close(void);
+
+/*
+ * 1 when the store is a server reached over the network (PostgreSQL):
+ * its calls wait for a round trip, so none belongs on an event loop, and
+ * what other nodes change never shows in this host's change counter.
+ */
+int	store_remote(void);
 
 /* 1 when the store answers a trivial query. */
 int	store_ping(void);

@@ -20,6 +20,7 @@
 /* Each member does what store.h / store_admin.h say of store_<member>. */
 struct store_backend {
 	const char	*name;		/* "sqlite", "postgresql", in messages */
+	int		 remote;	/* store_remote() */
 	int (*init)(const char *path, char *err, size_t errlen);
 	u_int64_t (*epoch)(void);
 	void (*epoch_bump)(void);

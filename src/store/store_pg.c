@@ -1018,6 +1018,7 @@ store_pg_clock_ms(void)
 
 const struct store_backend store_pg_backend = {
 	.name = "postgresql",
+	.remote = 1,
 	.init = store_pg_init,
 	.epoch = store_pg_epoch,
 	.epoch_bump = store_pg_epoch_bump,

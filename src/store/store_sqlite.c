@@ -1189,6 +1189,7 @@ store_copy_text(sqlite3_stmt *st, int col, char *out, size_t len)
 
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
+	.remote = 0,
 	.init = store_sqlite_init,
 	.epoch = store_sqlite_epoch,
 	.epoch_bump = store_sqlite_epoch_bump,

@@ -39,6 +39,7 @@
 #include "worker/checkpoint.h"
 #include "web/commit.h"
 #include "web/drain.h"
+#include "web/offload.h"
 #include "web/login_check.h"
 #include "core/config.h"
 #include "core/fail.h"
@@ -164,9 +165,11 @@ kore_parent_configure(int argc, char **argv)
 	/*
 	 * Every long-lived task needs a thread: the writer, the
 	 * checkpointer, the password checker, the runners, the queue's
-	 * listener and, when a form has a challenge, its verifiers.
+	 * listener, when a form has a challenge its verifiers and, on a
+	 * remote store, the database threads (offload.h).
 	 */
-	kore_task_threads = (u_int16_t)(4 + config.runners + verifiers);
+	kore_task_threads = (u_int16_t)(4 + config.runners + verifiers +
+	    offload_threads());
 	/* Made once here, so each worker inherits it (login_check.c). */
 	if (password_decoy()[0] == '\0')
 		fail_exit("cannot hash a password (out of memory?)");
@@ -183,6 +186,7 @@ kore_worker_configure(void)
 	store_worker_open();
 	checkpoint_init();
 	commit_init();
+	offload_init();
 	login_check_init();
 	captcha_start();
 	queue_init();
@@ -194,6 +198,7 @@ kore_worker_teardown(void)
 	/* Answer what was read, then end the threads: Kore unloads us next. */
 	drain_run();
 	commit_stop();
+	offload_stop();
 	checkpoint_stop();
 	login_check_stop();
 	captcha_stop();
