@@ -532,13 +532,19 @@ struct healthz_ping {
 	int		 ok;
 };
 
+/* A request's state across its sleep. */
+struct healthz_state {
+	struct healthz_ping	*ping;
+};
+
 int
 page_healthz(struct http_request *req)
 {
-	struct healthz_ping	**st, *ping;
+	struct healthz_state	*st;
+	struct healthz_ping	*ping;
 
 	if ((st = http_state_get(req)) != NULL) {
-		if (!(*st)->o.job.done) {
+		if (!st->ping->o.job.done) {
 			http_request_sleep(req);
 			return (KORE_RESULT_RETRY);
 		}
@@ -547,11 +553,11 @@ page_healthz(struct http_request *req)
 		    "GET, HEAD"))
 			return (KORE_RESULT_OK);
 		st = http_state_create(req, sizeof(*st), healthz_free);
-		*st = offload_new(sizeof(**st), healthz_run, NULL);
-		if (!offload_run(req, &(*st)->o))
+		st->ping = offload_new(sizeof(*st->ping), healthz_run, NULL);
+		if (!offload_run(req, &st->ping->o))
 			return (KORE_RESULT_RETRY);
 	}
-	ping = *st;
+	ping = st->ping;
 	http_response_header(req, "content-type", "text/plain; charset=utf-8");
 	http_response_header(req, "cache-control", "no-store");
 	page_security_headers(req);
@@ -571,10 +577,10 @@ healthz_run(struct offload *o)
 static void
 healthz_free(struct http_request *req)
 {
-	struct healthz_ping	**st = http_state_get(req);
+	struct healthz_state	*st = http_state_get(req);
 
 	if (st != NULL)
-		offload_release(&(*st)->o);
+		offload_release(&st->ping->o);
 }
 
 int

@@ -95,8 +95,8 @@ page_result(struct http_request *req)
 		return (KORE_RESULT_OK);
 	}
 	if (ld->sr != STORE_OK || ld->sr_jobs != STORE_OK) {
-		form_store_failed(req, ld->sr != STORE_OK ? ld->sr :
-		    ld->sr_jobs);
+		form_store_failed(req, (int)(ld->sr != STORE_OK ? ld->sr :
+		    ld->sr_jobs));
 		return (KORE_RESULT_OK);
 	}
 	if ((form = forms_find(forms_loaded(), ld->rec.form)) == NULL) {
