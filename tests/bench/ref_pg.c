@@ -32,10 +32,10 @@ int	ref_healthz(struct http_request *);
 void	kore_parent_configure(int, char **);
 void	kore_seccomp_hook(void);
 
-/* libpq's poll() with a timeout, restarted after a signal. */
+/* What libpq needs beyond Kore's own pgsql filter (seen with tracing). */
 static struct sock_filter filter_pg[] = {
-	KORE_SYSCALL_ALLOW(restart_syscall),
-	KORE_SYSCALL_ALLOW(getpeername),
+	KORE_SYSCALL_ALLOW(newfstatat),		/* each connect: ~/.pgpass */
+	KORE_SYSCALL_ALLOW(restart_syscall),	/* poll() after a signal */
 };
 
 static const char *ref_schema =
