@@ -101,16 +101,12 @@ store_pg_configure(const char *url)
 u_int64_t
 store_pg_epoch(void)
 {
-	enum store_result	 r;
-	PGresult		*res;
-	u_int64_t		 n;
+	int64_t		n;
 
-	if ((res = store_pg_run(store_pg_own(), PG_EPOCH, NULL, &r)) ==
-	    NULL)
+	if (store_pg_numbers(store_pg_own(), PG_EPOCH, NULL, &n, 1) !=
+	    STORE_OK)
 		return (UINT64_MAX);
-	n = PQntuples(res) == 1 ? (u_int64_t)store_pg_num(res, 0, 0) : 0;
-	PQclear(res);
-	return (n);
+	return ((u_int64_t)n);
 }
 
 void
@@ -608,17 +604,14 @@ store_pg_client_count(const char *client, u_int64_t since_ms,
 {
 	struct store_pg_params	 p;
 	enum store_result	 r;
-	PGresult		*res;
+	int64_t			 n;
 
 	memset(&p, 0, sizeof(p));
 	store_pg_text(&p, client);
 	store_pg_int(&p, (int64_t)since_ms);
-	if ((res = store_pg_run(store_pg_own(), PG_CLIENT_COUNT, &p, &r)) ==
-	    NULL)
-		return (r);
-	*count = (u_int64_t)store_pg_num(res, 0, 0);
-	PQclear(res);
-	return (STORE_OK);
+	r = store_pg_numbers(store_pg_own(), PG_CLIENT_COUNT, &p, &n, 1);
+	*count = (u_int64_t)n;
+	return (r);
 }
 
 /* Reads the submission called id on c into rec. */
@@ -802,6 +795,44 @@ store_pg_end(struct store_pg_conn *c, int ok)
 		    sizeof(err));
 	return (PQstatus(c->conn) == CONNECTION_OK ? STORE_ERROR :
 	    store_pg_failure(c, NULL, __func__));
+}
+
+enum store_result
+store_pg_numbers(struct store_pg_conn *c, enum store_pg_stmt id,
+    const struct store_pg_params *p, int64_t *out, int n)
+{
+	enum store_result	 r;
+	PGresult		*res;
+	int			 i;
+
+	memset(out, 0, (size_t)n * sizeof(*out));
+	if ((res = store_pg_run(c, id, p, &r)) == NULL)
+		return (r);
+	for (i = 0; i < n && PQntuples(res) > 0 && i < PQnfields(res); i++)
+		out[i] = store_pg_num(res, 0, i);
+	PQclear(res);
+	return (STORE_OK);
+}
+
+enum store_result
+store_pg_each(struct store_pg_conn *c, enum store_pg_stmt id, const char *key,
+    int first, void (*read)(const PGresult *, int, void *), void *arg)
+{
+	struct store_pg_params	 p;
+	enum store_result	 r;
+	PGresult		*res;
+	int			 i;
+
+	memset(&p, 0, sizeof(p));
+	store_pg_text(&p, key);
+	if ((res = store_pg_run(c, id, &p, &r)) == NULL)
+		return (r);
+	if (first && PQntuples(res) == 0)
+		r = STORE_NOT_FOUND;
+	for (i = 0; i < PQntuples(res) && (!first || i == 0); i++)
+		read(res, i, arg);
+	PQclear(res);
+	return (r);
 }
 
 void

@@ -121,6 +121,23 @@ PGresult		*store_pg_query(struct store_pg_conn *, const char *sql,
 enum store_result	 store_pg_begin(struct store_pg_conn *);
 enum store_result	 store_pg_end(struct store_pg_conn *, int ok);
 
+/*
+ * Runs id with p and reads its first row's first n columns as numbers
+ * into out (zeros when there is no row).
+ */
+enum store_result	 store_pg_numbers(struct store_pg_conn *,
+			    enum store_pg_stmt, const struct store_pg_params *,
+			    int64_t *out, int n);
+
+/*
+ * Runs id with the one value key and hands each row to read (first:
+ * only the first row, and STORE_NOT_FOUND when there is none).
+ */
+enum store_result	 store_pg_each(struct store_pg_conn *,
+			    enum store_pg_stmt, const char *key, int first,
+			    void (*read)(const PGresult *, int, void *),
+			    void *arg);
+
 /* Reads a column: text into out (always NUL-terminated), or a number. */
 void			 store_pg_copy(const PGresult *, int row, int col,
 			    char *out, size_t len);

@@ -169,32 +169,36 @@ store_pg_review_counts(const char *form, u_int64_t counts[STORE_REVIEW_STATES])
 	return (STORE_OK);
 }
 
+/* What a row loop hands on: the caller's callback. */
+struct store_pg_cb {
+	void		(*review)(const struct store_review *, void *);
+	void		(*delivery)(const struct store_delivery *, void *);
+	void		*arg;
+};
+
+static void
+store_pg_review_row(const PGresult *res, int i, void *arg)
+{
+	struct store_pg_cb	*e = arg;
+	struct store_review	 rv;
+
+	rv.version = (int)store_pg_num(res, i, 0);
+	store_pg_copy(res, i, 1, rv.before, sizeof(rv.before));
+	store_pg_copy(res, i, 2, rv.state, sizeof(rv.state));
+	rv.note = PQgetvalue(res, i, 3);
+	store_pg_copy(res, i, 4, rv.user, sizeof(rv.user));
+	rv.at_ms = (u_int64_t)store_pg_num(res, i, 5);
+	e->review(&rv, e->arg);
+}
+
 enum store_result
 store_pg_reviews_each(const char *id,
     void (*cb)(const struct store_review *, void *), void *arg)
 {
-	struct store_pg_params	 p;
-	struct store_review	 rv;
-	enum store_result	 r;
-	PGresult		*res;
-	int			 i;
+	struct store_pg_cb	e = { cb, NULL, arg };
 
-	memset(&p, 0, sizeof(p));
-	store_pg_text(&p, id);
-	if ((res = store_pg_run(store_pg_own(), PG_REVIEWS_EACH, &p, &r)) ==
-	    NULL)
-		return (r);
-	for (i = 0; i < PQntuples(res); i++) {
-		rv.version = (int)store_pg_num(res, i, 0);
-		store_pg_copy(res, i, 1, rv.before, sizeof(rv.before));
-		store_pg_copy(res, i, 2, rv.state, sizeof(rv.state));
-		rv.note = PQgetvalue(res, i, 3);
-		store_pg_copy(res, i, 4, rv.user, sizeof(rv.user));
-		rv.at_ms = (u_int64_t)store_pg_num(res, i, 5);
-		cb(&rv, arg);
-	}
-	PQclear(res);
-	return (STORE_OK);
+	return (store_pg_each(store_pg_own(), PG_REVIEWS_EACH, id, 0,
+	    store_pg_review_row, &e));
 }
 
 /* Fills in who changed c->id last, for the 409 page. */
@@ -373,49 +377,42 @@ store_pg_job_resend(const char *id, int64_t job, const char *user,
 enum store_result
 store_pg_jobs_failed_count(u_int64_t *n)
 {
-	enum store_result	 r;
-	PGresult		*res;
+	enum store_result	r;
+	int64_t			v;
 
-	*n = 0;
-	if ((res = store_pg_run(store_pg_own(), PG_FAILED_COUNT, NULL, &r)) ==
-	    NULL)
-		return (r);
-	*n = (u_int64_t)store_pg_num(res, 0, 0);
-	PQclear(res);
-	return (STORE_OK);
+	r = store_pg_numbers(store_pg_own(), PG_FAILED_COUNT, NULL, &v, 1);
+	*n = (u_int64_t)v;
+	return (r);
+}
+
+static void
+store_pg_delivery_row(const PGresult *res, int i, void *arg)
+{
+	struct store_pg_cb	*e = arg;
+	struct store_delivery	 d;
+
+	d.job = store_pg_num(res, i, 0);
+	d.action = (int)store_pg_num(res, i, 1);
+	store_pg_copy(res, i, 2, d.kind, sizeof(d.kind));
+	d.attempt = (int)store_pg_num(res, i, 3);
+	store_pg_copy(res, i, 4, d.delivery_id, sizeof(d.delivery_id));
+	d.started_ms = (u_int64_t)store_pg_num(res, i, 5);
+	d.duration_ms = (u_int64_t)store_pg_num(res, i, 6);
+	store_pg_copy(res, i, 7, d.outcome, sizeof(d.outcome));
+	d.code = (int)store_pg_num(res, i, 8);
+	d.error = PQgetvalue(res, i, 9);
+	d.response = PQgetvalue(res, i, 10);
+	e->delivery(&d, e->arg);
 }
 
 enum store_result
 store_pg_deliveries_each(const char *id,
     void (*cb)(const struct store_delivery *, void *), void *arg)
 {
-	struct store_pg_params	 p;
-	struct store_delivery	 d;
-	enum store_result	 r;
-	PGresult		*res;
-	int			 i;
+	struct store_pg_cb	e = { NULL, cb, arg };
 
-	memset(&p, 0, sizeof(p));
-	store_pg_text(&p, id);
-	if ((res = store_pg_run(store_pg_own(), PG_DELIVERIES_EACH, &p, &r)) ==
-	    NULL)
-		return (r);
-	for (i = 0; i < PQntuples(res); i++) {
-		d.job = store_pg_num(res, i, 0);
-		d.action = (int)store_pg_num(res, i, 1);
-		store_pg_copy(res, i, 2, d.kind, sizeof(d.kind));
-		d.attempt = (int)store_pg_num(res, i, 3);
-		store_pg_copy(res, i, 4, d.delivery_id, sizeof(d.delivery_id));
-		d.started_ms = (u_int64_t)store_pg_num(res, i, 5);
-		d.duration_ms = (u_int64_t)store_pg_num(res, i, 6);
-		store_pg_copy(res, i, 7, d.outcome, sizeof(d.outcome));
-		d.code = (int)store_pg_num(res, i, 8);
-		d.error = PQgetvalue(res, i, 9);
-		d.response = PQgetvalue(res, i, 10);
-		cb(&d, arg);
-	}
-	PQclear(res);
-	return (STORE_OK);
+	return (store_pg_each(store_pg_own(), PG_DELIVERIES_EACH, id, 0,
+	    store_pg_delivery_row, &e));
 }
 
 enum store_result

@@ -14,32 +14,6 @@
 
 #include "store/store_pg.h"
 
-/*
- * Runs statement id with the one value key and hands its first row to
- * read; STORE_NOT_FOUND when there is none.
- */
-static enum store_result
-store_pg_one(struct store_handle *h, enum store_pg_stmt id, const char *key,
-    void (*read)(const PGresult *, int, void *), void *arg)
-{
-	struct store_pg_params	 p;
-	enum store_result	 r;
-	PGresult		*res;
-
-	memset(&p, 0, sizeof(p));
-	store_pg_text(&p, key);
-	if ((res = store_pg_run(store_pg_conn_of(h), id, &p, &r)) == NULL)
-		return (r);
-	if (PQntuples(res) == 0) {
-		r = STORE_NOT_FOUND;
-	} else {
-		read(res, 0, arg);
-		r = STORE_OK;
-	}
-	PQclear(res);
-	return (r);
-}
-
 /* A statement with one text value that changes rows: NOT_FOUND if none. */
 static enum store_result
 store_pg_change(struct store_handle *h, enum store_pg_stmt id, const char *a,
@@ -89,7 +63,8 @@ store_pg_user_get(struct store_handle *h, const char *name,
     struct store_user *u)
 {
 	memset(u, 0, sizeof(*u));
-	return (store_pg_one(h, PG_USER_GET, name, store_pg_user_read, u));
+	return (store_pg_each(store_pg_conn_of(h), PG_USER_GET, name, 1,
+	    store_pg_user_read, u));
 }
 
 enum store_result
@@ -174,7 +149,7 @@ enum store_result
 store_pg_session_get(const char *token_hash, struct store_session *s)
 {
 	memset(s, 0, sizeof(*s));
-	return (store_pg_one(NULL, PG_SESSION_GET, token_hash,
+	return (store_pg_each(store_pg_own(), PG_SESSION_GET, token_hash, 1,
 	    store_pg_session_read, s));
 }
 
@@ -204,19 +179,15 @@ store_pg_login_failures(const char *subject, u_int64_t since,
 {
 	struct store_pg_params	 p;
 	enum store_result	 r;
-	PGresult		*res;
+	int64_t			 n[2];
 
-	*count = *oldest = 0;
 	memset(&p, 0, sizeof(p));
 	store_pg_text(&p, subject);
 	store_pg_int(&p, (int64_t)since);
-	if ((res = store_pg_run(store_pg_own(), PG_LOGIN_FAILURES, &p, &r)) ==
-	    NULL)
-		return (r);
-	*count = (u_int64_t)store_pg_num(res, 0, 0);
-	*oldest = (u_int64_t)store_pg_num(res, 0, 1);
-	PQclear(res);
-	return (STORE_OK);
+	r = store_pg_numbers(store_pg_own(), PG_LOGIN_FAILURES, &p, n, 2);
+	*count = (u_int64_t)n[0];
+	*oldest = (u_int64_t)n[1];
+	return (r);
 }
 
 enum store_result

@@ -68,6 +68,15 @@ offload_run(struct http_request *req, struct offload *o)
 	return (0);
 }
 
+int
+offload_done(struct http_request *req, struct offload *o)
+{
+	if (o->job.done)
+		return (1);
+	http_request_sleep(req);
+	return (0);
+}
+
 void
 offload_release(struct offload *o)
 {

@@ -50,6 +50,12 @@ void	*offload_new(size_t size, void (*run)(struct offload *),
  */
 int	offload_run(struct http_request *, struct offload *);
 
+/*
+ * The handler, run again while o is out: 1 once o is done; else 0 with
+ * req asleep again (the handler returns KORE_RESULT_RETRY).
+ */
+int	offload_done(struct http_request *, struct offload *);
+
 /* The request is done with o (or gone): freed now or once it is back. */
 void	offload_release(struct offload *);
 

@@ -250,10 +250,8 @@ page_api_submission(struct http_request *req)
 	size_t				 i, queued, running, failed;
 
 	if ((st = http_state_get(req)) != NULL) {
-		if (!st->load->o.job.done) {
-			http_request_sleep(req);
+		if (!offload_done(req, &st->load->o))
 			return (KORE_RESULT_RETRY);
-		}
 	} else {
 		if (req->method != HTTP_METHOD_GET &&
 		    req->method != HTTP_METHOD_HEAD) {

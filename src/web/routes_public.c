@@ -544,10 +544,8 @@ page_healthz(struct http_request *req)
 	struct healthz_ping	*ping;
 
 	if ((st = http_state_get(req)) != NULL) {
-		if (!st->ping->o.job.done) {
-			http_request_sleep(req);
+		if (!offload_done(req, &st->ping->o))
 			return (KORE_RESULT_RETRY);
-		}
 	} else {
 		if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
 		    "GET, HEAD"))

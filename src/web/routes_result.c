@@ -30,7 +30,6 @@
 #include "core/util.h"
 
 #define RESULT_REFRESH_S	"2"
-#define RESULT_MAX_JOBS		FORM_MAX_ACTIONS
 
 static void	result_final_headers(struct http_request *, const char *);
 static void	result_not_found(struct http_request *);
@@ -58,10 +57,8 @@ page_result(struct http_request *req)
 	if (!http_request_header(req, "if-none-match", &inm))
 		inm = NULL;
 	if ((st = http_state_get(req)) != NULL) {
-		if (!st->load->o.job.done) {
-			http_request_sleep(req);
+		if (!offload_done(req, &st->load->o))
 			return (KORE_RESULT_RETRY);
-		}
 	} else {
 		if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
 		    "GET, HEAD"))
@@ -114,9 +111,15 @@ page_result(struct http_request *req)
 	}
 
 	if (done + failed < ld->n) {
-		/* Processing: never cached, and reloads itself. */
 		ctx = form_view_result(form, &ld->rec);
 		form_view_jobs(ctx, ld->js, ld->n, util_now_ms());
+		if (util_now_ms() >= ld->rec.created_ms + config.wait_max_ms) {
+			/* Waited long enough: safe, the rest goes on later. */
+			page_send(req, 200, PAGE_NO_STORE, form->title,
+			    "result", ctx);
+			return (KORE_RESULT_OK);
+		}
+		/* Processing: never cached, and reloads itself. */
 		refresh = req->query_string == NULL ||
 		    strcmp(req->query_string, "refresh=off") != 0;
 		kore_json_create_literal(ctx, "refresh", refresh ?

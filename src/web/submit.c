@@ -98,10 +98,8 @@ submit_run(struct http_request *req, struct submit_post *sp,
 	}
 
 	if (sp->checks != NULL) {
-		if (!sp->checks->o.job.done) {
-			http_request_sleep(req);
+		if (!offload_done(req, &sp->checks->o))
 			return (KORE_RESULT_RETRY);
-		}
 	} else if (sp->check != NULL) {
 		if (!sp->check->job.done) {
 			http_request_sleep(req);

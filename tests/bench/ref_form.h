@@ -88,6 +88,17 @@ ref_answer(struct http_request *req, int status, const char *text)
 	http_response(req, status, text, strlen(text));
 }
 
+/* The database the reference writes to: REF_DB (a path or a URL). */
+static const char *
+ref_db(void)
+{
+	const char	*p;
+
+	if ((p = getenv("REF_DB")) == NULL || *p == '\0')
+		fatal("ref: REF_DB is not set");
+	return (p);
+}
+
 /*
  * Reads req's urlencoded contact form into c (cleaned up with
  * kore_buf_cleanup(&c->data)); 0 when req was answered instead (405,

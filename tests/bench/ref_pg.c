@@ -78,16 +78,6 @@ kore_seccomp_hook(void)
 	kore_seccomp_filter("pg", filter_pg, KORE_FILTER_LEN(filter_pg));
 }
 
-static const char *
-ref_db_url(void)
-{
-	const char	*p;
-
-	if ((p = getenv("REF_DB")) == NULL || *p == '\0')
-		fatal("ref_pg: REF_DB is not set");
-	return (p);
-}
-
 /* Parent: creates the table once; the workers' pool uses the URL. */
 void
 kore_parent_configure(int argc, char **argv)
@@ -96,7 +86,7 @@ kore_parent_configure(int argc, char **argv)
 	PGresult	*res;
 	char		 url[1024];
 
-	conn = PQconnectdb(ref_db_url());
+	conn = PQconnectdb(ref_db());
 	if (PQstatus(conn) != CONNECTION_OK)
 		fatal("ref_pg: %s", PQerrorMessage(conn));
 	res = PQexec(conn, ref_schema);
@@ -106,7 +96,7 @@ kore_parent_configure(int argc, char **argv)
 	PQfinish(conn);
 	/* As the app does: no Kerberos probing inside the sandbox. */
 	(void)snprintf(url, sizeof(url), "%s%sgssencmode=disable",
-	    ref_db_url(), strchr(ref_db_url(), '?') ? "&" : "?");
+	    ref_db(), strchr(ref_db(), '?') ? "&" : "?");
 	pgsql_conn_max = REF_CONNS;
 	if (!kore_pgsql_register("ref", url))
 		fatal("ref_pg: cannot register the database");

@@ -76,16 +76,6 @@ kore_seccomp_hook(void)
 	    KORE_FILTER_LEN(filter_sqlite));
 }
 
-static const char *
-ref_db_path(void)
-{
-	const char	*p;
-
-	if ((p = getenv("REF_DB")) == NULL || *p == '\0')
-		fatal("ref_sqlite: REF_DB is not set");
-	return (p);
-}
-
 /* Parent: create the table once, in WAL mode; then close again. */
 void
 kore_parent_configure(int argc, char **argv)
@@ -93,7 +83,7 @@ kore_parent_configure(int argc, char **argv)
 	sqlite3		*d;
 	char		*msg = NULL;
 
-	if (sqlite3_open(ref_db_path(), &d) != SQLITE_OK ||
+	if (sqlite3_open(ref_db(), &d) != SQLITE_OK ||
 	    sqlite3_exec(d, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) !=
 	    SQLITE_OK ||
 	    sqlite3_exec(d, ref_schema, NULL, NULL, &msg) != SQLITE_OK)
@@ -106,7 +96,7 @@ ref_db_open(void)
 {
 	if (db != NULL)
 		return (1);
-	if (sqlite3_open(ref_db_path(), &db) != SQLITE_OK ||
+	if (sqlite3_open(ref_db(), &db) != SQLITE_OK ||
 	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; "
 	    "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
