@@ -5,7 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <unistd.h>
 
 #include "core/fail.h"
 
@@ -39,7 +39,14 @@ fail_exit(const char *fmt, ...)
 	va_start(ap, fmt);
 	fail_print(fmt, ap);
 	va_end(ap);
-	exit(1);
+	/*
+	 * Not exit(): nothing has been started that needs ending, and the
+	 * libraries' destructors can hang a process that never served (the
+	 * server's parent under AddressSanitizer waits forever in
+	 * p11-kit's, loaded through libcurl, for the locale lock).
+	 */
+	(void)fflush(NULL);
+	_exit(1);
 }
 
 static void
