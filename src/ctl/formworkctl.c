@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 #include <sodium.h>
@@ -46,6 +47,7 @@
 
 static struct store_handle	*ctl_db;
 
+static int	ctl_main(int, char **);
 static int	ctl_usage(void);
 static int	ctl_name_valid(const char *);
 static int	ctl_password_read(char *, size_t);
@@ -55,8 +57,24 @@ static int	ctl_generate(int, char **);
 static int	ctl_number(const char *, u_int64_t, u_int64_t, u_int64_t *);
 static int	ctl_form_exists(const char *);
 
+/*
+ * Ends with _exit() once the output is flushed, as fail_exit() does:
+ * the libraries' destructors can hang a process under AddressSanitizer
+ * (the tests run formworkctl with it preloaded), p11-kit's above all,
+ * which libpq's TLS loads, waiting forever for the locale lock.
+ */
 int
 main(int argc, char **argv)
+{
+	int	rc;
+
+	rc = ctl_main(argc, argv);
+	(void)fflush(NULL);
+	_exit(rc);
+}
+
+static int
+ctl_main(int argc, char **argv)
 {
 	char		 err[512];
 	int		 rc;

@@ -430,6 +430,9 @@ store_pg_submit_params(struct store_pg_params *p, struct kore_buf *buf,
 	const char	*kinds[STORE_PG_ITEMS], *targets[STORE_PG_ITEMS];
 	const char	*actions[STORE_PG_ITEMS], *maxes[STORE_PG_ITEMS];
 	const char	*deliveries[STORE_PG_ITEMS];
+	const char	*const *lists[7] = {	/* fw_submit()'s order */
+		fields, values, actions, kinds, targets, maxes, deliveries
+	};
 	char		 delivery[STORE_PG_ITEMS][TOKEN_ID_LEN + 5];
 	char		 action[STORE_PG_ITEMS][12], max[STORE_PG_ITEMS][12];
 	size_t		 i, off[7], nc, nj;
@@ -454,20 +457,10 @@ store_pg_submit_params(struct store_pg_params *p, struct kore_buf *buf,
 		actions[i] = action[i];
 		maxes[i] = max[i];
 	}
-	off[0] = buf->offset;
-	store_pg_array(buf, fields, nc);
-	off[1] = buf->offset;
-	store_pg_array(buf, values, nc);
-	off[2] = buf->offset;
-	store_pg_array(buf, actions, nj);
-	off[3] = buf->offset;
-	store_pg_array(buf, kinds, nj);
-	off[4] = buf->offset;
-	store_pg_array(buf, targets, nj);
-	off[5] = buf->offset;
-	store_pg_array(buf, maxes, nj);
-	off[6] = buf->offset;
-	store_pg_array(buf, deliveries, nj);
+	for (i = 0; i < 7; i++) {
+		off[i] = buf->offset;
+		store_pg_array(buf, lists[i], i < 2 ? nc : nj);
+	}
 
 	memset(p, 0, sizeof(*p));
 	store_pg_text(p, s->id);
@@ -584,18 +577,16 @@ store_pg_unique_check(const char *form, const char *field,
 {
 	struct store_pg_params	 p;
 	enum store_result	 r;
-	PGresult		*res;
+	int64_t			 n;
 
 	memset(&p, 0, sizeof(p));
 	store_pg_text(&p, form);
 	store_pg_text(&p, field);
 	store_pg_text(&p, value);
-	if ((res = store_pg_run(store_pg_own(), PG_UNIQUE_CHECK, &p, &r)) ==
-	    NULL)
+	if ((r = store_pg_numbers(store_pg_own(), PG_UNIQUE_CHECK, &p, &n,
+	    1)) != STORE_OK)
 		return (r);
-	r = PQntuples(res) > 0 ? STORE_UNIQUE_TAKEN : STORE_OK;
-	PQclear(res);
-	return (r);
+	return (n > 0 ? STORE_UNIQUE_TAKEN : STORE_OK);
 }
 
 enum store_result

@@ -342,7 +342,7 @@ const char *const store_pg_sql[PG_MAX] = {
 	    "submission_repeats r JOIN submissions s ON s.id = "
 	    "r.submission_id WHERE r.form = $1 AND r.digest = $2 AND "
 	    "r.created_at > $3",
-	[PG_UNIQUE_CHECK] = "SELECT 1 FROM unique_values "
+	[PG_UNIQUE_CHECK] = "SELECT count(*) FROM unique_values "
 	    "WHERE form = $1 AND field = $2 AND value = $3",
 	[PG_CLIENT_COUNT] = "SELECT count(*) FROM submissions "
 	    "WHERE client = $1 AND created_at >= $2",

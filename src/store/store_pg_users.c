@@ -100,17 +100,15 @@ store_pg_user_pwhash_set(struct store_handle *h, const char *name,
 {
 	struct store_pg_params	 p;
 	enum store_result	 r;
-	PGresult		*res;
+	int64_t			 n;
 
 	memset(&p, 0, sizeof(p));
 	store_pg_text(&p, name);
 	store_pg_text(&p, pwhash);
-	if ((res = store_pg_run(store_pg_conn_of(h), PG_USER_PWHASH, &p,
-	    &r)) == NULL)
+	if ((r = store_pg_numbers(store_pg_conn_of(h), PG_USER_PWHASH, &p,
+	    &n, 1)) != STORE_OK)
 		return (r);
-	r = store_pg_num(res, 0, 0) > 0 ? STORE_OK : STORE_NOT_FOUND;
-	PQclear(res);
-	return (r);
+	return (n > 0 ? STORE_OK : STORE_NOT_FOUND);
 }
 
 enum store_result
