@@ -1,5 +1,6 @@
 /*
- * ctl_copy.c: formworkctl backup, restore and check (see ctl_copy.h).
+ * ctl_copy.c: formworkctl backup, restore, check and migrate (see
+ * ctl_copy.h).
  * The work is the store's (store.h); this file only reads the command
  * line and says what happened.
  */
@@ -7,6 +8,7 @@
 #include <sys/types.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #include "core/fail.h"
 #include "ctl/ctl_copy.h"
@@ -40,6 +42,26 @@ ctl_restore(const char *path, int argc, char **argv)
 	    store_init(path, err, sizeof(err)) == -1)
 		return (fail("%s", err));
 	printf("restored %s from %s\n", path, argv[0]);
+	return (0);
+}
+
+/*
+ * formworkctl migrate --to URL: the SQLite store (the server stopped)
+ * into an empty PostgreSQL database; says what it copied, per table.
+ */
+int
+ctl_migrate(const char *path, int argc, char **argv)
+{
+	char		 err[512];
+
+	if (argc != 2 || strcmp(argv[0], "--to") != 0)
+		return (fail("usage: formworkctl migrate --to "
+		    "postgresql://USER@HOST/DB"));
+	printf("copying %s into %s\n", path, argv[1]);
+	if (store_migrate(path, argv[1], ctl_check_say, NULL, err,
+	    sizeof(err)) == -1)
+		return (fail("%s", err));
+	printf("done: set FORMWORK_DB=%s on every node\n", argv[1]);
 	return (0);
 }
 

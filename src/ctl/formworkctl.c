@@ -15,6 +15,7 @@
  *   formworkctl backup FILE          (ctl_copy.c, also while serving)
  *   formworkctl restore FILE         (server stopped)
  *   formworkctl check
+ *   formworkctl migrate --to postgresql://...   (server stopped)
  *
  * Exit status: 0 done, 1 failed (a message on stderr), 2 usage.
  */
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 #include <sodium.h>
@@ -45,6 +47,7 @@
 
 static struct store_handle	*ctl_db;
 
+static int	ctl_main(int, char **);
 static int	ctl_usage(void);
 static int	ctl_name_valid(const char *);
 static int	ctl_password_read(char *, size_t);
@@ -54,8 +57,24 @@ static int	ctl_generate(int, char **);
 static int	ctl_number(const char *, u_int64_t, u_int64_t, u_int64_t *);
 static int	ctl_form_exists(const char *);
 
+/*
+ * Ends with _exit() once the output is flushed, as fail_exit() does:
+ * the libraries' destructors can hang a process under AddressSanitizer
+ * (the tests run formworkctl with it preloaded), p11-kit's above all,
+ * which libpq's TLS loads, waiting forever for the locale lock.
+ */
 int
 main(int argc, char **argv)
+{
+	int	rc;
+
+	rc = ctl_main(argc, argv);
+	(void)fflush(NULL);
+	_exit(rc);
+}
+
+static int
+ctl_main(int argc, char **argv)
 {
 	char		 err[512];
 	int		 rc;
@@ -73,8 +92,11 @@ main(int argc, char **argv)
 		return (ctl_restore(config.db_path, argc - 2, argv + 2));
 	if (strcmp(argv[1], "check") == 0)
 		return (ctl_check(config.db_path, argc - 2, argv + 2));
+	if (strcmp(argv[1], "migrate") == 0)
+		return (ctl_migrate(config.db_path, argc - 2, argv + 2));
 	/* Before the server's first start, a fresh clone has no var/. */
-	if (util_mkdirs(config.db_path, 0, err, sizeof(err)) == -1 ||
+	if ((store_is_file(config.db_path) &&
+	    util_mkdirs(config.db_path, 0, err, sizeof(err)) == -1) ||
 	    store_init(config.db_path, err, sizeof(err)) == -1)
 		return (fail("%s", err));
 	store_configure(config.db_path);
@@ -107,6 +129,8 @@ ctl_usage(void)
 	    "       formworkctl backup FILE\n"
 	    "       formworkctl restore FILE   (with the server stopped)\n"
 	    "       formworkctl check\n"
+	    "       formworkctl migrate --to postgresql://USER@HOST/DB   "
+	    "(server stopped)\n"
 	    "Passwords are read from standard input (one line, at least %d "
 	    "characters).\nThe database: %s (FORMWORK_DB sets another).\n",
 	    PASSWORD_MIN, config.db_path);

@@ -49,8 +49,10 @@ static const struct {
 static struct worker_thread	queue_threads;
 static u_int64_t		queue_wakeups;
 static u_int64_t		queue_alert_at;
+static struct worker_thread	queue_listener;
 
 static void		queue_runner(struct kore_task *);
+static void		queue_listen(struct kore_task *);
 static int		queue_stopping(void);
 static int		queue_alert_due(void);
 static void		queue_job_run(struct store_handle *, struct store_job *);
@@ -61,11 +63,14 @@ queue_init(void)
 {
 	worker_thread_start(&queue_threads, "runner", config.runners,
 	    queue_runner, NULL);
+	worker_thread_start(&queue_listener, "listener", 1, queue_listen,
+	    NULL);
 }
 
 void
 queue_stop(void)
 {
+	worker_thread_stop(&queue_listener);
 	worker_thread_stop(&queue_threads);
 }
 
@@ -121,6 +126,28 @@ queue_runner(struct kore_task *t)
 		}
 		seen = queue_wakeups;
 		pthread_mutex_unlock(&queue_threads.lock);
+	}
+	store_handle_free(h);
+}
+
+/*
+ * The listener: wakes this worker's runners whenever a commit on any
+ * node has queued a job (store_jobs_wait), so a job starts at once on
+ * whichever node has a runner free, not at the next poll. A store that
+ * sends no such news (SQLite) ends it at once; polling finds jobs there.
+ */
+static void
+queue_listen(struct kore_task *t)
+{
+	struct store_handle	*h;
+	int			 news;
+
+	h = store_handle_new();
+	while (!worker_thread_stopping(&queue_listener)) {
+		if ((news = store_jobs_wait(h, QUEUE_LISTEN_MS)) == -1)
+			break;
+		if (news)
+			queue_wake();
 	}
 	store_handle_free(h);
 }

@@ -5,14 +5,18 @@
  * action, and records the outcome: done, a retry later (exponential
  * backoff with jitter, or the receiver's Retry-After), or failed for good
  * once the attempts are used up. Jobs committed by this worker start at
- * once (the writer wakes the runners); others, retries and jobs whose
- * runner died are found by polling every QUEUE_POLL_MS.
+ * once (the writer wakes the runners), and on PostgreSQL so do jobs
+ * committed by any node (a listener thread per worker waits for the
+ * database's notification, store_jobs_wait); others, retries and jobs
+ * whose runner died are found by polling every QUEUE_POLL_MS.
  */
 
 #ifndef FORMWORK_QUEUE_H
 #define FORMWORK_QUEUE_H
 
 #define QUEUE_POLL_MS		100
+/* How long the listener waits for news before it checks for a stop. */
+#define QUEUE_LISTEN_MS		500
 
 /* Starts this worker's runners. */
 void	queue_init(void);

@@ -105,6 +105,13 @@ struct store_record {
 #define STORE_REPEAT_WINDOW_MS	(10 * 60 * 1000)
 
 /*
+ * 1 when db (FORMWORK_DB) names a file, SQLite's, whose directory the
+ * caller makes before store_init(); 0 for a database server's URL
+ * (postgresql://... or postgres://...: PostgreSQL).
+ */
+int	store_is_file(const char *db);
+
+/*
  * Creates the database file if needed and brings its schema up to date.
  * Called once by the parent before the workers start; it closes the
  * connection again so none is shared across fork.
@@ -162,6 +169,17 @@ int	store_restore(const char *path, const char *file, char *err,
 int	store_check(const char *path, void (*say)(const char *, void *),
 	    void *arg, char *err, size_t errlen);
 
+/*
+ * formworkctl migrate: copies the SQLite store at from (locked: no
+ * server may be using it; brought to this build's schema first) into
+ * the PostgreSQL database at to, which must hold no Formwork data,
+ * every table in one transaction. Calls say once per table with its
+ * name and the rows copied. -1 with a sentence in err, nothing copied.
+ */
+int	store_migrate(const char *from, const char *to,
+	    void (*say)(const char *, void *), void *arg, char *err,
+	    size_t errlen);
+
 /* Remembers the path the workers' connections open. */
 void	store_configure(const char *path);
 
@@ -192,8 +210,19 @@ void	store_checkpoint(struct store_handle *h);
  */
 void	store_search_optimize(struct store_handle *h);
 
-/* Worker shutdown, once the threads have ended: closes the reader. */
+/*
+ * Worker shutdown, once the threads have ended: closes the reader. On
+ * PostgreSQL it closes the calling thread's own connection, so a thread
+ * that used the calls without a handle calls it too as it ends.
+ */
 void	store_close(void);
+
+/*
+ * 1 when the store is a server reached over the network (PostgreSQL):
+ * its calls wait for a round trip, so none belongs on an event loop, and
+ * what other nodes change never shows in this host's change counter.
+ */
+int	store_remote(void);
 
 /* 1 when the store answers a trivial query. */
 int	store_ping(void);
@@ -358,6 +387,16 @@ enum store_result	store_alert_take(struct store_handle *, u_int64_t now,
  */
 enum store_result	store_alert_giveback(struct store_handle *,
 			    u_int64_t taken_ms, u_int64_t retry_at);
+
+/*
+ * A thread's wait, on its own connection h, for news of jobs queued by
+ * any node: 1 when some may have been (a commit that queued one, or a
+ * lost connection, after which nothing is known), 0 after timeout_ms
+ * without. -1 at once when this backend sends no such news (SQLite:
+ * polling finds what other processes queue).
+ */
+int			store_jobs_wait(struct store_handle *,
+			    u_int64_t timeout_ms);
 
 /* Event loop: the number of jobs in each state (indexed by job_state). */
 enum store_result	store_job_counts(u_int64_t counts[STORE_JOB_STATES]);

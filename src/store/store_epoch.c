@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/store_sqlite.h"
 
 #define STORE_EPOCH_SUFFIX	"-epoch"
 
@@ -67,7 +67,7 @@ store_epoch_open(const char *db_path, char *err, size_t errlen)
 }
 
 u_int64_t
-store_epoch(void)
+store_sqlite_epoch(void)
 {
 	if (store_epoch_word == NULL)
 		return (0);
@@ -75,7 +75,7 @@ store_epoch(void)
 }
 
 void
-store_epoch_bump(void)
+store_sqlite_epoch_bump(void)
 {
 	if (store_epoch_word != NULL)
 		(void)__atomic_add_fetch(store_epoch_word, 1, __ATOMIC_RELEASE);
@@ -88,7 +88,7 @@ store_epoch_bump(void)
  * by kill -9). A restore's exclusive lock ends with formworkctl.
  */
 int
-store_lock(const char *db_path, int exclusive, char *err, size_t errlen)
+store_sqlite_lock(const char *db_path, int exclusive, char *err, size_t errlen)
 {
 	char		path[4096];
 	int		fd;

@@ -178,7 +178,7 @@ static const char *store_migrations[] = {
 	 * state kept by triggers, each submission's overall action state
 	 * kept by triggers on its jobs, and a contentless FTS5 index of
 	 * the submitted values (not the field names). New rows are indexed
-	 * by store_submissions_insert() at the end of their batch, not by a
+	 * by store_sqlite_submissions_insert() at the end of their batch, not by a
 	 * trigger: FTS5 flushes its pending terms at every savepoint, and
 	 * each row of a batch has one.
 	 */
@@ -372,7 +372,7 @@ static enum store_result store_prior_lookup(struct store_handle *,
 static int		 store_repeat_mark(struct store_submission *);
 
 int
-store_init(const char *path, char *err, size_t errlen)
+store_sqlite_init(const char *path, char *err, size_t errlen)
 {
 	sqlite3		*db;
 	sqlite3_stmt	*st;
@@ -429,27 +429,27 @@ fail:
 }
 
 void
-store_configure(const char *path)
+store_sqlite_configure(const char *path)
 {
 	kore_free(store_path);
 	store_path = kore_strdup(path);
 }
 
 void
-store_worker_open(void)
+store_sqlite_worker_open(void)
 {
 	(void)store_open(&store_reader);
 	(void)store_open(&store_writer);
 }
 
 struct store_handle *
-store_handle_new(void)
+store_sqlite_handle_new(void)
 {
 	return (kore_calloc(1, sizeof(struct store_handle)));
 }
 
 void
-store_handle_free(struct store_handle *h)
+store_sqlite_handle_free(struct store_handle *h)
 {
 	if (h == NULL)
 		return;
@@ -464,13 +464,13 @@ store_reader_handle(void)
 }
 
 void
-store_writer_close(void)
+store_sqlite_writer_close(void)
 {
 	store_db_close(&store_writer);
 }
 
 void
-store_close(void)
+store_sqlite_close(void)
 {
 	store_db_close(&store_reader);
 }
@@ -499,7 +499,7 @@ store_log_grown(void *arg, sqlite3 *conn, const char *schema, int pages)
 }
 
 int
-store_log_needs_checkpoint(void)
+store_sqlite_log_needs_checkpoint(void)
 {
 	return (store_log_pages >= STORE_CHECKPOINT_PAGES);
 }
@@ -517,7 +517,7 @@ store_log_needs_checkpoint(void)
  * connection: its busy handler is back in place on return.
  */
 void
-store_checkpoint(struct store_handle *h)
+store_sqlite_checkpoint(struct store_handle *h)
 {
 	sqlite3		*conn;
 	int		 rc;
@@ -539,7 +539,7 @@ store_checkpoint(struct store_handle *h)
  * batches under the write lock.
  */
 void
-store_search_optimize(struct store_handle *h)
+store_sqlite_search_optimize(struct store_handle *h)
 {
 	int	rc;
 
@@ -550,7 +550,7 @@ store_search_optimize(struct store_handle *h)
 }
 
 int
-store_ping(void)
+store_sqlite_ping(void)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -563,7 +563,7 @@ store_ping(void)
 }
 
 enum store_result
-store_batch_begin(void)
+store_sqlite_batch_begin(void)
 {
 	int		rc;
 
@@ -573,13 +573,13 @@ store_batch_begin(void)
 }
 
 void
-store_submissions_insert(struct store_submission **subs, size_t n)
+store_sqlite_submissions_insert(struct store_submission **subs, size_t n)
 {
 	enum store_result	 r;
 	size_t			 i;
 
-	if ((r = store_batch_begin()) == STORE_OK) {
-		store_batch_commit(subs, n);
+	if ((r = store_sqlite_batch_begin()) == STORE_OK) {
+		store_sqlite_batch_commit(subs, n);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -587,7 +587,7 @@ store_submissions_insert(struct store_submission **subs, size_t n)
 }
 
 void
-store_batch_commit(struct store_submission **subs, size_t n)
+store_sqlite_batch_commit(struct store_submission **subs, size_t n)
 {
 	struct store_handle	*w = &store_writer;
 	enum store_result	 fail;
@@ -837,7 +837,7 @@ store_jobs_write(struct store_handle *h, const char *id,
 }
 
 enum store_result
-store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
+store_sqlite_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
     char hash[VALIDATE_HASH_LEN + 1])
 {
 	return (store_prior_lookup(&store_reader, ST_KEY_FIND, form, key, 0,
@@ -845,7 +845,7 @@ store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
 }
 
 enum store_result
-store_repeat_find(const char *form, const char *repeat, u_int64_t now,
+store_sqlite_repeat_find(const char *form, const char *repeat, u_int64_t now,
     char id[TOKEN_ID_LEN + 1], char hash[VALIDATE_HASH_LEN + 1])
 {
 	return (store_prior_lookup(&store_reader, ST_REPEAT_FIND, form, repeat,
@@ -886,7 +886,7 @@ store_prior_lookup(struct store_handle *db, enum store_stmt_id which,
 }
 
 enum store_result
-store_unique_check(const char *form, const char *field, const char *value)
+store_sqlite_unique_check(const char *form, const char *field, const char *value)
 {
 	sqlite3_stmt		*st;
 	int			 rc;
@@ -906,7 +906,7 @@ store_unique_check(const char *form, const char *field, const char *value)
 }
 
 enum store_result
-store_client_count(const char *client, u_int64_t since_ms, u_int64_t *count)
+store_sqlite_client_count(const char *client, u_int64_t since_ms, u_int64_t *count)
 {
 	sqlite3_stmt		*st;
 	int			 rc;
@@ -923,7 +923,7 @@ store_client_count(const char *client, u_int64_t since_ms, u_int64_t *count)
 }
 
 enum store_result
-store_submission_get(const char *id, struct store_record *rec)
+store_sqlite_submission_get(const char *id, struct store_record *rec)
 {
 	sqlite3_stmt		*st;
 	enum store_result	 r;
@@ -961,15 +961,6 @@ store_record_read(sqlite3_stmt *st, struct store_record *rec)
 	store_copy_text(st, 10, rec->reply_to, sizeof(rec->reply_to));
 }
 
-void
-store_record_cleanup(struct store_record *rec)
-{
-	kore_free(rec->data);
-	kore_free(rec->subject);
-	rec->data = NULL;
-	rec->subject = NULL;
-}
-
 /* Returns db's connection, opening it on first use. */
 sqlite3 *
 store_open(struct store_handle *db)
@@ -979,7 +970,7 @@ store_open(struct store_handle *db)
 	if (db->conn != NULL)
 		return (db->conn);
 	if (store_path == NULL) {
-		kore_log(LOG_ERR, "%s: store_configure() was not called",
+		kore_log(LOG_ERR, "%s: store_sqlite_configure() was not called",
 		    __func__);
 		return (NULL);
 	}
@@ -1195,3 +1186,75 @@ store_copy_text(sqlite3_stmt *st, int col, char *out, size_t len)
 	else
 		(void)snprintf(out, len, "%s", (const char *)t);
 }
+
+const struct store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.remote = 0,
+	.init = store_sqlite_init,
+	.epoch = store_sqlite_epoch,
+	.epoch_bump = store_sqlite_epoch_bump,
+	.lock = store_sqlite_lock,
+	.backup = store_sqlite_backup,
+	.restore = store_sqlite_restore,
+	.check = store_sqlite_check,
+	.configure = store_sqlite_configure,
+	.worker_open = store_sqlite_worker_open,
+	.writer_close = store_sqlite_writer_close,
+	.log_needs_checkpoint = store_sqlite_log_needs_checkpoint,
+	.checkpoint = store_sqlite_checkpoint,
+	.search_optimize = store_sqlite_search_optimize,
+	.close = store_sqlite_close,
+	.ping = store_sqlite_ping,
+	.submissions_insert = store_sqlite_submissions_insert,
+	.batch_begin = store_sqlite_batch_begin,
+	.batch_commit = store_sqlite_batch_commit,
+	.key_find = store_sqlite_key_find,
+	.repeat_find = store_sqlite_repeat_find,
+	.unique_check = store_sqlite_unique_check,
+	.client_count = store_sqlite_client_count,
+	.submission_get = store_sqlite_submission_get,
+	.handle_new = store_sqlite_handle_new,
+	.handle_free = store_sqlite_handle_free,
+	.job_claim = store_sqlite_job_claim,
+	.job_finish = store_sqlite_job_finish,
+	.job_release = store_sqlite_job_release,
+	.job_record = store_sqlite_job_record,
+	.endpoint_is_disabled = store_sqlite_endpoint_is_disabled,
+	.endpoint_disable = store_sqlite_endpoint_disable,
+	.autoreply_claim = store_sqlite_autoreply_claim,
+	.alert_take = store_sqlite_alert_take,
+	.alert_giveback = store_sqlite_alert_giveback,
+	.jobs_wait = store_sqlite_jobs_wait,
+	.job_counts = store_sqlite_job_counts,
+	.job_statuses = store_sqlite_job_statuses,
+	.user_add = store_sqlite_user_add,
+	.user_get = store_sqlite_user_get,
+	.user_each = store_sqlite_user_each,
+	.user_role_set = store_sqlite_user_role_set,
+	.user_pwhash_set = store_sqlite_user_pwhash_set,
+	.user_delete = store_sqlite_user_delete,
+	.session_add = store_sqlite_session_add,
+	.session_get = store_sqlite_session_get,
+	.session_touch = store_sqlite_session_touch,
+	.session_delete = store_sqlite_session_delete,
+	.login_failures = store_sqlite_login_failures,
+	.login_failure_add = store_sqlite_login_failure_add,
+	.login_failures_clear = store_sqlite_login_failures_clear,
+	.rows_each = store_sqlite_rows_each,
+	.cursor_valid = store_sqlite_cursor_valid,
+	.review_counts = store_sqlite_review_counts,
+	.reviews_each = store_sqlite_reviews_each,
+	.review_set = store_sqlite_review_set,
+	.jobs_retry = store_sqlite_jobs_retry,
+	.job_resend = store_sqlite_job_resend,
+	.jobs_failed_count = store_sqlite_jobs_failed_count,
+	.deliveries_each = store_sqlite_deliveries_each,
+	.submission_delete = store_sqlite_submission_delete,
+	.audit_add = store_sqlite_audit_add,
+	.audit_each = store_sqlite_audit_each,
+	.export_add = store_sqlite_export_add,
+	.export_finish = store_sqlite_export_finish,
+	.exports_abandon = store_sqlite_exports_abandon,
+	.export_get = store_sqlite_export_get,
+	.prune = store_sqlite_prune,
+};

@@ -51,7 +51,7 @@ store_review_row(sqlite3_stmt *st, void *arg)
 }
 
 enum store_result
-store_reviews_each(const char *id,
+store_sqlite_reviews_each(const char *id,
     void (*cb)(const struct store_review *, void *), void *arg)
 {
 	struct store_review_each	e = { cb, arg };
@@ -81,7 +81,7 @@ store_review_last(struct store_handle *h, struct store_review_change *c)
 }
 
 enum store_result
-store_review_set(struct store_review_change *c)
+store_sqlite_review_set(struct store_review_change *c)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -153,7 +153,7 @@ store_review_set(struct store_review_change *c)
 }
 
 enum store_result
-store_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
+store_sqlite_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -182,7 +182,7 @@ store_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
 }
 
 enum store_result
-store_job_resend(const char *id, int64_t job, const char *user, u_int64_t now)
+store_sqlite_job_resend(const char *id, int64_t job, const char *user, u_int64_t now)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -229,7 +229,7 @@ store_job_resend(const char *id, int64_t job, const char *user, u_int64_t now)
 }
 
 enum store_result
-store_jobs_failed_count(u_int64_t *n)
+store_sqlite_jobs_failed_count(u_int64_t *n)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -266,7 +266,7 @@ store_delivery_row(sqlite3_stmt *st, void *arg)
 }
 
 enum store_result
-store_deliveries_each(const char *id,
+store_sqlite_deliveries_each(const char *id,
     void (*cb)(const struct store_delivery *, void *), void *arg)
 {
 	struct store_delivery_each	e = { cb, arg };
@@ -280,7 +280,7 @@ store_deliveries_each(const char *id,
 }
 
 enum store_result
-store_submission_delete(const char *id, const char *user, u_int64_t now)
+store_sqlite_submission_delete(const char *id, const char *user, u_int64_t now)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -314,7 +314,7 @@ store_submission_delete(const char *id, const char *user, u_int64_t now)
 }
 
 enum store_result
-store_audit_add(const char *user, const char *action, const char *subject,
+store_sqlite_audit_add(const char *user, const char *action, const char *subject,
     const char *before, const char *after, u_int64_t now)
 {
 	struct store_handle	*h = store_reader_handle();
@@ -324,7 +324,7 @@ store_audit_add(const char *user, const char *action, const char *subject,
 }
 
 enum store_result
-store_audit_each(int64_t before_id, size_t limit,
+store_sqlite_audit_each(int64_t before_id, size_t limit,
     void (*cb)(const struct store_audit *, void *), void *arg)
 {
 	struct store_handle	*h = store_reader_handle();
@@ -353,7 +353,7 @@ store_audit_each(int64_t before_id, size_t limit,
 }
 
 enum store_result
-store_export_add(const char *id, const char *user, u_int64_t now)
+store_sqlite_export_add(const char *id, const char *user, u_int64_t now)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -371,7 +371,7 @@ store_export_add(const char *id, const char *user, u_int64_t now)
 }
 
 enum store_result
-store_export_finish(struct store_handle *h, const char *id, int ok,
+store_sqlite_export_finish(struct store_handle *h, const char *id, int ok,
     u_int64_t rows, const char *error, u_int64_t now)
 {
 	sqlite3_stmt	*st;
@@ -392,7 +392,7 @@ store_export_finish(struct store_handle *h, const char *id, int ok,
 }
 
 enum store_result
-store_exports_abandon(struct store_handle *h, u_int64_t now)
+store_sqlite_exports_abandon(struct store_handle *h, u_int64_t now)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -424,7 +424,7 @@ store_export_read(sqlite3_stmt *st, void *arg)
 }
 
 enum store_result
-store_export_get(const char *id, char state[16], u_int64_t *rows,
+store_sqlite_export_get(const char *id, char state[16], u_int64_t *rows,
     char error[256])
 {
 	struct store_export_row	e = { state, rows, error };
@@ -434,7 +434,7 @@ store_export_get(const char *id, char state[16], u_int64_t *rows,
 }
 
 enum store_result
-store_prune(struct store_handle *h, u_int64_t before_ms,
+store_sqlite_prune(struct store_handle *h, u_int64_t before_ms,
     u_int64_t session_idle_before_ms, struct store_prune *out)
 {
 	static const char *const sql[] = {
@@ -483,7 +483,7 @@ store_tx_end(struct store_handle *h, int ok)
 
 	if (ok && (rc = store_exec(h, ST_COMMIT)) == SQLITE_DONE) {
 		/* Result pages kept as unchanged must be checked again. */
-		store_epoch_bump();
+		store_sqlite_epoch_bump();
 		return (STORE_OK);
 	}
 	if (ok)

@@ -28,7 +28,7 @@ static int	store_check_rows(sqlite3 *, const char *, const char *,
 static int	store_int(sqlite3 *, const char *, int *);
 
 int
-store_backup(const char *path, const char *file, char *err, size_t errlen)
+store_sqlite_backup(const char *path, const char *file, char *err, size_t errlen)
 {
 	sqlite3		*db;
 	sqlite3_stmt	*st;
@@ -77,7 +77,7 @@ store_backup(const char *path, const char *file, char *err, size_t errlen)
 }
 
 int
-store_restore(const char *path, const char *file, char *err, size_t errlen)
+store_sqlite_restore(const char *path, const char *file, char *err, size_t errlen)
 {
 	sqlite3		*src, *dst;
 	sqlite3_backup	*b;
@@ -90,7 +90,7 @@ store_restore(const char *path, const char *file, char *err, size_t errlen)
 		sqlite3_close(src);
 		return (-1);
 	}
-	if (store_lock(path, 1, err, errlen) == -1 ||
+	if (store_sqlite_lock(path, 1, err, errlen) == -1 ||
 	    store_connect(path, &dst, err, errlen) == -1) {
 		sqlite3_close(src);
 		return (-1);
@@ -111,12 +111,12 @@ store_restore(const char *path, const char *file, char *err, size_t errlen)
 	/* Pages kept by a server on this host were of the old store. */
 	if (store_epoch_open(path, err, errlen) == -1)
 		return (-1);
-	store_epoch_bump();
+	store_sqlite_epoch_bump();
 	return (0);
 }
 
 int
-store_check(const char *path, void (*say)(const char *, void *), void *arg,
+store_sqlite_check(const char *path, void (*say)(const char *, void *), void *arg,
     char *err, size_t errlen)
 {
 	sqlite3		*db;

@@ -25,7 +25,7 @@ static int	store_exec_int(struct store_handle *, const char *, u_int64_t);
 #define STORE_ALERT_NEXT	"UPDATE alert_state SET next_at = ?1"
 
 enum store_result
-store_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
+store_sqlite_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
     struct store_job *job)
 {
 	sqlite3_stmt		*st;
@@ -70,7 +70,7 @@ store_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
 }
 
 enum store_result
-store_job_finish(struct store_handle *h, const struct store_job *job,
+store_sqlite_job_finish(struct store_handle *h, const struct store_job *job,
     enum job_state state, const char *error, u_int64_t run_at, u_int64_t now,
     const struct store_attempt *at)
 {
@@ -114,7 +114,7 @@ store_job_finish(struct store_handle *h, const struct store_job *job,
 }
 
 enum store_result
-store_job_release(struct store_handle *h, const struct store_job *job,
+store_sqlite_job_release(struct store_handle *h, const struct store_job *job,
     u_int64_t now)
 {
 	sqlite3_stmt	*st;
@@ -131,7 +131,7 @@ store_job_release(struct store_handle *h, const struct store_job *job,
 }
 
 enum store_result
-store_job_record(struct store_handle *h, const struct store_job *job,
+store_sqlite_job_record(struct store_handle *h, const struct store_job *job,
     struct store_record *rec)
 {
 	sqlite3_stmt		*st;
@@ -154,7 +154,7 @@ store_job_record(struct store_handle *h, const struct store_job *job,
 }
 
 enum store_result
-store_endpoint_is_disabled(struct store_handle *h, const char *url,
+store_sqlite_endpoint_is_disabled(struct store_handle *h, const char *url,
     int *disabled)
 {
 	sqlite3_stmt	*st;
@@ -172,7 +172,7 @@ store_endpoint_is_disabled(struct store_handle *h, const char *url,
 }
 
 enum store_result
-store_endpoint_disable(struct store_handle *h, const char *url,
+store_sqlite_endpoint_disable(struct store_handle *h, const char *url,
     const char *reason, u_int64_t now)
 {
 	sqlite3_stmt	*st;
@@ -190,7 +190,7 @@ store_endpoint_disable(struct store_handle *h, const char *url,
 }
 
 enum store_result
-store_job_statuses(const char *submission_id, struct store_job_status *out,
+store_sqlite_job_statuses(const char *submission_id, struct store_job_status *out,
     size_t max, size_t *n)
 {
 	struct store_handle	*h = store_reader_handle();
@@ -224,7 +224,7 @@ store_job_statuses(const char *submission_id, struct store_job_status *out,
 }
 
 enum store_result
-store_job_counts(u_int64_t counts[STORE_JOB_STATES])
+store_sqlite_job_counts(u_int64_t counts[STORE_JOB_STATES])
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -249,7 +249,7 @@ store_job_counts(u_int64_t counts[STORE_JOB_STATES])
  * the row may send.
  */
 enum store_result
-store_autoreply_claim(struct store_handle *h, const char *address,
+store_sqlite_autoreply_claim(struct store_handle *h, const char *address,
     int64_t job, u_int64_t now, u_int64_t window_ms, int *granted)
 {
 	static const char *const sql[] = {
@@ -307,7 +307,7 @@ store_alert_due(struct store_handle *h, u_int64_t now, u_int64_t gather_ms)
 }
 
 enum store_result
-store_alert_take(struct store_handle *h, u_int64_t now, u_int64_t gather_ms,
+store_sqlite_alert_take(struct store_handle *h, u_int64_t now, u_int64_t gather_ms,
     u_int64_t interval_ms, size_t max,
     void (*cb)(const struct store_alert_item *, void *), void *arg,
     size_t *n)
@@ -357,7 +357,7 @@ store_alert_take(struct store_handle *h, u_int64_t now, u_int64_t gather_ms,
 }
 
 enum store_result
-store_alert_giveback(struct store_handle *h, u_int64_t taken_ms,
+store_sqlite_alert_giveback(struct store_handle *h, u_int64_t taken_ms,
     u_int64_t retry_at)
 {
 	int		 rc;
@@ -384,4 +384,14 @@ store_exec_int(struct store_handle *h, const char *sql, u_int64_t v)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return (rc);
+}
+
+/*
+ * SQLite tells no one of a commit: the runners' polling finds jobs
+ * queued by another process on this host.
+ */
+int
+store_sqlite_jobs_wait(struct store_handle *h, u_int64_t timeout_ms)
+{
+	return (-1);
 }

@@ -51,7 +51,7 @@ static enum store_result store_counts_read(struct store_handle *,
 		    const char *, u_int64_t *);
 
 enum store_result
-store_rows_each(struct store_handle *h, const struct store_filter *f,
+store_sqlite_rows_each(struct store_handle *h, const struct store_filter *f,
     size_t limit, int (*cb)(const struct store_row *, void *), void *arg)
 {
 	struct store_walk	 w;
@@ -164,7 +164,7 @@ store_rows_each(struct store_handle *h, const struct store_filter *f,
 }
 
 int
-store_cursor_valid(const char *s)
+store_sqlite_cursor_valid(const char *s)
 {
 	struct store_walk	w;
 
@@ -172,7 +172,7 @@ store_cursor_valid(const char *s)
 }
 
 enum store_result
-store_review_counts(const char *form, u_int64_t counts[STORE_REVIEW_STATES])
+store_sqlite_review_counts(const char *form, u_int64_t counts[STORE_REVIEW_STATES])
 {
 	return (store_counts_read(store_reader_handle(), form, counts));
 }

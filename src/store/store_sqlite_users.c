@@ -49,7 +49,7 @@ store_run(struct store_handle *h, const char *sql, const char *a,
 }
 
 enum store_result
-store_user_add(struct store_handle *h, const char *name, enum store_role role,
+store_sqlite_user_add(struct store_handle *h, const char *name, enum store_role role,
     const char *pwhash, u_int64_t now)
 {
 	sqlite3_stmt	*st;
@@ -85,7 +85,7 @@ store_user_read(sqlite3_stmt *st, void *arg)
 }
 
 enum store_result
-store_user_get(struct store_handle *h, const char *name, struct store_user *u)
+store_sqlite_user_get(struct store_handle *h, const char *name, struct store_user *u)
 {
 	memset(u, 0, sizeof(*u));
 	return (store_row_get(h, "SELECT id, name, role, pwhash, created_at "
@@ -93,7 +93,7 @@ store_user_get(struct store_handle *h, const char *name, struct store_user *u)
 }
 
 enum store_result
-store_user_each(struct store_handle *h,
+store_sqlite_user_each(struct store_handle *h,
     void (*cb)(const struct store_user *, void *), void *arg)
 {
 	struct store_user	 u;
@@ -113,7 +113,7 @@ store_user_each(struct store_handle *h,
 }
 
 enum store_result
-store_user_role_set(struct store_handle *h, const char *name,
+store_sqlite_user_role_set(struct store_handle *h, const char *name,
     enum store_role role)
 {
 	enum store_result	r;
@@ -125,7 +125,7 @@ store_user_role_set(struct store_handle *h, const char *name,
 }
 
 enum store_result
-store_user_pwhash_set(struct store_handle *h, const char *name,
+store_sqlite_user_pwhash_set(struct store_handle *h, const char *name,
     const char *pwhash)
 {
 	enum store_result	r;
@@ -143,7 +143,7 @@ store_user_pwhash_set(struct store_handle *h, const char *name,
 }
 
 enum store_result
-store_user_delete(struct store_handle *h, const char *name)
+store_sqlite_user_delete(struct store_handle *h, const char *name)
 {
 	enum store_result	r;
 	int			n = 0;
@@ -155,7 +155,7 @@ store_user_delete(struct store_handle *h, const char *name)
 }
 
 enum store_result
-store_session_add(const char *token_hash, int64_t user_id, const char *client,
+store_sqlite_session_add(const char *token_hash, int64_t user_id, const char *client,
     u_int64_t now)
 {
 	struct store_handle	*h = store_reader_handle();
@@ -190,7 +190,7 @@ store_session_read(sqlite3_stmt *st, void *arg)
 }
 
 enum store_result
-store_session_get(const char *token_hash, struct store_session *s)
+store_sqlite_session_get(const char *token_hash, struct store_session *s)
 {
 	memset(s, 0, sizeof(*s));
 	return (store_row_get(NULL, "SELECT u.id, u.name, u.role, "
@@ -200,21 +200,21 @@ store_session_get(const char *token_hash, struct store_session *s)
 }
 
 enum store_result
-store_session_touch(const char *token_hash, u_int64_t now)
+store_sqlite_session_touch(const char *token_hash, u_int64_t now)
 {
 	return (store_run(NULL, "UPDATE sessions SET seen_at = ?3 "
 	    "WHERE token_hash = ?1", token_hash, NULL, (int64_t)now, NULL));
 }
 
 enum store_result
-store_session_delete(const char *token_hash)
+store_sqlite_session_delete(const char *token_hash)
 {
 	return (store_run(NULL, "DELETE FROM sessions WHERE token_hash = ?1",
 	    token_hash, NULL, 0, NULL));
 }
 
 enum store_result
-store_login_failures(const char *subject, u_int64_t since, u_int64_t *count,
+store_sqlite_login_failures(const char *subject, u_int64_t since, u_int64_t *count,
     u_int64_t *oldest)
 {
 	struct store_handle	*h = store_reader_handle();
@@ -236,14 +236,14 @@ store_login_failures(const char *subject, u_int64_t since, u_int64_t *count,
 }
 
 enum store_result
-store_login_failure_add(const char *subject, u_int64_t now)
+store_sqlite_login_failure_add(const char *subject, u_int64_t now)
 {
 	return (store_run(NULL, "INSERT INTO login_failures (subject, at) "
 	    "VALUES (?1, ?3)", subject, NULL, (int64_t)now, NULL));
 }
 
 enum store_result
-store_login_failures_clear(const char *subject)
+store_sqlite_login_failures_clear(const char *subject)
 {
 	return (store_run(NULL, "DELETE FROM login_failures "
 	    "WHERE subject = ?1", subject, NULL, 0, NULL));

@@ -39,6 +39,7 @@
 #include "worker/checkpoint.h"
 #include "web/commit.h"
 #include "web/drain.h"
+#include "web/offload.h"
 #include "web/login_check.h"
 #include "core/config.h"
 #include "core/fail.h"
@@ -143,7 +144,8 @@ kore_parent_configure(int argc, char **argv)
 	/* A fresh clone has no var/: make what the settings point into. */
 	app_mkdirs(config.outbox_dir, 1);
 	app_mkdirs(config.exports_dir, 1);
-	app_mkdirs(config.db_path, 0);
+	if (store_is_file(config.db_path))
+		app_mkdirs(config.db_path, 0);
 	app_mkdirs(config.secret_file, 0);
 	app_mkdirs(http_body_disk_path, 1);
 	/* Held for the server's life: formworkctl restore waits for it. */
@@ -152,7 +154,9 @@ kore_parent_configure(int argc, char **argv)
 		fail_exit("%s", err);
 	app_secret_load();
 	privsep_configure();
-	page_build_id_make();
+	if (page_build_id_make(config.templates_dir, config.forms_dir, err,
+	    sizeof(err)) == -1)
+		fail_exit("%s", err);
 	store_configure(config.db_path);
 	app_exports_abandon();
 
@@ -160,10 +164,12 @@ kore_parent_configure(int argc, char **argv)
 
 	/*
 	 * Every long-lived task needs a thread: the writer, the
-	 * checkpointer, the password checker, the runners and, when a form
-	 * has a challenge, its verifiers.
+	 * checkpointer, the password checker, the runners, the queue's
+	 * listener, when a form has a challenge its verifiers and, on a
+	 * remote store, the database threads (offload.h).
 	 */
-	kore_task_threads = (u_int16_t)(3 + config.runners + verifiers);
+	kore_task_threads = (u_int16_t)(4 + config.runners + verifiers +
+	    offload_threads());
 	/* Made once here, so each worker inherits it (login_check.c). */
 	if (password_decoy()[0] == '\0')
 		fail_exit("cannot hash a password (out of memory?)");
@@ -180,6 +186,7 @@ kore_worker_configure(void)
 	store_worker_open();
 	checkpoint_init();
 	commit_init();
+	offload_init();
 	login_check_init();
 	captcha_start();
 	queue_init();
@@ -191,6 +198,7 @@ kore_worker_teardown(void)
 	/* Answer what was read, then end the threads: Kore unloads us next. */
 	drain_run();
 	commit_stop();
+	offload_stop();
 	checkpoint_stop();
 	login_check_stop();
 	captcha_stop();

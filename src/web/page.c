@@ -8,9 +8,14 @@
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -27,16 +32,87 @@
 static struct tmpl_set	*page_set = NULL;
 static char		 page_build[17];	/* 16 hex digits */
 
+static int	page_build_hash_dir(crypto_generichash_state *, const char *,
+		    char *, size_t);
+static int	page_build_hash(crypto_generichash_state *, const char *,
+		    char *, size_t);
 static int	page_template_read(const char *, const char *, char *,
 		    size_t);
 
-void
-page_build_id_make(void)
+int
+page_build_id_make(const char *templates, const char *forms, char *err,
+    size_t errlen)
 {
-	u_int8_t	raw[8];
+	crypto_generichash_state	 st;
+	Dl_info				 self;
+	u_int8_t			 raw[8];
 
-	randombytes_buf(raw, sizeof(raw));
+	(void)crypto_generichash_init(&st, NULL, 0, sizeof(raw));
+	if (dladdr((void *)page_build_id_make, &self) == 0 ||
+	    self.dli_fname == NULL) {
+		(void)snprintf(err, errlen, "cannot find this module's file");
+		return (-1);
+	}
+	if (page_build_hash(&st, self.dli_fname, err, errlen) == -1 ||
+	    page_build_hash_dir(&st, templates, err, errlen) == -1 ||
+	    page_build_hash_dir(&st, forms, err, errlen) == -1)
+		return (-1);
+	(void)crypto_generichash_final(&st, raw, sizeof(raw));
 	sodium_bin2hex(page_build, sizeof(page_build), raw, sizeof(raw));
+	return (0);
+}
+
+/* Adds the files of dir (not below it), by name, to the digest. */
+static int
+page_build_hash_dir(crypto_generichash_state *st, const char *dir,
+    char *err, size_t errlen)
+{
+	struct dirent	**names;
+	char		  path[PATH_MAX];
+	int		  i, n, rc;
+
+	if ((n = scandir(dir, &names, NULL, alphasort)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	rc = 0;
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && names[i]->d_name[0] != '.' &&
+		    names[i]->d_type != DT_DIR &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    names[i]->d_name) < sizeof(path)) {
+			(void)crypto_generichash_update(st,
+			    (const u_int8_t *)names[i]->d_name,
+			    strlen(names[i]->d_name) + 1);
+			rc = page_build_hash(st, path, err, errlen);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return (rc);
+}
+
+/* Adds the bytes of the file at path to the digest. */
+static int
+page_build_hash(crypto_generichash_state *st, const char *path, char *err,
+    size_t errlen)
+{
+	u_int8_t	buf[65536];
+	ssize_t		n;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		(void)crypto_generichash_update(st, buf, (size_t)n);
+	(void)close(fd);
+	if (n == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	return (0);
 }
 
 const char *

@@ -17,12 +17,16 @@ struct kore_json_item;
 int	page_templates_load(const char *dir, char *err, size_t errlen);
 
 /*
- * A random id for this start-up, part of every page's ETag: it changes
- * whenever Formwork restarts, so a changed template or form definition
- * never leaves a stale page in a cache. Made by the parent at start-up
- * (the workers inherit it), read-only afterwards.
+ * An id of what a page is made from, part of every page's ETag: a
+ * digest of this module's file, the templates and the form definitions
+ * (the directories given), so a changed template or form never leaves a
+ * stale page in a cache, and nodes running the same build with the same
+ * files give the same page the same ETag. Made by the parent at
+ * start-up (the workers inherit it), read-only afterwards; -1 with err
+ * when a file cannot be read.
  */
-void		 page_build_id_make(void);
+int		 page_build_id_make(const char *templates, const char *forms,
+		    char *err, size_t errlen);
 const char	*page_build_id(void);
 
 /* A fresh template context (an empty JSON object). */

@@ -30,6 +30,7 @@
 #include "core/forms.h"
 #include "core/json_in.h"
 #include "core/json_out.h"
+#include "web/offload.h"
 #include "web/origin.h"
 #include "web/page.h"
 #include "web/routes.h"
@@ -46,6 +47,8 @@ static int	api_submit_run(struct http_request *);
 static void	api_send(struct http_request *, int, struct kore_buf *);
 static void	api_state_free(struct http_request *);
 static void	api_number(char *, size_t, double);
+static void	api_not_found(struct http_request *);
+static void	api_status_free(struct http_request *);
 
 /*
  * POST /api/forms/{slug}/submissions. A browser page on another site may
@@ -232,68 +235,100 @@ api_submit_answer(struct http_request *req, struct form *form,
 	kore_buf_cleanup(&b);
 }
 
+/* A status request's state across its sleep: the store's answer. */
+struct api_status_state {
+	struct offload_submission	*load;
+};
+
 int
 page_api_submission(struct http_request *req)
 {
-	struct store_job_status	 js[FORM_MAX_ACTIONS];
-	struct store_record	 rec;
-	struct kore_buf		 b;
-	enum store_result	 sr;
-	const char		*id, *status;
-	size_t			 n, i, queued, running, failed;
+	struct api_status_state		*st;
+	struct offload_submission	*ld;
+	struct kore_buf			 b;
+	const char			*id, *status;
+	size_t				 i, queued, running, failed;
 
-	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
-		http_response_header(req, "allow", "GET, HEAD");
-		api_problem(req, 405, "Method not allowed",
-		    "This resource only accepts GET.", NULL);
+	if ((st = http_state_get(req)) != NULL) {
+		if (!offload_done(req, &st->load->o))
+			return (KORE_RESULT_RETRY);
+	} else {
+		if (req->method != HTTP_METHOD_GET &&
+		    req->method != HTTP_METHOD_HEAD) {
+			http_response_header(req, "allow", "GET, HEAD");
+			api_problem(req, 405, "Method not allowed",
+			    "This resource only accepts GET.", NULL);
+			return (KORE_RESULT_OK);
+		}
+		id = req->path + strlen("/api/submissions/");
+		if (!token_id_valid(id)) {
+			api_not_found(req);
+			return (KORE_RESULT_OK);
+		}
+		st = http_state_create(req, sizeof(*st), api_status_free);
+		st->load = offload_submission_new(id);
+		if (!offload_run(req, &st->load->o))
+			return (KORE_RESULT_RETRY);
+	}
+	ld = st->load;
+	if (ld->sr == STORE_NOT_FOUND) {
+		api_not_found(req);
 		return (KORE_RESULT_OK);
 	}
-	id = req->path + strlen("/api/submissions/");
-	if (!token_id_valid(id) ||
-	    (sr = store_submission_get(id, &rec)) == STORE_NOT_FOUND) {
-		api_problem(req, 404, "Not found", "There is no submission "
-		    "with this id.", NULL);
-		return (KORE_RESULT_OK);
-	}
-	if (sr != STORE_OK ||
-	    store_job_statuses(id, js, FORM_MAX_ACTIONS, &n) != STORE_OK) {
-		store_record_cleanup(&rec);
+	if (ld->sr != STORE_OK || ld->sr_jobs != STORE_OK) {
+		http_response_header(req, "retry-after", API_RETRY_AFTER);
 		api_problem(req, 503, "Busy", "Retry shortly.", NULL);
 		return (KORE_RESULT_OK);
 	}
 
 	queued = running = failed = 0;
-	for (i = 0; i < n; i++) {
-		if (js[i].state == JOB_QUEUED)
+	for (i = 0; i < ld->n; i++) {
+		if (ld->js[i].state == JOB_QUEUED)
 			queued++;
-		else if (js[i].state == JOB_RUNNING)
+		else if (ld->js[i].state == JOB_RUNNING)
 			running++;
-		else if (js[i].state == JOB_FAILED)
+		else if (ld->js[i].state == JOB_FAILED)
 			failed++;
 	}
 	status = running ? "running" : queued ? "queued" : failed ? "failed" :
 	    "done";
 
 	kore_buf_init(&b, 512);
-	kore_buf_appendf(&b, "{\"id\":\"%s\",\"form\":", rec.id);
-	json_out_string(&b, rec.form);
+	kore_buf_appendf(&b, "{\"id\":\"%s\",\"form\":", ld->rec.id);
+	json_out_string(&b, ld->rec.form);
 	kore_buf_appendf(&b, ",\"status\":\"%s\",\"created_at\":%llu,"
 	    "\"values\":%s,\"actions\":[", status,
-	    (unsigned long long)rec.created_ms, rec.data);
-	for (i = 0; i < n; i++) {
+	    (unsigned long long)ld->rec.created_ms, ld->rec.data);
+	for (i = 0; i < ld->n; i++) {
 		kore_buf_appendf(&b, "%s{\"type\":\"%s\",\"state\":\"%s\","
 		    "\"attempts\":%d,\"max_attempts\":%d}", i ? "," : "",
-		    js[i].kind, store_job_states[js[i].state], js[i].attempts,
-		    js[i].max_attempts);
+		    ld->js[i].kind, store_job_states[ld->js[i].state],
+		    ld->js[i].attempts, ld->js[i].max_attempts);
 	}
 	kore_buf_appendf(&b, "]}\n");
-	store_record_cleanup(&rec);
 
 	if (queued + running > 0)
 		http_response_header(req, "retry-after", API_RETRY_AFTER);
 	api_send(req, queued + running > 0 ? 202 : 200, &b);
 	kore_buf_cleanup(&b);
 	return (KORE_RESULT_OK);
+}
+
+static void
+api_not_found(struct http_request *req)
+{
+	api_problem(req, 404, "Not found", "There is no submission with this "
+	    "id.", NULL);
+}
+
+/* The request is freed: its job goes now, or once it is back. */
+static void
+api_status_free(struct http_request *req)
+{
+	struct api_status_state	*st = http_state_get(req);
+
+	if (st != NULL)
+		offload_release(&st->load->o);
 }
 
 int

@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "web/form_view.h"
 #include "core/forms.h"
+#include "web/offload.h"
 #include "web/origin.h"
 #include "web/page.h"
 #include "web/routes.h"
@@ -69,6 +70,8 @@ static void	form_post_answer(struct http_request *, struct post_state *,
 static void	form_refuse(struct http_request *, struct post_state *, int,
 		    const char *, const char *, const char *);
 static int	form_wants_json(struct http_request *);
+static void	healthz_run(struct offload *);
+static void	healthz_free(struct http_request *);
 static void	form_see_other(struct http_request *, const char *,
 		    const char *);
 static void	form_already_submitted(struct http_request *, struct form *,
@@ -523,23 +526,59 @@ form_store_failed(struct http_request *req, int sr)
 	    "please try again later.", "/", "Go to the list of forms");
 }
 
+/* A ping of the store, off the event loop on a remote store. */
+struct healthz_ping {
+	struct offload	 o;
+	int		 ok;
+};
+
+/* A request's state across its sleep. */
+struct healthz_state {
+	struct healthz_ping	*ping;
+};
+
 int
 page_healthz(struct http_request *req)
 {
-	int	ok;
+	struct healthz_state	*st;
+	struct healthz_ping	*ping;
 
-	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-	    "GET, HEAD"))
-		return (KORE_RESULT_OK);
-	ok = store_ping();
+	if ((st = http_state_get(req)) != NULL) {
+		if (!offload_done(req, &st->ping->o))
+			return (KORE_RESULT_RETRY);
+	} else {
+		if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
+		    "GET, HEAD"))
+			return (KORE_RESULT_OK);
+		st = http_state_create(req, sizeof(*st), healthz_free);
+		st->ping = offload_new(sizeof(*st->ping), healthz_run, NULL);
+		if (!offload_run(req, &st->ping->o))
+			return (KORE_RESULT_RETRY);
+	}
+	ping = st->ping;
 	http_response_header(req, "content-type", "text/plain; charset=utf-8");
 	http_response_header(req, "cache-control", "no-store");
 	page_security_headers(req);
-	if (ok)
+	if (ping->ok)
 		page_respond(req, 200, "ok\n", 3);
 	else
 		page_respond(req, 503, "store unavailable\n", 18);
 	return (KORE_RESULT_OK);
+}
+
+static void
+healthz_run(struct offload *o)
+{
+	((struct healthz_ping *)o)->ok = store_ping();
+}
+
+static void
+healthz_free(struct http_request *req)
+{
+	struct healthz_state	*st = http_state_get(req);
+
+	if (st != NULL)
+		offload_release(&st->ping->o);
 }
 
 int

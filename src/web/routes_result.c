@@ -19,6 +19,7 @@
 #include <kore/http.h>
 
 #include "web/form_view.h"
+#include "web/offload.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "web/page.h"
@@ -29,70 +30,90 @@
 #include "core/util.h"
 
 #define RESULT_REFRESH_S	"2"
-#define RESULT_MAX_JOBS		FORM_MAX_ACTIONS
 
 static void	result_final_headers(struct http_request *, const char *);
+static void	result_not_found(struct http_request *);
+static void	result_state_free(struct http_request *);
+
+/* A request's state across its sleep: the store's answer. */
+struct result_state {
+	struct offload_submission	*load;
+	u_int64_t			 epoch;
+};
 
 int
 page_result(struct http_request *req)
 {
-	struct store_job_status	 js[RESULT_MAX_JOBS];
+	struct result_state	*st;
 	struct kore_json_item	*ctx;
-	struct store_record	 rec;
+	struct offload_submission *ld;
 	struct form		*form;
-	enum store_result	 sr;
 	const char		*id, *inm;
 	char			 etag[96];
-	size_t			 n, i, done, failed;
-	u_int64_t		 epoch;
+	size_t			 i, done, failed;
 	int			 refresh;
 
-	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-	    "GET, HEAD"))
-		return (KORE_RESULT_OK);
 	id = req->path + strlen("/s/");
 	if (!http_request_header(req, "if-none-match", &inm))
 		inm = NULL;
-	if (inm != NULL && result_cache_fresh(id, inm)) {
-		result_final_headers(req, inm);
-		page_respond(req, 304, NULL, 0);
+	if ((st = http_state_get(req)) != NULL) {
+		if (!offload_done(req, &st->load->o))
+			return (KORE_RESULT_RETRY);
+	} else {
+		if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
+		    "GET, HEAD"))
+			return (KORE_RESULT_OK);
+		/*
+		 * Kept ETags are this host's: trusted only where every change
+		 * moves this host's counter (not on a store other nodes
+		 * share, whose pages are read every time).
+		 */
+		if (!store_remote() && inm != NULL &&
+		    result_cache_fresh(id, inm)) {
+			result_final_headers(req, inm);
+			page_respond(req, 304, NULL, 0);
+			return (KORE_RESULT_OK);
+		}
+		if (!token_id_valid(id)) {
+			result_not_found(req);
+			return (KORE_RESULT_OK);
+		}
+		st = http_state_create(req, sizeof(*st), result_state_free);
+		/* Noted before reading: a change made meanwhile voids it. */
+		st->epoch = store_remote() ? 0 : store_epoch();
+		st->load = offload_submission_new(id);
+		if (!offload_run(req, &st->load->o))
+			return (KORE_RESULT_RETRY);
+	}
+	ld = st->load;
+
+	if (ld->sr == STORE_NOT_FOUND) {
+		result_not_found(req);
 		return (KORE_RESULT_OK);
 	}
-	/* Noted before reading: a change made meanwhile voids what we keep. */
-	epoch = store_epoch();
-	if (!token_id_valid(id) ||
-	    (sr = store_submission_get(id, &rec)) == STORE_NOT_FOUND) {
-		page_error(req, 404, "Not found", "There is no submission at "
-		    "this address. Check the link you followed.", NULL, NULL);
+	if (ld->sr != STORE_OK || ld->sr_jobs != STORE_OK) {
+		form_store_failed(req, (int)(ld->sr != STORE_OK ? ld->sr :
+		    ld->sr_jobs));
 		return (KORE_RESULT_OK);
 	}
-	if (sr != STORE_OK ||
-	    (sr = store_job_statuses(id, js, RESULT_MAX_JOBS, &n)) !=
-	    STORE_OK) {
-		store_record_cleanup(&rec);
-		form_store_failed(req, sr);
-		return (KORE_RESULT_OK);
-	}
-	if ((form = forms_find(forms_loaded(), rec.form)) == NULL) {
-		store_record_cleanup(&rec);
+	if ((form = forms_find(forms_loaded(), ld->rec.form)) == NULL) {
 		page_error(req, 404, "Form withdrawn", "The form this "
 		    "submission belongs to is no longer offered.", NULL, NULL);
 		return (KORE_RESULT_OK);
 	}
 
 	done = failed = 0;
-	for (i = 0; i < n; i++) {
-		if (js[i].state == JOB_DONE)
+	for (i = 0; i < ld->n; i++) {
+		if (ld->js[i].state == JOB_DONE)
 			done++;
-		else if (js[i].state == JOB_FAILED)
+		else if (ld->js[i].state == JOB_FAILED)
 			failed++;
 	}
 
-	if (done + failed < n) {
-		ctx = form_view_result(form, &rec);
-		form_view_jobs(ctx, js, n, util_now_ms());
-		store_record_cleanup(&rec);
-		if (util_now_ms() >= rec.created_ms + config.wait_max_ms) {
+	if (done + failed < ld->n) {
+		ctx = form_view_result(form, &ld->rec);
+		form_view_jobs(ctx, ld->js, ld->n, util_now_ms());
+		if (util_now_ms() >= ld->rec.created_ms + config.wait_max_ms) {
 			/* Waited long enough: safe, the rest goes on later. */
 			page_send(req, 200, PAGE_NO_STORE, form->title,
 			    "result", ctx);
@@ -112,19 +133,36 @@ page_result(struct http_request *req)
 	}
 
 	/* Final: the ETag changes if an admin retries or reviews. */
-	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s-%zu-%zu\"", rec.id,
-	    rec.version, page_build_id(), done, failed);
-	result_cache_keep(rec.id, etag, epoch);
+	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s-%zu-%zu\"", ld->rec.id,
+	    ld->rec.version, page_build_id(), done, failed);
+	if (!store_remote())
+		result_cache_keep(ld->rec.id, etag, st->epoch);
 	result_final_headers(req, etag);
 	if (inm != NULL && strcmp(inm, etag) == 0) {
 		page_respond(req, 304, NULL, 0);
 	} else {
-		ctx = form_view_result(form, &rec);
-		form_view_jobs(ctx, js, n, util_now_ms());
+		ctx = form_view_result(form, &ld->rec);
+		form_view_jobs(ctx, ld->js, ld->n, util_now_ms());
 		page_send(req, 200, 0, form->title, "result", ctx);
 	}
-	store_record_cleanup(&rec);
 	return (KORE_RESULT_OK);
+}
+
+static void
+result_not_found(struct http_request *req)
+{
+	page_error(req, 404, "Not found", "There is no submission at this "
+	    "address. Check the link you followed.", NULL, NULL);
+}
+
+/* The request is freed: its job goes now, or once it is back. */
+static void
+result_state_free(struct http_request *req)
+{
+	struct result_state	*st = http_state_get(req);
+
+	if (st != NULL)
+		offload_release(&st->load->o);
 }
 
 /*

@@ -20,6 +20,7 @@
 
 #include "web/captcha.h"
 #include "web/commit.h"
+#include "web/offload.h"
 #include "core/config.h"
 #include "core/forms.h"
 #include "core/json_out.h"
@@ -36,9 +37,13 @@ static void	 submit_finish(const struct commit_item *,
 		    struct submit_outcome *);
 static void	 submit_challenge_failed(struct submit_post *,
 		    struct submit_outcome *);
+static void	 submit_checks_start(struct submit_post *, int);
+static void	 submit_checks_run(struct offload *);
+static int	 submit_checks_go(struct http_request *, struct submit_post *);
 static void	 submit_repeat_digest(struct submit_post *);
 static char	*submit_data_json(const struct form_input *);
 static int	 submit_used(struct submit_post *, struct submit_outcome *);
+static enum store_result submit_lookup(struct submit_checks *);
 
 /* What the in-flight list knows a submission by: its key or content. */
 #define SUBMIT_DEDUP_KEY(sp)	((sp)->key != NULL ? (sp)->key : (sp)->repeat)
@@ -58,18 +63,22 @@ submit_post_cleanup(struct submit_post *sp)
 	body_cleanup(&sp->body);
 	captcha_release(sp->check);
 	commit_item_release(sp->item);
+	offload_release(sp->checks ? &sp->checks->o : NULL);
 	sp->check = NULL;
 	sp->item = NULL;
+	sp->checks = NULL;
 }
 
 /*
  * The steps in order, each of which may answer: the in-flight check (a
  * double click while the first is being stored), the challenge (asked
- * of the verifier thread: asleep until it has an answer), then
- * submit_start() and the writer (asleep until committed). A challenge
- * is only asked for valid values not known to be spam: the provider's
- * token is good for one check, and a visitor who must fix a field should
- * not lose it.
+ * of the verifier thread: asleep until it has an answer), the store's
+ * checks (unique values, the rate limit, a used key: on a database
+ * thread when the store is remote, asleep until they are done; offload.h),
+ * then submit_start() and the writer (asleep until committed). A
+ * challenge is only asked for valid values not known to be spam: the
+ * provider's token is good for one check, and a visitor who must fix a
+ * field should not lose it.
  */
 int
 submit_run(struct http_request *req, struct submit_post *sp,
@@ -88,7 +97,10 @@ submit_run(struct http_request *req, struct submit_post *sp,
 		return (KORE_RESULT_OK);
 	}
 
-	if (sp->check != NULL) {
+	if (sp->checks != NULL) {
+		if (!offload_done(req, &sp->checks->o))
+			return (KORE_RESULT_RETRY);
+	} else if (sp->check != NULL) {
 		if (!sp->check->job.done) {
 			http_request_sleep(req);
 			return (KORE_RESULT_RETRY);
@@ -97,12 +109,23 @@ submit_run(struct http_request *req, struct submit_post *sp,
 		captcha_release(sp->check);
 		sp->check = NULL;
 		if (verdict == CAPTCHA_FAILED) {
-			submit_challenge_failed(sp, out);
-			return (KORE_RESULT_OK);
+			/* A replay of one being stored, or stored already? */
+			if (commit_in_flight(form->slug,
+			    SUBMIT_DEDUP_KEY(sp))) {
+				out->status = SUBMIT_IN_FLIGHT;
+				return (KORE_RESULT_OK);
+			}
+			submit_checks_start(sp, 1);
+			if (!submit_checks_go(req, sp))
+				return (KORE_RESULT_RETRY);
+		} else {
+			/* No answer to go by: kept, for an admin to judge. */
+			if (verdict == CAPTCHA_UNUSABLE)
+				sp->spam = 1;
+			submit_checks_start(sp, 0);
+			if (!submit_checks_go(req, sp))
+				return (KORE_RESULT_RETRY);
 		}
-		/* No answer to go by: kept, for an admin to judge. */
-		if (verdict == CAPTCHA_UNUSABLE)
-			sp->spam = 1;
 	} else {
 		sp->now = util_now_ms();
 		if (sp->vst == VALIDATE_OK && !sp->spam)
@@ -131,11 +154,124 @@ submit_run(struct http_request *req, struct submit_post *sp,
 			captcha_enqueue(sp->check, req);
 			return (KORE_RESULT_RETRY);
 		}
+		submit_checks_start(sp, 0);
+		if (!submit_checks_go(req, sp))
+			return (KORE_RESULT_RETRY);
 	}
 
+	if (sp->checks->used_only) {
+		submit_challenge_failed(sp, out);
+		return (KORE_RESULT_OK);
+	}
 	submit_start(req, sp, out);
 	return (out->status == SUBMIT_QUEUED ? KORE_RESULT_RETRY :
 	    KORE_RESULT_OK);
+}
+
+/*
+ * What the store must be asked before a submission is queued, gathered
+ * from sp into a job (sp->checks): its unique values (lowercased: they
+ * compare without case, as e-mail addresses do), the client's count for
+ * the rate limit, and whether the key or content is stored already
+ * (asked only where the answer is needed). used_only: only the last,
+ * for a failed challenge.
+ */
+static void
+submit_checks_start(struct submit_post *sp, int used_only)
+{
+	struct form		*form = sp->form;
+	struct form_input	*in = &sp->in;
+	struct submit_checks	*c;
+	size_t			 i, k;
+
+	c = offload_new(sizeof(*c), submit_checks_run, NULL);
+	c->used_only = used_only;
+	c->form = form->slug;
+	c->now = sp->now;
+	(void)snprintf(c->key, sizeof(c->key), "%s", sp->key != NULL ?
+	    sp->key : sp->repeat);
+	c->by_key = sp->key != NULL;
+	c->valid = sp->vst == VALIDATE_OK;
+	for (i = 0, k = 0; c->valid && !used_only && i < form->nfields &&
+	    !sp->spam; i++) {
+		if (!form->fields[i].unique || in->fields[i].nvals == 0 ||
+		    in->fields[i].vals[0][0] == '\0' || k == COMMIT_MAX_CLAIMS)
+			continue;
+		c->fields[k] = form->fields[i].name;
+		(void)snprintf(c->values[k], COMMIT_CLAIM_MAX, "%s",
+		    in->fields[i].vals[0]);
+		for (char *p = c->values[k]; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		k++;
+	}
+	c->nclaims = k;
+	(void)snprintf(c->client, sizeof(c->client), "%s", sp->client);
+	c->rate = c->valid && !used_only && config.rate_limit > 0;
+	sp->checks = c;
+}
+
+/*
+ * Runs sp's checks: 1 once done, 0 with req asleep on a database thread
+ * (offload_run). A valid submission with no unique value and no rate
+ * limit asks the store nothing: done at once, without the hop to a
+ * thread, which would cost every such POST more than its commit's
+ * share.
+ */
+static int
+submit_checks_go(struct http_request *req, struct submit_post *sp)
+{
+	struct submit_checks	*c = sp->checks;
+
+	if (c->valid && !c->used_only && c->nclaims == 0 && !c->rate) {
+		submit_checks_run(&c->o);
+		c->o.job.done = 1;
+		return (1);
+	}
+	return (offload_run(req, &c->o));
+}
+
+/*
+ * The checks, on a database thread or the event loop: the first unique
+ * value taken (and then whether it is this very instance's, a replay),
+ * else the client's count; for an invalid or failed submission, only
+ * whether it is stored already.
+ */
+static void
+submit_checks_run(struct offload *o)
+{
+	struct submit_checks	*c = (struct submit_checks *)o;
+	size_t			 i;
+
+	c->sr = STORE_OK;
+	c->used_sr = STORE_NOT_FOUND;
+	if (c->used_only || !c->valid) {
+		if (c->used_only || c->by_key)
+			c->used_sr = submit_lookup(c);
+		return;
+	}
+	for (i = 0; i < c->nclaims; i++) {
+		if ((c->sr = store_unique_check(c->form, c->fields[i],
+		    c->values[i])) != STORE_OK) {
+			c->taken = i;
+			if (c->sr == STORE_UNIQUE_TAKEN)
+				c->used_sr = submit_lookup(c);
+			return;
+		}
+	}
+	if (c->rate)
+		c->sr = store_client_count(c->client,
+		    c->now - SUBMIT_RATE_WINDOW_MS, &c->count);
+}
+
+/* Whether c's key (or content) is stored already, and as which one. */
+static enum store_result
+submit_lookup(struct submit_checks *c)
+{
+	if (c->by_key)
+		return (store_key_find(c->form, c->key, c->prior_id,
+		    c->prior_hash));
+	return (store_repeat_find(c->form, c->key, c->now, c->prior_id,
+	    c->prior_hash));
 }
 
 /*
@@ -146,10 +282,6 @@ submit_run(struct http_request *req, struct submit_post *sp,
 static void
 submit_challenge_failed(struct submit_post *sp, struct submit_outcome *out)
 {
-	if (commit_in_flight(sp->form->slug, SUBMIT_DEDUP_KEY(sp))) {
-		out->status = SUBMIT_IN_FLIGHT;
-		return;
-	}
 	if (submit_used(sp, out))
 		return;
 	sp->in.challenge = VALIDATE_CHALLENGE_FAILED;
@@ -167,11 +299,9 @@ submit_start(struct http_request *req, struct submit_post *sp,
 {
 	struct form		*form = sp->form;
 	struct form_input	*in = &sp->in;
+	struct submit_checks	*c = sp->checks;
 	struct commit_item	*item;
-	struct store_claim	*claim;
-	enum store_result	 sr;
-	u_int64_t		 count;
-	size_t			 i, k;
+	size_t			 i;
 
 	/*
 	 * A valid one is not looked up first: the writer finds a used key
@@ -185,49 +315,32 @@ submit_start(struct http_request *req, struct submit_post *sp,
 			out->status = SUBMIT_INVALID;
 		return;
 	}
+	if (c->sr != STORE_OK) {
+		/* Taken by this very instance: a replay. */
+		if (c->nclaims > 0 && c->taken < c->nclaims &&
+		    c->sr == STORE_UNIQUE_TAKEN && submit_used(sp, out))
+			return;
+		out->status = c->sr == STORE_UNIQUE_TAKEN ?
+		    SUBMIT_UNIQUE_TAKEN : SUBMIT_STORE_FAILED;
+		out->taken_field = c->sr == STORE_UNIQUE_TAKEN ?
+		    c->fields[c->taken] : NULL;
+		out->store_result = c->sr;
+		return;
+	}
+	if (c->rate && c->count >= config.rate_limit) {
+		out->status = SUBMIT_RATE_LIMITED;
+		return;
+	}
 
 	item = commit_item_new();
 	item->sub.spam = sp->spam;
-
-	/* Unique values, compared without case (e-mail addresses). */
-	for (i = 0, k = 0; i < form->nfields && !sp->spam; i++) {
-		if (!form->fields[i].unique || in->fields[i].nvals == 0 ||
-		    in->fields[i].vals[0][0] == '\0' || k == COMMIT_MAX_CLAIMS)
-			continue;
-		claim = &item->claims[k];
-		claim->field = form->fields[i].name;
-		(void)snprintf(item->values[k], COMMIT_CLAIM_MAX, "%s",
-		    in->fields[i].vals[0]);
-		for (char *p = item->values[k]; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-		if ((sr = store_unique_check(form->slug, claim->field,
-		    claim->value)) != STORE_OK) {
-			commit_item_release(item);
-			/* Taken by this very instance: a replay. */
-			if (sr == STORE_UNIQUE_TAKEN && submit_used(sp, out))
-				return;
-			out->status = sr == STORE_UNIQUE_TAKEN ?
-			    SUBMIT_UNIQUE_TAKEN : SUBMIT_STORE_FAILED;
-			out->taken_field = form->fields[i].name;
-			out->store_result = sr;
-			return;
-		}
-		k++;
+	for (i = 0; i < c->nclaims; i++) {
+		item->claims[i].field = c->fields[i];
+		(void)snprintf(item->values[i], COMMIT_CLAIM_MAX, "%s",
+		    c->values[i]);
 	}
-	item->sub.nclaims = k;
-
+	item->sub.nclaims = c->nclaims;
 	(void)snprintf(item->client, sizeof(item->client), "%s", sp->client);
-	if (config.rate_limit > 0) {
-		sr = store_client_count(item->client,
-		    sp->now - SUBMIT_RATE_WINDOW_MS, &count);
-		if (sr != STORE_OK || count >= config.rate_limit) {
-			out->status = sr != STORE_OK ? SUBMIT_STORE_FAILED :
-			    SUBMIT_RATE_LIMITED;
-			out->store_result = sr;
-			commit_item_release(item);
-			return;
-		}
-	}
 
 	/* Spam runs no actions; an admin who releases it runs them. */
 	if (!sp->spam)
@@ -425,24 +538,18 @@ submit_data_json(const struct form_input *in)
 static int
 submit_used(struct submit_post *sp, struct submit_outcome *out)
 {
-	enum store_result	sr;
-	char			prior_hash[VALIDATE_HASH_LEN + 1];
+	struct submit_checks	*c = sp->checks;
 
-	if (sp->key != NULL)
-		sr = store_key_find(sp->form->slug, sp->key, out->id,
-		    prior_hash);
-	else
-		sr = store_repeat_find(sp->form->slug, sp->repeat, sp->now,
-		    out->id, prior_hash);
-	if (sr == STORE_NOT_FOUND)
+	if (c->used_sr == STORE_NOT_FOUND)
 		return (0);
-	if (sr == STORE_OK) {
+	if (c->used_sr == STORE_OK) {
+		(void)snprintf(out->id, sizeof(out->id), "%s", c->prior_id);
 		out->status = sp->vst == VALIDATE_OK &&
-		    strcmp(prior_hash, sp->hash) == 0 ? SUBMIT_REPLAY :
+		    strcmp(c->prior_hash, sp->hash) == 0 ? SUBMIT_REPLAY :
 		    SUBMIT_KEY_REUSED;
 	} else {
 		out->status = SUBMIT_STORE_FAILED;
-		out->store_result = sr;
+		out->store_result = c->used_sr;
 	}
 	return (1);
 }

@@ -16,6 +16,8 @@
 #include "core/body.h"
 #include "core/token.h"
 #include "core/validate.h"
+#include "web/commit.h"
+#include "web/offload.h"
 
 struct captcha_check;
 struct commit_item;
@@ -44,6 +46,33 @@ struct submit_outcome {
 };
 
 /*
+ * The store's answers a submission needs before it is queued, asked on
+ * a database thread when the store is remote (offload.h): the caller
+ * reads them once the job is done. submit.c's own.
+ */
+struct submit_checks {
+	struct offload		 o;		/* first */
+	int			 used_only;	/* a failed challenge */
+	int			 valid;
+	int			 by_key;	/* key, else a repeat digest */
+	int			 rate;		/* count the client's */
+	const char		*form;
+	char			 key[TOKEN_ID_LEN + 1];
+	u_int64_t		 now;
+	const char		*fields[COMMIT_MAX_CLAIMS];
+	char			 values[COMMIT_MAX_CLAIMS][COMMIT_CLAIM_MAX];
+	size_t			 nclaims;
+	char			 client[64];
+
+	enum store_result	 sr;		/* a claim's, or the count's */
+	size_t			 taken;		/* the claim refused */
+	u_int64_t		 count;
+	enum store_result	 used_sr;	/* NOT_FOUND: not stored */
+	char			 prior_id[TOKEN_ID_LEN + 1];
+	char			 prior_hash[VALIDATE_HASH_LEN + 1];
+};
+
+/*
  * A submission on its way, kept in its request's state across the
  * sleeps of its challenge and its commit. The caller fills in form, in
  * (through body and validate_form), vst, key and spam, then calls
@@ -69,6 +98,7 @@ struct submit_post {
 	char			 hash[VALIDATE_HASH_LEN + 1];
 	char			 repeat[TOKEN_ID_LEN + 1];	/* keyless */
 	struct captcha_check	*check;
+	struct submit_checks	*checks;
 	struct commit_item	*item;
 };
 

@@ -64,6 +64,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integ"))
 
 from harness import children_of  # noqa: E402
 from server import Server, free_port  # noqa: E402
+import pg as pgmod  # noqa: E402
 
 SECRET = "formwork-bench-secret-0123456789abcdef-not-for-production"
 SETTLE_S = 1.0          # quiet time before each timed GET run
@@ -379,6 +380,7 @@ class Bench:
                        ("/healthz", "ref_healthz")],
             "sqlite": [("/f/contact", "ref_post"),
                        ("/healthz", "ref_healthz")],
+            "pg": [("/f/contact", "ref_post"), ("/healthz", "ref_healthz")],
         }[which]
         conf = os.path.join(d, "kore.conf")
         with open(conf, "w") as f:
@@ -808,6 +810,56 @@ class Bench:
         self.flask_prefix = self.write_bodies(
             "flask", [contact_body(i, k, c) for i, (k, c) in
                       enumerate(pairs)])
+
+    def post_run_pg(self, kind, cluster, conns):
+        """One POST run on PostgreSQL, app or reference, on a fresh
+        database of cluster: the result, the peak RSS, the row check."""
+        url = cluster.database()
+        if kind == "app":
+            s = self.app("post-pg-c%d" % conns, 2,
+                         extra_env={"FORMWORK_DB": url})
+        else:
+            s = self.ref("pg", 2, url)
+        try:
+            res = self.wrk(s.url + "/", conns, self.st.dur, "post.lua",
+                           ["/f/contact", self.contact_prefix])
+            peak = max([proc_mem(p)[0] for p in self.pids(s)] or [0])
+        finally:
+            if kind == "app":
+                self.stop_app(s)
+            else:
+                self.stop_ref(s)
+        rows = int(cluster.lines(url, "SELECT count(*) FROM submissions")[0])
+        res["new_rows"] = rows
+        what = "post pg %s c%d" % (kind, conns)
+        self.check_run(what, res)
+        n = res["requests"]
+        if not n <= rows <= n + conns:
+            self.problems.append("%s: %d answers but %d new rows" % (
+                what, n, rows))
+        return res, peak
+
+    def scenario_pg(self):
+        """POST -> 303 with the store on PostgreSQL 15 (a cluster of its
+        own on this machine, synchronous_commit=on, fsync on), against
+        Kore's own asynchronous pgsql doing one INSERT per request."""
+        st = self.st
+        c = st.main_conns
+        cluster = pgmod.Postgres({"synchronous_commit": "on"}).start()
+        try:
+            log("post_submit_pg c%d" % c)
+            a, b, pa = [], [], 0
+            for r in range(st.runs):
+                res, peak = self.post_run_pg("app", cluster, c)
+                a.append(res)
+                pa = max(pa, peak)
+                b.append(self.post_run_pg("ref", cluster, c)[0])
+            self.add_row("post_submit_pg", "kore_pgsql_insert", a, b, pa,
+                         "c%d, 2 workers, PostgreSQL 15 on this machine "
+                         "(synchronous_commit=on, fsync on), a fresh "
+                         "database per run" % c)
+        finally:
+            cluster.stop()
 
     def scenario_workers1(self):
         st = self.st
@@ -1307,7 +1359,8 @@ class Bench:
                  ("database size", self.scenario_dbsize),
                  ("signup jobs", self.scenario_signup),
                  ("soak", self.scenario_soak),
-                 ("admin", self.scenario_admin)]
+                 ("admin", self.scenario_admin),
+                 ("postgresql", self.scenario_pg)]
         if os.environ.get("BENCH_PERF") == "1":
             steps.append(("profile", self.scenario_profile))
         only = os.environ.get("BENCH_ONLY")
@@ -1353,6 +1406,18 @@ class Bench:
                             p["ratio"] * 100, p["formwork_rps"],
                             p["reference_rps"])))
             out.append(("POST p99 < 20 ms at 64 connections",
+                        p["p99_ms"] < TARGET_POST_P99,
+                        "p99 %.2f ms (p50 %.2f ms)" % (p["p99_ms"],
+                                                       p["p50_ms"])))
+        p = self.row("post_submit_pg", "kore_pgsql_insert")
+        if p and p["ratio"]:
+            out.append(("POST -> 303 on PostgreSQL >= 100% of Kore's pgsql "
+                        "one INSERT per request (c64)",
+                        p["ratio"] >= TARGET_POST,
+                        "%.0f%% (%.0f vs %.0f req/s)" % (
+                            p["ratio"] * 100, p["formwork_rps"],
+                            p["reference_rps"])))
+            out.append(("POST p99 on PostgreSQL < 20 ms at 64 connections",
                         p["p99_ms"] < TARGET_POST_P99,
                         "p99 %.2f ms (p50 %.2f ms)" % (p["p99_ms"],
                                                        p["p50_ms"])))

@@ -41,6 +41,8 @@ command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 /usr/bin/python3 -c 'import flask' 2>/dev/null || need+=(python3-flask)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 [ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+[ -f /usr/include/postgresql/libpq-fe.h ] || need+=(libpq-dev)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v kore >/dev/null || need+=(kore)
 command -v cc >/dev/null || need+=(gcc)
 command -v stdbuf >/dev/null || need+=(coreutils)
@@ -65,6 +67,9 @@ cc $CFLAGS_REF $KORE_FEATURES -fPIC -shared -o "$work/ref/ref_static.so" \
 # shellcheck disable=SC2086
 cc $CFLAGS_REF $KORE_FEATURES -fPIC -shared -o "$work/ref/ref_sqlite.so" \
     tests/bench/ref_sqlite.c -lsqlite3 || exit 1
+# shellcheck disable=SC2086
+cc $CFLAGS_REF $KORE_FEATURES -fPIC -shared -o "$work/ref/ref_pg.so" \
+    tests/bench/ref_pg.c -lpq || exit 1
 
 args=(--so "$so" --work "$work" --refdir "$work/ref")
 [ "${QUICK:-0}" = 1 ] && args+=(--quick)

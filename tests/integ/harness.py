@@ -35,7 +35,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import subprocess
 import threading
 import time
@@ -492,13 +491,9 @@ class Session:
 # ---- the jobs (the database, read only) -------------------------------------
 
 def db_rows(srv, query, args=()):
-    """Rows as dicts, from a read-only connection of our own."""
-    con = sqlite3.connect("file:%s?mode=ro" % srv.db, uri=True, timeout=10)
-    try:
-        con.row_factory = sqlite3.Row
-        return [dict(r) for r in con.execute(query, args).fetchall()]
-    finally:
-        con.close()
+    """Rows as dicts, from a read-only connection of our own (SQLite's
+    file, or psql on PostgreSQL: server.Server.rows)."""
+    return srv.rows(query, args)
 
 
 def jobs_of(srv, sid):

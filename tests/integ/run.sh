@@ -31,6 +31,9 @@
 # non-zero on any failure.
 #
 # FORMWORK_SAN=1: preload libasan into kore (for the sanitizer build).
+# FORMWORK_TEST_PG=1: each server's store is a database of its own in a
+# PostgreSQL 15 that each suite starts and stops (tests/integ/pg.py).
+# FORMWORK_SUITES="suite.py ...": run these suites only.
 # FORMWORK_SECCOMP_TRACING=1: run Kore with seccomp_tracing yes.
 set -u
 if [ $# -ne 1 ]; then
@@ -48,8 +51,9 @@ cd "$(dirname "$0")/../.." || exit 2
 passed=0
 failed=0
 status=0
-for suite in suite.py suite_queue.py suite_api.py suite_desk.py \
-    suite_mail.py suite_origins.py; do
+suites=${FORMWORK_SUITES:-suite.py suite_queue.py suite_api.py \
+    suite_desk.py suite_mail.py suite_origins.py}
+for suite in $suites; do
 	out=$(mktemp)
 	/usr/bin/python3 -u "tests/integ/$suite" --so "$so" 2>&1 |
 		tee "$out" |

@@ -14,9 +14,15 @@ and assets are relative to it) as `stdbuf -oL kore -fnrc CONF`. It is
 stopped by its own PID only. After a stop, the log is searched for the
 signs of a crash or a sanitizer report, which Kore's exit status hides.
 
+With FORMWORK_TEST_PG=1 (make integ-pg) every server's store is a
+database of its own in one PostgreSQL cluster that this process starts
+on first use and stops at exit (pg.py): FORMWORK_DB is its URL, and
+sql() / rows() read it with psql instead of sqlite3.
+
 Standard library only; run with Debian's /usr/bin/python3.
 """
 
+import atexit
 import http.client
 import os
 import re
@@ -25,6 +31,8 @@ import signal
 import socket
 import subprocess
 import time
+
+import pg as pgmod
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(REPO, "tests", "out")
@@ -37,6 +45,23 @@ LOG_FAILURES = re.compile(
 # Kore 4.1.0 workers print this on every ordinary shutdown (their message
 # socket to the parent closes); it only counts before the stop was asked.
 SHUTDOWN_NOISE = re.compile(r"\]: parent gone, shutting down$")
+
+
+_CLUSTER = None
+
+
+def on_postgres():
+    """1 when the servers of this run keep their store in PostgreSQL."""
+    return os.environ.get("FORMWORK_TEST_PG") == "1"
+
+
+def cluster():
+    """This process's PostgreSQL cluster, started on first use."""
+    global _CLUSTER
+    if _CLUSTER is None:
+        _CLUSTER = pgmod.Postgres().start()
+        atexit.register(_CLUSTER.stop)
+    return _CLUSTER
 
 
 def free_port():
@@ -127,7 +152,8 @@ class Server:
             tracing = os.environ.get("FORMWORK_SECCOMP_TRACING") == "1"
         self.tracing = tracing
         self.dir = os.path.join(run_root(), self.name)
-        self.db = os.path.join(self.dir, "formwork.db")
+        self.db = cluster().database() if on_postgres() else \
+            os.path.join(self.dir, "formwork.db")
         self.log = os.path.join(self.dir, "kore.log")
         self.conf = os.path.join(self.dir, "kore.conf")
         self.proc = None
@@ -285,12 +311,28 @@ class Server:
     # -- the database ------------------------------------------------
 
     def sql(self, query):
-        """Runs one query with the sqlite3 CLI; returns its output lines."""
+        """Runs one query with the sqlite3 CLI (psql on PostgreSQL);
+        returns its output lines, '|' between columns."""
+        if on_postgres():
+            return cluster().lines(self.db, query)
         r = subprocess.run(["sqlite3", "-batch", self.db, query],
                            capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             raise RuntimeError("sqlite3 %r: %s" % (query, r.stderr))
         return r.stdout.splitlines()
+
+    def rows(self, query, args=()):
+        """Rows as dicts, read-only, with '?' placeholders for args."""
+        if on_postgres():
+            return cluster().rows(self.db, query, args)
+        import sqlite3
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True,
+                              timeout=10)
+        try:
+            con.row_factory = sqlite3.Row
+            return [dict(r) for r in con.execute(query, args).fetchall()]
+        finally:
+            con.close()
 
     def count(self, where=None):
         q = "select count(*) from submissions"
