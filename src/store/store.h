@@ -116,12 +116,13 @@ int	store_init(const char *path, char *err, size_t errlen);
  * beside the database (store_epoch.c), mapped shared by every process on
  * this machine. It moves after each committed change made through the
  * desk or formworkctl here (reviews, retries, deletions, prunes), so a
- * worker may keep the ETags it served (result_cache.c) and answer a
- * revalidation without a read. A change made on another node does not
- * move it. A store that several nodes share (PostgreSQL) must therefore
- * keep the counter in the database instead, bumped in each changing
- * transaction and read with each page, or have the result pages bypass
- * the per-node ETag cache. Opened by store_init(); 0 and no-op until then.
+ * worker may keep the finished result pages it served, ETag and bytes
+ * (result_cache.c), and answer the next request for one without a read.
+ * A change made on another node does not move it. A store that several
+ * nodes share (PostgreSQL) must therefore keep the counter in the
+ * database instead, bumped in each changing transaction and read with
+ * each page, or have the result pages bypass the per-node page cache.
+ * Opened by store_init(); 0 and no-op until then.
  */
 int		store_epoch_open(const char *path, char *err, size_t errlen);
 u_int64_t	store_epoch(void);

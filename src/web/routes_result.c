@@ -37,8 +37,10 @@ int
 page_result(struct http_request *req)
 {
 	struct store_job_status	 js[RESULT_MAX_JOBS];
+	struct result_cache_hit	 hit;
 	struct kore_json_item	*ctx;
 	struct store_record	 rec;
+	struct kore_buf		 page;
 	struct form		*form;
 	enum store_result	 sr;
 	const char		*id, *inm;
@@ -53,10 +55,17 @@ page_result(struct http_request *req)
 	id = req->path + strlen("/s/");
 	if (!http_request_header(req, "if-none-match", &inm))
 		inm = NULL;
-	if (inm != NULL && result_cache_fresh(id, inm)) {
-		result_final_headers(req, inm);
-		page_respond(req, 304, NULL, 0);
-		return (KORE_RESULT_OK);
+	if (result_cache_find(id, &hit)) {
+		if (inm != NULL && strcmp(inm, hit.etag) == 0) {
+			result_final_headers(req, hit.etag);
+			page_respond(req, 304, NULL, 0);
+			return (KORE_RESULT_OK);
+		}
+		if (hit.page != NULL) {
+			result_final_headers(req, hit.etag);
+			page_send_html(req, 200, 0, hit.page, hit.len);
+			return (KORE_RESULT_OK);
+		}
 	}
 	/* Noted before reading: a change made meanwhile voids what we keep. */
 	epoch = store_epoch();
@@ -111,17 +120,24 @@ page_result(struct http_request *req)
 		return (KORE_RESULT_OK);
 	}
 
-	/* Final: the ETag changes if an admin retries or reviews. */
+	/*
+	 * Final: the ETag changes if an admin retries or reviews, and the
+	 * page is kept until the store changes (result_cache.h).
+	 */
 	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s-%zu-%zu\"", rec.id,
 	    rec.version, page_build_id(), done, failed);
-	result_cache_keep(rec.id, etag, epoch);
 	result_final_headers(req, etag);
 	if (inm != NULL && strcmp(inm, etag) == 0) {
+		result_cache_keep(rec.id, etag, epoch, NULL, 0);
 		page_respond(req, 304, NULL, 0);
 	} else {
 		ctx = form_view_result(form, &rec);
 		form_view_jobs(ctx, js, n, util_now_ms());
-		page_send(req, 200, 0, form->title, "result", ctx);
+		kore_buf_init(&page, 4096);
+		page_render(form->title, "result", ctx, &page);
+		result_cache_keep(rec.id, etag, epoch, page.data, page.offset);
+		page_send_html(req, 200, 0, page.data, page.offset);
+		kore_buf_cleanup(&page);
 	}
 	store_record_cleanup(&rec);
 	return (KORE_RESULT_OK);
