@@ -992,10 +992,18 @@ store_open(struct store_handle *db)
 	 * The writer's commits are made durable by store_wal_sync(), and
 	 * its log is checkpointed by another thread: its WAL hook takes
 	 * the place of SQLite's automatic checkpoint (itself a WAL hook).
+	 * Each of its INSERTs fires a trigger (counts_added), so SQLite
+	 * keeps a statement journal for it, the old copy of every page the
+	 * row changes (eight or so); by default that spills into a
+	 * temporary file once over 64 KB, two system calls a page. Kept in
+	 * memory it costs a copy, and no more than one statement's pages
+	 * at a time: the writer runs no query that sorts into temporary
+	 * tables, the other thing temp_store decides.
 	 */
 	if (db->wal_sync) {
-		if (sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL", NULL,
-		    NULL, NULL) != SQLITE_OK) {
+		if (sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL; "
+		    "PRAGMA temp_store=MEMORY", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
 			kore_log(LOG_ERR, "%s: %s", __func__,
 			    sqlite3_errmsg(db->conn));
 			store_db_close(db);
