@@ -54,6 +54,7 @@ static struct commit_list	commit_done =
 static struct commit_list	commit_pending =	/* not yet back */
 				    TAILQ_HEAD_INITIALIZER(commit_pending);
 
+static int	commit_wait(struct worker_thread *, struct commit_list *);
 static void	commit_writer(struct kore_task *);
 static void	commit_syncer(struct kore_task *);
 static void	commit_on_done(struct kore_task *);
@@ -138,6 +139,24 @@ commit_item_release(struct commit_item *item)
 }
 
 /*
+ * A thread's wait for its list: returns 1, with wt's lock held, once
+ * list has items, or 0, without it, once the worker stops and nothing is
+ * left on it.
+ */
+static int
+commit_wait(struct worker_thread *wt, struct commit_list *list)
+{
+	pthread_mutex_lock(&wt->lock);
+	while (TAILQ_EMPTY(list) && !worker_thread_stopping(wt))
+		pthread_cond_wait(&wt->cond, &wt->lock);
+	if (TAILQ_EMPTY(list)) {
+		pthread_mutex_unlock(&wt->lock);
+		return (0);
+	}
+	return (1);
+}
+
+/*
  * The writer thread: once something is queued it takes the database's
  * write lock, then everything queued by then (the other workers' writers
  * may have held the lock a while: what arrived meanwhile joins this
@@ -154,17 +173,7 @@ commit_writer(struct kore_task *t)
 	enum store_result	 begun;
 	size_t			 n, i;
 
-	for (;;) {
-		pthread_mutex_lock(&commit_thread.lock);
-		while (TAILQ_EMPTY(&commit_queued) &&
-		    !worker_thread_stopping(&commit_thread))
-			pthread_cond_wait(&commit_thread.cond,
-			    &commit_thread.lock);
-		if (TAILQ_EMPTY(&commit_queued)) {
-			/* Stopping, and nothing left to commit. */
-			pthread_mutex_unlock(&commit_thread.lock);
-			break;
-		}
+	while (commit_wait(&commit_thread, &commit_queued)) {
 		pthread_mutex_unlock(&commit_thread.lock);
 
 		begun = store_batch_begin();
@@ -216,16 +225,7 @@ commit_syncer(struct kore_task *t)
 	int			 jobs, notify;
 
 	h = store_handle_new();
-	for (;;) {
-		pthread_mutex_lock(&commit_sync_thread.lock);
-		while (TAILQ_EMPTY(&commit_committed) &&
-		    !worker_thread_stopping(&commit_sync_thread))
-			pthread_cond_wait(&commit_sync_thread.cond,
-			    &commit_sync_thread.lock);
-		if (TAILQ_EMPTY(&commit_committed)) {
-			pthread_mutex_unlock(&commit_sync_thread.lock);
-			break;
-		}
+	while (commit_wait(&commit_sync_thread, &commit_committed)) {
 		TAILQ_INIT(&got);
 		TAILQ_CONCAT(&got, &commit_committed, list);
 		pthread_mutex_unlock(&commit_sync_thread.lock);
