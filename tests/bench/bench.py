@@ -15,8 +15,11 @@ tests/bench/ built by run.sh:
               303 (POST ceiling; the app itself runs synchronous=FULL
               with group commit)
 
-plus a peer, the same contact form in Flask under gunicorn
-(tests/bench/peers/flask_contact.py).
+plus two peers: the same contact form in Flask under gunicorn
+(tests/bench/peers/flask_contact.py), and the contact form with its
+result page on Node 20 (node:cluster, 2 workers) with better-sqlite3
+(tests/bench/peers/node/node_contact.js; skipped when run.sh could not
+install it, BENCH_NODE_DIR unset).
 
 Last, the review desk (step "admin"): a fresh store of BENCH_ADMIN_ROWS
 submissions (1,000,000; 20,000 with QUICK) from `formworkctl generate`,
@@ -66,6 +69,8 @@ from harness import children_of  # noqa: E402
 from server import Server, free_port  # noqa: E402
 
 SECRET = "formwork-bench-secret-0123456789abcdef-not-for-production"
+NODE_DETAIL = ("c%d; Node 20, node:cluster 2 workers, better-sqlite3 "
+               "(built from source)")
 SETTLE_S = 1.0          # quiet time before each timed GET run
 CSV_COLUMNS = ["scenario", "formwork_rps", "reference", "reference_rps",
                "ratio", "p50_ms", "p99_ms", "peak_rss_mb"]
@@ -297,7 +302,7 @@ class Proc:
         return [l for l in text.splitlines()
                 if re.search(r"sandbox violation|seccomp violation|"
                              r"\bgone\b.*hdlr|Traceback|insert failed|"
-                             r"ref_sqlite: ", l)]
+                             r"ref_sqlite: |node_contact: ", l)]
 
 
 class Bench:
@@ -325,6 +330,10 @@ class Bench:
         self.signup = None
         self.admin = None
         self.seq = 0
+        self.node_dir = os.environ.get("BENCH_NODE_DIR") or None
+        if self.node_dir is None:
+            self.notes.append("No Node peer: run.sh could not install it "
+                              "(BENCH_NODE_DIR unset).")
         self.confs = {}
         for w in (1, 2):
             self.confs[w] = self.app_conf(w)
@@ -413,6 +422,23 @@ class Bench:
                os.path.join(HERE, "peers"), "flask_contact:app"]
         p = Proc(name, cmd, d, env, os.path.join(d, "gunicorn.log"), port,
                  "gunicorn")
+        p.db = env["PEER_DB"]
+        p.dir = d
+        return p.start()
+
+    def node(self, db=None):
+        """The Node peer (installed by run.sh into BENCH_NODE_DIR)."""
+        self.seq += 1
+        name = "%02d-node" % self.seq
+        d = os.path.join(self.work, "peers", name)
+        os.makedirs(d, exist_ok=True)
+        port = free_port()
+        env = dict(os.environ)
+        env["PEER_DB"] = db or os.path.join(d, "peer.db")
+        env["PEER_PORT"] = str(port)
+        cmd = ["node", os.path.join(self.node_dir, "node_contact.js")]
+        p = Proc(name, cmd, d, env, os.path.join(d, "node.log"), port,
+                 "node")
         p.db = env["PEER_DB"]
         p.dir = d
         return p.start()
@@ -668,6 +694,7 @@ class Bench:
         app = self.app("get")
         ref = self.ref("static")
         flask = self.flask()
+        node = self.node() if self.node_dir else None
         try:
             fsize = self.page_sizes["form"]
             rng = (fsize + 100, fsize + 1200)
@@ -675,11 +702,13 @@ class Bench:
                 servers = {"app": app, "ref": ref}
                 if conns == st.main_conns:
                     servers["flask"] = flask
+                    if node:
+                        servers["node"] = node
                 log("get_form c%d" % conns)
                 runs, peaks = self.get_runs(
                     servers, conns,
                     {"app": "/f/contact", "ref": "/form",
-                     "flask": "/f/contact"},
+                     "flask": "/f/contact", "node": "/f/contact"},
                     bytes_of={"app": rng, "ref": rng})
                 name = scen("get_form", conns, st.main_conns)
                 self.add_row(name, "kore_static", runs["app"], runs["ref"],
@@ -693,22 +722,32 @@ class Bench:
                     self.flask_get_rps = med([r["rps"]
                                               for r in runs["flask"]])
                     self.flask_peak = peaks["flask"]
+                if "node" in runs:
+                    self.add_row("get_form", "node_sqlite", runs["app"],
+                                 runs["node"], peaks["app"], NODE_DETAIL %
+                                 conns)
+                    self.node_get_rps = med([r["rps"] for r in runs["node"]])
                 self.get_form_rps = getattr(self, "get_form_rps", {})
                 self.get_form_rps[conns] = med([r["rps"]
                                                 for r in runs["app"]])
 
-            # The result page of one contact submission: 200 and 304.
+            # The result page of one contact submission: 200 and 304
+            # (the Node peer's own result page beside the 200).
             loc, etag, body = self.app_result(app)
+            node_loc = self.app_result(node)[0] if node else None
             rsize = self.page_sizes["result"]
             for scenario, hdr, ref_hdr, rng in (
                     ("get_result_200", (), (), (rsize + 100, rsize + 1200)),
                     ("get_result_304", ("If-None-Match: %s" % etag,),
                      ('If-None-Match: "ref-static-0123456789abcdef'
                       '0123456789abcdef"',), (100, 900))):
+                servers = {"app": app, "ref": ref}
+                if node and not hdr:
+                    servers["node"] = node
                 log("%s c%d" % (scenario, st.main_conns))
                 runs, peaks = self.get_runs(
-                    {"app": app, "ref": ref}, st.main_conns,
-                    {"app": loc, "ref": "/result"},
+                    servers, st.main_conns,
+                    {"app": loc, "ref": "/result", "node": node_loc},
                     {"app": hdr, "ref": ref_hdr},
                     bytes_of={"app": rng, "ref": (60, 900) if hdr
                               else (rsize + 20, rsize + 1200)})
@@ -716,10 +755,16 @@ class Bench:
                              runs["ref"], peaks["app"],
                              "c%d, 2 workers" % st.main_conns)
                 self.memory[scenario] = peaks
+                if "node" in runs:
+                    self.add_row(scenario, "node_sqlite", runs["app"],
+                                 runs["node"], peaks["app"], NODE_DETAIL %
+                                 st.main_conns)
         finally:
             self.stop_app(app)
             self.stop_ref(ref)
             self.stop_ref(flask)
+            if node:
+                self.stop_ref(node)
 
     def post_run(self, kind, workers, conns, db_template=None, rows0=0,
                  prefix=None):
@@ -739,6 +784,9 @@ class Bench:
                 os.makedirs(os.path.dirname(db), exist_ok=True)
                 copy_synced(db_template, db)
             s = self.ref("sqlite", workers, db)
+            db = s.db
+        elif kind == "node":
+            s = self.node()
             db = s.db
         else:
             s = self.flask()
@@ -770,7 +818,7 @@ class Bench:
         st = self.st
         for conns in st.conns:
             log("post_submit c%d" % conns)
-            a, b, f, pa, pr, pf = [], [], [], 0, 0, 0
+            a, b, f, nd, pa, pr, pf = [], [], [], [], 0, 0, 0
             for r in range(st.runs):
                 res, peak = self.post_run("app", 2, conns)
                 a.append(res)
@@ -781,10 +829,15 @@ class Bench:
                 if conns == st.main_conns:
                     if r == 0:
                         self.flask_pool()
+                        if self.node_dir:
+                            self.node_pool()
                     res, peak = self.post_run("flask", 2, conns,
                                               prefix=self.flask_prefix)
                     f.append(res)
                     pf = max(pf, peak)
+                    if self.node_dir:
+                        nd.append(self.post_run("node", 2, conns,
+                                                prefix=self.node_prefix)[0])
             name = scen("post_submit", conns, st.main_conns)
             self.add_row(name, "kore_sqlite_normal", a, b, pa,
                          "c%d, 2 workers, empty database" % conns)
@@ -795,6 +848,23 @@ class Bench:
                              "c%d; gunicorn 2 gthread workers x 4 threads, "
                              "WAL synchronous=FULL" % conns)
                 self.flask_post_peak = pf
+            if nd:
+                self.add_row("post_submit", "node_sqlite", a, nd, pa,
+                             NODE_DETAIL % conns + ", WAL synchronous=FULL, "
+                             "one transaction per request")
+
+    def node_pool(self):
+        """Form instances from the Node peer (its own token scheme)."""
+        p = self.node()
+        try:
+            n = max(20000, int(getattr(self, "node_get_rps", 10000) *
+                               self.st.dur * 2))
+            pairs = self.prefetch(p.port, "/f/contact", n, "node")
+        finally:
+            self.stop_ref(p)
+        self.node_prefix = self.write_bodies(
+            "node", [contact_body(i, k, c) for i, (k, c) in
+                     enumerate(pairs)])
 
     def flask_pool(self):
         """Form instances from the Flask peer (its own token scheme)."""
@@ -1650,7 +1720,12 @@ class Bench:
             "synchronous=NORMAL, then 303. `flask_gunicorn`: "
             "tests/bench/peers/flask_contact.py under gunicorn, 2 gthread "
             "workers x 4 threads, WAL synchronous=FULL, one transaction per "
-            "request.")
+            "request. `node_sqlite`: tests/bench/peers/node/node_contact.js "
+            "on Node 20's http server under node:cluster (2 workers) with "
+            "better-sqlite3 (npm, compiled from source by run.sh), WAL "
+            "synchronous=FULL, one transaction per request, and its own "
+            "result page read from SQLite with an ETag; the ratio is "
+            "Formwork's figure over the peer's.")
         m.append(
             "- POST bodies: fresh `_key`/`_csrf` pairs pre-fetched with wrk "
             "(tests/bench/prefetch.lua; %d contact forms), each posted "
