@@ -831,9 +831,11 @@ class Bench:
                 pr = max(pr, peak)
                 if conns == st.main_conns:
                     if r == 0:
-                        self.flask_pool()
+                        self.flask_prefix = self.peer_pool("flask", 5000,
+                                                           2000)
                         if self.node_dir:
-                            self.node_pool()
+                            self.node_prefix = self.peer_pool(
+                                "node", 20000, 10000)
                     res, peak = self.post_run("flask", 2, conns,
                                               prefix=self.flask_prefix)
                     f.append(res)
@@ -856,31 +858,19 @@ class Bench:
                              NODE_DETAIL % conns + ", WAL synchronous=FULL, "
                              "one transaction per request")
 
-    def node_pool(self):
-        """Form instances from the Node peer (its own token scheme)."""
-        p = self.node()
+    def peer_pool(self, kind, least, rps):
+        """Form instances from a peer (its own token scheme): enough for
+        one POST run at twice its GET rate (rps when that is unknown), at
+        least least; the prefix of their files."""
+        p = getattr(self, kind)()
         try:
-            n = max(20000, int(getattr(self, "node_get_rps", 10000) *
+            n = max(least, int(getattr(self, kind + "_get_rps", rps) *
                                self.st.dur * 2))
-            pairs = self.prefetch(p.port, "/f/contact", n, "node")
+            pairs = self.prefetch(p.port, "/f/contact", n, kind)
         finally:
             self.stop_ref(p)
-        self.node_prefix = self.write_bodies(
-            "node", [contact_body(i, k, c) for i, (k, c) in
-                     enumerate(pairs)])
-
-    def flask_pool(self):
-        """Form instances from the Flask peer (its own token scheme)."""
-        p = self.flask()
-        try:
-            n = max(5000, int(getattr(self, "flask_get_rps", 2000) *
-                              self.st.dur * 2))
-            pairs = self.prefetch(p.port, "/f/contact", n, "flask")
-        finally:
-            self.stop_ref(p)
-        self.flask_prefix = self.write_bodies(
-            "flask", [contact_body(i, k, c) for i, (k, c) in
-                      enumerate(pairs)])
+        return self.write_bodies(kind, [contact_body(i, k, c) for i, (k, c)
+                                        in enumerate(pairs)])
 
     def scenario_workers1(self):
         st = self.st
