@@ -410,38 +410,28 @@ class Bench:
         p.dir = d
         return p.start()
 
-    def flask(self, db=None):
+    def peer(self, kind, db=None):
+        """A peer, "flask" (gunicorn) or "node" (installed by run.sh into
+        BENCH_NODE_DIR), on a fresh port and database unless db."""
         self.seq += 1
-        name = "%02d-flask" % self.seq
-        d = os.path.join(self.work, "peers", name)
-        os.makedirs(d, exist_ok=True)
-        port = free_port()
-        env = dict(os.environ)
-        env["PEER_DB"] = db or os.path.join(d, "peer.db")
-        gunicorn = "/usr/bin/gunicorn" if os.path.exists(
-            "/usr/bin/gunicorn") else "gunicorn"
-        cmd = [gunicorn, "-w", "2", "-k", "gthread", "--threads", "4",
-               "-b", "127.0.0.1:%d" % port, "--chdir",
-               os.path.join(HERE, "peers"), "flask_contact:app"]
-        p = Proc(name, cmd, d, env, os.path.join(d, "gunicorn.log"), port,
-                 "gunicorn")
-        p.db = env["PEER_DB"]
-        p.dir = d
-        return p.start()
-
-    def node(self, db=None):
-        """The Node peer (installed by run.sh into BENCH_NODE_DIR)."""
-        self.seq += 1
-        name = "%02d-node" % self.seq
+        name = "%02d-%s" % (self.seq, kind)
         d = os.path.join(self.work, "peers", name)
         os.makedirs(d, exist_ok=True)
         port = free_port()
         env = dict(os.environ)
         env["PEER_DB"] = db or os.path.join(d, "peer.db")
         env["PEER_PORT"] = str(port)
-        cmd = ["node", os.path.join(self.node_dir, "node_contact.js")]
-        p = Proc(name, cmd, d, env, os.path.join(d, "node.log"), port,
-                 "node")
+        if kind == "flask":
+            gunicorn = "/usr/bin/gunicorn" if os.path.exists(
+                "/usr/bin/gunicorn") else "gunicorn"
+            cmd = [gunicorn, "-w", "2", "-k", "gthread", "--threads", "4",
+                   "-b", "127.0.0.1:%d" % port, "--chdir",
+                   os.path.join(HERE, "peers"), "flask_contact:app"]
+            log = "gunicorn.log"
+        else:
+            cmd = ["node", os.path.join(self.node_dir, "node_contact.js")]
+            log = "node.log"
+        p = Proc(name, cmd, d, env, os.path.join(d, log), port, kind)
         p.db = env["PEER_DB"]
         p.dir = d
         return p.start()
@@ -696,8 +686,8 @@ class Bench:
         st = self.st
         app = self.app("get")
         ref = self.ref("static")
-        flask = self.flask()
-        node = self.node() if self.node_dir else None
+        flask = self.peer("flask")
+        node = self.peer("node") if self.node_dir else None
         try:
             fsize = self.page_sizes["form"]
             rng = (fsize + 100, fsize + 1200)
@@ -788,11 +778,8 @@ class Bench:
                 copy_synced(db_template, db)
             s = self.ref("sqlite", workers, db)
             db = s.db
-        elif kind == "node":
-            s = self.node()
-            db = s.db
         else:
-            s = self.flask()
+            s = self.peer(kind)
             db = s.db
         try:
             res = self.wrk(s.url + "/", conns, st.dur, "post.lua",
@@ -862,7 +849,7 @@ class Bench:
         """Form instances from a peer (its own token scheme): enough for
         one POST run at twice its GET rate (rps when that is unknown), at
         least least; the prefix of their files."""
-        p = getattr(self, kind)()
+        p = self.peer(kind)
         try:
             n = max(least, int(getattr(self, kind + "_get_rps", rps) *
                                self.st.dur * 2))

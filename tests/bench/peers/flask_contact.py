@@ -29,16 +29,10 @@ DB = os.environ.get("PEER_DB", "peer.db")
 TOPICS = ("general", "support", "sales")
 local = threading.local()
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-  id TEXT PRIMARY KEY, form TEXT NOT NULL, submit_key TEXT NOT NULL,
-  values_hash TEXT NOT NULL, data TEXT NOT NULL,
-  client TEXT NOT NULL DEFAULT '', spam INTEGER NOT NULL DEFAULT 0,
-  review TEXT NOT NULL DEFAULT 'new', version INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL, UNIQUE (form, submit_key));
-CREATE INDEX IF NOT EXISTS submissions_created ON submissions (created_at, id);
-CREATE INDEX IF NOT EXISTS submissions_client ON submissions (client, created_at);
-"""
+# The table both peers write (the Node peer too).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "schema.sql"), encoding="utf-8") as _f:
+    SCHEMA = _f.read()
 
 # The form page both peers serve (the Node peer too): {{ key }} and
 # {{ csrf }} are filled in per request.

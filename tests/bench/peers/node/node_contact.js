@@ -31,16 +31,6 @@ const SECRET = process.env.PEER_SECRET || 'peer-secret-'.repeat(3);
 const TOPICS = ['general', 'support', 'sales'];
 const BODY_MAX = 65536;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS submissions (
-  id TEXT PRIMARY KEY, form TEXT NOT NULL, submit_key TEXT NOT NULL,
-  values_hash TEXT NOT NULL, data TEXT NOT NULL,
-  client TEXT NOT NULL DEFAULT '', spam INTEGER NOT NULL DEFAULT 0,
-  review TEXT NOT NULL DEFAULT 'new', version INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL, UNIQUE (form, submit_key));
-CREATE INDEX IF NOT EXISTS submissions_created ON submissions (created_at, id);
-CREATE INDEX IF NOT EXISTS submissions_client ON submissions (client, created_at);
-`;
 
 const TAIL = '</main></body></html>\n';
 
@@ -50,11 +40,18 @@ function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ESC[c]);
 }
 
-// The form page both peers serve (peers/contact_form.html, the Flask
-// peer's too; run.sh copies it beside this file): {{ key }} and
-// {{ csrf }} are filled in per request.
-const FORM_PAGE = fs.readFileSync(['contact_form.html', '../contact_form.html']
-  .map((f) => path.join(__dirname, f)).find((f) => fs.existsSync(f)), 'utf8');
+// Beside this file once run.sh has copied them, or in peers/.
+function peerFile(name) {
+  return fs.readFileSync([name, `../${name}`].map((f) => path.join(__dirname,
+    f)).find((f) => fs.existsSync(f)), 'utf8');
+}
+
+// The table both peers write (peers/schema.sql).
+const SCHEMA = peerFile('schema.sql');
+
+// The form page both peers serve (peers/contact_form.html): {{ key }}
+// and {{ csrf }} are filled in per request.
+const FORM_PAGE = peerFile('contact_form.html');
 
 // The result page keeps the form page's head.
 const HEAD = FORM_PAGE.slice(0, FORM_PAGE.indexOf('<p class="lead">'));
