@@ -414,38 +414,28 @@ class Bench:
         p.dir = d
         return p.start()
 
-    def flask(self, db=None):
+    def peer(self, kind, db=None):
+        """A peer, "flask" (gunicorn) or "node" (installed by run.sh into
+        BENCH_NODE_DIR), on a fresh port and database unless db."""
         self.seq += 1
-        name = "%02d-flask" % self.seq
-        d = os.path.join(self.work, "peers", name)
-        os.makedirs(d, exist_ok=True)
-        port = free_port()
-        env = dict(os.environ)
-        env["PEER_DB"] = db or os.path.join(d, "peer.db")
-        gunicorn = "/usr/bin/gunicorn" if os.path.exists(
-            "/usr/bin/gunicorn") else "gunicorn"
-        cmd = [gunicorn, "-w", "2", "-k", "gthread", "--threads", "4",
-               "-b", "127.0.0.1:%d" % port, "--chdir",
-               os.path.join(HERE, "peers"), "flask_contact:app"]
-        p = Proc(name, cmd, d, env, os.path.join(d, "gunicorn.log"), port,
-                 "gunicorn")
-        p.db = env["PEER_DB"]
-        p.dir = d
-        return p.start()
-
-    def node(self, db=None):
-        """The Node peer (installed by run.sh into BENCH_NODE_DIR)."""
-        self.seq += 1
-        name = "%02d-node" % self.seq
+        name = "%02d-%s" % (self.seq, kind)
         d = os.path.join(self.work, "peers", name)
         os.makedirs(d, exist_ok=True)
         port = free_port()
         env = dict(os.environ)
         env["PEER_DB"] = db or os.path.join(d, "peer.db")
         env["PEER_PORT"] = str(port)
-        cmd = ["node", os.path.join(self.node_dir, "node_contact.js")]
-        p = Proc(name, cmd, d, env, os.path.join(d, "node.log"), port,
-                 "node")
+        if kind == "flask":
+            gunicorn = "/usr/bin/gunicorn" if os.path.exists(
+                "/usr/bin/gunicorn") else "gunicorn"
+            cmd = [gunicorn, "-w", "2", "-k", "gthread", "--threads", "4",
+                   "-b", "127.0.0.1:%d" % port, "--chdir",
+                   os.path.join(HERE, "peers"), "flask_contact:app"]
+            log = "gunicorn.log"
+        else:
+            cmd = ["node", os.path.join(self.node_dir, "node_contact.js")]
+            log = "node.log"
+        p = Proc(name, cmd, d, env, os.path.join(d, log), port, kind)
         p.db = env["PEER_DB"]
         p.dir = d
         return p.start()
@@ -700,8 +690,8 @@ class Bench:
         st = self.st
         app = self.app("get")
         ref = self.ref("static")
-        flask = self.flask()
-        node = self.node() if self.node_dir else None
+        flask = self.peer("flask")
+        node = self.peer("node") if self.node_dir else None
         try:
             fsize = self.page_sizes["form"]
             rng = (fsize + 100, fsize + 1200)
@@ -792,11 +782,8 @@ class Bench:
                 copy_synced(db_template, db)
             s = self.ref("sqlite", workers, db)
             db = s.db
-        elif kind == "node":
-            s = self.node()
-            db = s.db
         else:
-            s = self.flask()
+            s = self.peer(kind)
             db = s.db
         try:
             res = self.wrk(s.url + "/", conns, st.dur, "post.lua",
@@ -835,9 +822,11 @@ class Bench:
                 pr = max(pr, peak)
                 if conns == st.main_conns:
                     if r == 0:
-                        self.flask_pool()
+                        self.flask_prefix = self.peer_pool("flask", 5000,
+                                                           2000)
                         if self.node_dir:
-                            self.node_pool()
+                            self.node_prefix = self.peer_pool(
+                                "node", 20000, 10000)
                     res, peak = self.post_run("flask", 2, conns,
                                               prefix=self.flask_prefix)
                     f.append(res)
@@ -860,31 +849,19 @@ class Bench:
                              NODE_DETAIL % conns + ", WAL synchronous=FULL, "
                              "one transaction per request")
 
-    def node_pool(self):
-        """Form instances from the Node peer (its own token scheme)."""
-        p = self.node()
+    def peer_pool(self, kind, least, rps):
+        """Form instances from a peer (its own token scheme): enough for
+        one POST run at twice its GET rate (rps when that is unknown), at
+        least least; the prefix of their files."""
+        p = self.peer(kind)
         try:
-            n = max(20000, int(getattr(self, "node_get_rps", 10000) *
+            n = max(least, int(getattr(self, kind + "_get_rps", rps) *
                                self.st.dur * 2))
-            pairs = self.prefetch(p.port, "/f/contact", n, "node")
+            pairs = self.prefetch(p.port, "/f/contact", n, kind)
         finally:
             self.stop_ref(p)
-        self.node_prefix = self.write_bodies(
-            "node", [contact_body(i, k, c) for i, (k, c) in
-                     enumerate(pairs)])
-
-    def flask_pool(self):
-        """Form instances from the Flask peer (its own token scheme)."""
-        p = self.flask()
-        try:
-            n = max(5000, int(getattr(self, "flask_get_rps", 2000) *
-                              self.st.dur * 2))
-            pairs = self.prefetch(p.port, "/f/contact", n, "flask")
-        finally:
-            self.stop_ref(p)
-        self.flask_prefix = self.write_bodies(
-            "flask", [contact_body(i, k, c) for i, (k, c) in
-                      enumerate(pairs)])
+        return self.write_bodies(kind, [contact_body(i, k, c) for i, (k, c)
+                                        in enumerate(pairs)])
 
     def post_run_pg(self, kind, cluster, conns):
         """One POST run on PostgreSQL, app or reference, on a fresh

@@ -90,7 +90,9 @@ if command -v npm >/dev/null &&
 	mkdir -p "$work/node-peer"
 	cp tests/bench/peers/node/package.json \
 	    tests/bench/peers/node/package-lock.json \
-	    tests/bench/peers/node/node_contact.js "$work/node-peer/"
+	    tests/bench/peers/node/node_contact.js \
+	    tests/bench/peers/contact_form.html tests/bench/peers/schema.sql \
+	    "$work/node-peer/"
 	if (cd "$work/node-peer" && npm_config_nodedir="$nodedir" \
 	    npm_config_build_from_source=true npm ci --no-audit --no-fund \
 	    --loglevel=error >npm.log 2>&1); then

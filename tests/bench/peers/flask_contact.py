@@ -29,38 +29,16 @@ DB = os.environ.get("PEER_DB", "peer.db")
 TOPICS = ("general", "support", "sales")
 local = threading.local()
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-  id TEXT PRIMARY KEY, form TEXT NOT NULL, submit_key TEXT NOT NULL,
-  values_hash TEXT NOT NULL, data TEXT NOT NULL,
-  client TEXT NOT NULL DEFAULT '', spam INTEGER NOT NULL DEFAULT 0,
-  review TEXT NOT NULL DEFAULT 'new', version INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL, UNIQUE (form, submit_key));
-CREATE INDEX IF NOT EXISTS submissions_created ON submissions (created_at, id);
-CREATE INDEX IF NOT EXISTS submissions_client ON submissions (client, created_at);
-"""
+# The table both peers write (the Node peer too).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "schema.sql"), encoding="utf-8") as _f:
+    SCHEMA = _f.read()
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Contact us</title><link rel="stylesheet" href="/assets/style.css"></head>
-<body><main id="main"><h1>Contact us</h1>
-<p class="lead">Ask a question or tell us what you need. We answer every message within two working days.</p>
-<form method="post" action="/f/contact" novalidate>
-<input type="hidden" name="_key" value="{{ key }}">
-<input type="hidden" name="_csrf" value="{{ csrf }}">
-<div class="field"><label for="f-name">Your name (required)</label>
-<input id="f-name" name="name" type="text" required maxlength="100" autocomplete="name"></div>
-<div class="field"><label for="f-email">Email address (required)</label>
-<p class="help" id="f-email-help">We only use it to answer you.</p>
-<input id="f-email" name="email" type="email" required autocomplete="email" aria-describedby="f-email-help"></div>
-<div class="field"><label for="f-topic">Topic</label><select id="f-topic" name="topic">
-<option value="">Choose…</option>{% for t in topics %}<option value="{{ t }}">{{ t|capitalize }}</option>{% endfor %}
-</select></div>
-<div class="field"><label for="f-message">Message (required)</label>
-<textarea id="f-message" name="message" rows="8" required maxlength="5000"></textarea></div>
-<button type="submit">Send</button></form></main></body></html>
-"""
+# The form page both peers serve (the Node peer too): {{ key }} and
+# {{ csrf }} are filled in per request.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "contact_form.html"), encoding="utf-8") as _f:
+    PAGE = _f.read()
 
 
 def db():
@@ -87,7 +65,7 @@ def healthz():
 def form():
     key, issued = secrets.token_urlsafe(16), int(time.time() * 1000)
     csrf = "%x.%s" % (issued, mac(key, issued))
-    return render_template_string(PAGE, key=key, csrf=csrf, topics=TOPICS), \
+    return render_template_string(PAGE, key=key, csrf=csrf), \
         {"Cache-Control": "no-store"}
 
 

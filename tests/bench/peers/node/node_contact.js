@@ -14,13 +14,15 @@
 // for If-None-Match, as Formwork answers a finished one.
 // GET /healthz: "ok" once a worker has its database open.
 //
-// Node's http, crypto and cluster only, plus better-sqlite3.
+// Node's own modules only, plus better-sqlite3.
 
 'use strict';
 
 const cluster = require('node:cluster');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const http = require('node:http');
+const path = require('node:path');
 
 const WORKERS = 2;
 const PORT = Number(process.env.PEER_PORT || 8090);
@@ -29,23 +31,7 @@ const SECRET = process.env.PEER_SECRET || 'peer-secret-'.repeat(3);
 const TOPICS = ['general', 'support', 'sales'];
 const BODY_MAX = 65536;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS submissions (
-  id TEXT PRIMARY KEY, form TEXT NOT NULL, submit_key TEXT NOT NULL,
-  values_hash TEXT NOT NULL, data TEXT NOT NULL,
-  client TEXT NOT NULL DEFAULT '', spam INTEGER NOT NULL DEFAULT 0,
-  review TEXT NOT NULL DEFAULT 'new', version INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL, UNIQUE (form, submit_key));
-CREATE INDEX IF NOT EXISTS submissions_created ON submissions (created_at, id);
-CREATE INDEX IF NOT EXISTS submissions_client ON submissions (client, created_at);
-`;
 
-const HEAD = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Contact us</title><link rel="stylesheet" href="/assets/style.css"></head>
-<body><main id="main"><h1>Contact us</h1>
-`;
 const TAIL = '</main></body></html>\n';
 
 const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -54,24 +40,24 @@ function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ESC[c]);
 }
 
+// Beside this file once run.sh has copied them, or in peers/.
+function peerFile(name) {
+  return fs.readFileSync([name, `../${name}`].map((f) => path.join(__dirname,
+    f)).find((f) => fs.existsSync(f)), 'utf8');
+}
+
+// The table both peers write (peers/schema.sql).
+const SCHEMA = peerFile('schema.sql');
+
+// The form page both peers serve (peers/contact_form.html): {{ key }}
+// and {{ csrf }} are filled in per request.
+const FORM_PAGE = peerFile('contact_form.html');
+
+// The result page keeps the form page's head.
+const HEAD = FORM_PAGE.slice(0, FORM_PAGE.indexOf('<p class="lead">'));
+
 function formPage(key, csrf) {
-  const options = TOPICS.map((t) => `<option value="${t}">` +
-    `${t[0].toUpperCase()}${t.slice(1)}</option>`).join('');
-  return `${HEAD}<p class="lead">Ask a question or tell us what you need. We answer every message within two working days.</p>
-<form method="post" action="/f/contact" novalidate>
-<input type="hidden" name="_key" value="${key}">
-<input type="hidden" name="_csrf" value="${csrf}">
-<div class="field"><label for="f-name">Your name (required)</label>
-<input id="f-name" name="name" type="text" required maxlength="100" autocomplete="name"></div>
-<div class="field"><label for="f-email">Email address (required)</label>
-<p class="help" id="f-email-help">We only use it to answer you.</p>
-<input id="f-email" name="email" type="email" required autocomplete="email" aria-describedby="f-email-help"></div>
-<div class="field"><label for="f-topic">Topic</label><select id="f-topic" name="topic">
-<option value="">Choose…</option>${options}
-</select></div>
-<div class="field"><label for="f-message">Message (required)</label>
-<textarea id="f-message" name="message" rows="8" required maxlength="5000"></textarea></div>
-<button type="submit">Send</button></form>${TAIL}`;
+  return FORM_PAGE.replace('{{ key }}', key).replace('{{ csrf }}', csrf);
 }
 
 function resultPage(row) {
@@ -183,10 +169,10 @@ function serve() {
   }
 
   http.createServer((req, res) => {
-    const path = req.url.split('?')[0];
-    if (req.method === 'GET' && path === '/f/contact') {
+    const url = req.url.split('?')[0];
+    if (req.method === 'GET' && url === '/f/contact') {
       form(req, res);
-    } else if (req.method === 'POST' && path === '/f/contact') {
+    } else if (req.method === 'POST' && url === '/f/contact') {
       const chunks = [];
       let size = 0;
       req.on('data', (c) => {
@@ -203,9 +189,9 @@ function serve() {
           submit(req, res, Buffer.concat(chunks).toString('utf8'));
         }
       });
-    } else if (req.method === 'GET' && path.startsWith('/s/')) {
-      result(req, res, path.slice(3));
-    } else if (req.method === 'GET' && path === '/healthz') {
+    } else if (req.method === 'GET' && url.startsWith('/s/')) {
+      result(req, res, url.slice(3));
+    } else if (req.method === 'GET' && url === '/healthz') {
       send(res, 200, {}, 'ok\n');
     } else {
       send(res, 404, {}, 'not found\n');
