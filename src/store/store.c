@@ -171,6 +171,12 @@ store_batch_commit(struct store_submission **subs, size_t n)
 }
 
 enum store_result
+store_batch_sync(struct store_handle *h)
+{
+	return (store_be->batch_sync(h));
+}
+
+enum store_result
 store_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
     char hash[VALIDATE_HASH_LEN + 1])
 {

@@ -123,12 +123,13 @@ int	store_init(const char *path, char *err, size_t errlen);
  * beside the database (store_epoch.c), mapped shared by every process on
  * this machine. It moves after each committed change made through the
  * desk or formworkctl here (reviews, retries, deletions, prunes), so a
- * worker may keep the ETags it served (result_cache.c) and answer a
- * revalidation without a read. A change made on another node does not
- * move it. A store that several nodes share (PostgreSQL) must therefore
- * keep the counter in the database instead, bumped in each changing
- * transaction and read with each page, or have the result pages bypass
- * the per-node ETag cache. Opened by store_init(); 0 and no-op until then.
+ * worker may keep the finished result pages it served, ETag and bytes
+ * (result_cache.c), and answer the next request for one without a read.
+ * A change made on another node does not move it. A store that several
+ * nodes share (PostgreSQL) must therefore keep the counter in the
+ * database instead, bumped in each changing transaction and read with
+ * each page, or have the result pages bypass the per-node page cache.
+ * Opened by store_init(); 0 and no-op until then.
  */
 int		store_epoch_open(const char *path, char *err, size_t errlen);
 u_int64_t	store_epoch(void);
@@ -231,15 +232,22 @@ int	store_ping(void);
 void	store_submissions_insert(struct store_submission **, size_t n);
 
 /*
- * The same in two steps, for a writer that gathers its batch while it
- * waits: store_batch_begin() takes the database's write lock (waiting
- * for another process's transaction to end), store_batch_commit() then
- * inserts and commits what has arrived meanwhile. A batch begun must be
- * committed, even an empty one.
+ * The same in steps, for a writer that gathers its batch while it waits
+ * and writes the next one while the last is synced: store_batch_begin()
+ * takes the database's write lock (waiting for another process's
+ * transaction to end), store_batch_commit() then inserts and commits
+ * what has arrived meanwhile. A batch begun must be committed, even an
+ * empty one. A committed batch is acknowledged only once a later
+ * store_batch_sync() has returned STORE_OK: it makes every batch
+ * committed before it was called durable, on h, a handle of the calling
+ * thread's own (store_handle_new), so it may run while the writer goes
+ * on. A backend whose commits are durable by themselves returns STORE_OK
+ * at once.
  */
 enum store_result	store_batch_begin(void);
 void			store_batch_commit(struct store_submission **,
 			    size_t n);
+enum store_result	store_batch_sync(struct store_handle *h);
 
 /* Looks up the submission stored for a form instance. */
 enum store_result	store_key_find(const char *form, const char *key,

@@ -42,6 +42,7 @@ struct store_backend {
 	void (*submissions_insert)(struct store_submission **subs, size_t n);
 	enum store_result (*batch_begin)(void);
 	void (*batch_commit)(struct store_submission **subs, size_t n);
+	enum store_result (*batch_sync)(struct store_handle *h);
 	enum store_result (*key_find)(const char *form, const char *key,
 	    char id[TOKEN_ID_LEN + 1], char hash[VALIDATE_HASH_LEN + 1]);
 	enum store_result (*repeat_find)(const char *form, const char *repeat,

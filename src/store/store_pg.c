@@ -315,6 +315,16 @@ store_pg_submissions_insert(struct store_submission **subs, size_t n)
 }
 
 /*
+ * A batch is durable when its commit answers (synchronous_commit on):
+ * nothing is left for a sync of its own.
+ */
+enum store_result
+store_pg_batch_sync(struct store_handle *h)
+{
+	return (STORE_OK);
+}
+
+/*
  * Sends every submission's fw_submit() in one pipeline and one Sync:
  * PostgreSQL runs them as one transaction, committed at the Sync, and
  * its answer to the Sync arrives only once the commit is durable. Any
@@ -1059,6 +1069,7 @@ const struct store_backend store_pg_backend = {
 	.submissions_insert = store_pg_submissions_insert,
 	.batch_begin = store_pg_batch_begin,
 	.batch_commit = store_pg_batch_commit,
+	.batch_sync = store_pg_batch_sync,
 	.key_find = store_pg_key_find,
 	.repeat_find = store_pg_repeat_find,
 	.unique_check = store_pg_unique_check,

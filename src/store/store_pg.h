@@ -168,6 +168,7 @@ void		store_pg_submissions_insert(struct store_submission **subs,
 enum store_result	store_pg_batch_begin(void);
 void		store_pg_batch_commit(struct store_submission **subs,
 		    size_t n);
+enum store_result	store_pg_batch_sync(struct store_handle *);
 enum store_result	store_pg_key_find(const char *form, const char *key,
 		    char id[TOKEN_ID_LEN + 1],
 		    char hash[VALIDATE_HASH_LEN + 1]);

@@ -7,8 +7,8 @@
  * Connections are opened lazily on first use (so always after fork, and
  * they survive a module reload), in WAL mode, and a commit is on disk
  * before any 303 is sent: synchronous=FULL, except for the submissions'
- * writer, which syncs the WAL itself once its commit has released the
- * write lock (store_wal_sync). Writers take the lock up front (BEGIN
+ * writer, whose commits another thread syncs once they have released the
+ * write lock (store_batch_sync). Writers take the lock up front (BEGIN
  * IMMEDIATE) so two workers never deadlock on a lock upgrade, and wait
  * up to the busy timeout for each other. Input is always bound, never
  * written into SQL text. The statements of the busy paths (transactions,
@@ -362,7 +362,6 @@ static int			 store_log_pages;	/* writer thread */
 
 static void		 store_db_close(struct store_handle *);
 static int		 store_busy_wait(void *, int);
-static int		 store_wal_sync(struct store_handle *);
 static int		 store_log_grown(void *, sqlite3 *, const char *, int);
 static int		 store_insert_one(struct store_submission *);
 static void		 store_insert_undo(int);
@@ -580,8 +579,10 @@ store_sqlite_submissions_insert(struct store_submission **subs, size_t n)
 
 	if ((r = store_sqlite_batch_begin()) == STORE_OK) {
 		store_sqlite_batch_commit(subs, n);
-		return;
+		if ((r = store_sqlite_batch_sync(&store_writer)) == STORE_OK)
+			return;
 	}
+	/* Not begun, or not known to be on disk: not acknowledged. */
 	for (i = 0; i < n; i++)
 		subs[i]->result = r;
 }
@@ -634,11 +635,6 @@ store_sqlite_batch_commit(struct store_submission **subs, size_t n)
 		(void)store_exec(w, ST_ROLLBACK);
 		goto failed;
 	}
-	if ((rc = store_wal_sync(w)) != SQLITE_OK) {
-		/* Committed, but not known to be on disk: not acknowledged. */
-		fail = store_result_of(w, rc);
-		goto failed;
-	}
 	return;
 
 failed:
@@ -647,28 +643,48 @@ failed:
 }
 
 /*
- * Makes w's last commit durable, as synchronous=FULL does inside COMMIT,
- * but after the commit has released the write lock: the other workers'
- * writers take their turn while this one waits for the disk, and one
- * fsync often covers their commits too (group commit across processes).
- * A WAL commit is durable once its frames are: recovery replays every
+ * Makes the batches committed so far durable, as synchronous=FULL does
+ * inside COMMIT, but after the commit has released the write lock and
+ * on another thread's connection (h): the writer is already writing its
+ * next batch, and the other workers' writers take their turn, while this
+ * waits for the disk. An fsync works on the file, not on the descriptor,
+ * so a sync through h's own handle on the log covers every commit
+ * written before it began, whichever connection or process wrote it. A
+ * WAL commit is durable once its frames are: recovery replays every
  * committed frame it finds intact. Unlike with FULL, other connections
- * may read the batch during that fsync; its requests learn their ids
- * only after it, and the runners are woken only after it (one that
- * wakes on its own timer in that fraction of a millisecond could start
- * a job early: after a power cut right then, an email for a submission
- * whose sender saw an error and sends it again).
+ * may read a batch during its sync; its requests learn their ids only
+ * after it, and the runners are woken only after it (one that wakes on
+ * its own timer in that fraction of a millisecond could start a job
+ * early: after a power cut right then, an email for a submission whose
+ * sender saw an error and sends it again).
  */
-static int
-store_wal_sync(struct store_handle *w)
+enum store_result
+store_sqlite_batch_sync(struct store_handle *h)
 {
 	sqlite3_file	*wal = NULL;
+	sqlite3_stmt	*st;
+	int		 rc;
 
-	if (sqlite3_file_control(w->conn, "main",
-	    SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
-	    wal == NULL || wal->pMethods == NULL)
-		return (SQLITE_IOERR_FSYNC);
-	return (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL));
+	if (store_open(h) == NULL)
+		return (STORE_ERROR);
+	if (sqlite3_file_control(h->conn, "main",
+	    SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+	    (wal == NULL || wal->pMethods == NULL)) {
+		/* A connection opens the log with its first read. */
+		if ((st = store_stmt(h, ST_ROWID_MAX)) == NULL)
+			return (STORE_ERROR);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return (store_result_of(h, rc));
+		(void)sqlite3_file_control(h->conn, "main",
+		    SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	}
+	if (wal == NULL || wal->pMethods == NULL)
+		return (store_result_of(h, SQLITE_IOERR_FSYNC));
+	if ((rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL)) != SQLITE_OK)
+		return (store_result_of(h, rc));
+	return (STORE_OK);
 }
 
 /*
@@ -982,13 +998,21 @@ store_open(struct store_handle *db)
 		return (NULL);
 	}
 	/*
-	 * The writer's commits are made durable by store_wal_sync(), and
+	 * The writer's commits are made durable by store_batch_sync(), and
 	 * its log is checkpointed by another thread: its WAL hook takes
 	 * the place of SQLite's automatic checkpoint (itself a WAL hook).
+	 * Each of its INSERTs fires a trigger (counts_added), so SQLite
+	 * keeps a statement journal for it, the old copy of every page the
+	 * row changes (eight or so); by default that spills into a
+	 * temporary file once over 64 KB, two system calls a page. Kept in
+	 * memory it costs a copy, and no more than one statement's pages
+	 * at a time: the writer runs no query that sorts into temporary
+	 * tables, the other thing temp_store decides.
 	 */
 	if (db->wal_sync) {
-		if (sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL", NULL,
-		    NULL, NULL) != SQLITE_OK) {
+		if (sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL; "
+		    "PRAGMA temp_store=MEMORY", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
 			kore_log(LOG_ERR, "%s: %s", __func__,
 			    sqlite3_errmsg(db->conn));
 			store_db_close(db);
@@ -1210,6 +1234,7 @@ const struct store_backend store_sqlite_backend = {
 	.submissions_insert = store_sqlite_submissions_insert,
 	.batch_begin = store_sqlite_batch_begin,
 	.batch_commit = store_sqlite_batch_commit,
+	.batch_sync = store_sqlite_batch_sync,
 	.key_find = store_sqlite_key_find,
 	.repeat_find = store_sqlite_repeat_find,
 	.unique_check = store_sqlite_unique_check,

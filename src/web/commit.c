@@ -1,13 +1,22 @@
 /*
- * commit.c: the worker's writer thread and its queue (see commit.h).
+ * commit.c: the worker's writer and syncer threads and their queues (see
+ * commit.h).
  *
- * Two lists under the writer's lock: queued (waiting for the writer) and
- * done (committed, waiting for the event loop); a third, pending, is the
- * event loop's alone (queued by it and not yet back). The writer wakes the
- * event loop with worker_thread.h's message protocol: at most one unread
- * message, since Kore's task events are edge-triggered, so the loop
- * drains the whole done list per message rather than trusting one
- * message per batch.
+ * Four lists: queued (waiting for the writer) under the writer's lock;
+ * committed (waiting for the syncer) and done (synced, waiting for the
+ * event loop) under the syncer's lock; and pending, the event loop's
+ * alone (queued by it and not yet back). The syncer wakes the event loop
+ * with worker_thread.h's message protocol: at most one unread message,
+ * since Kore's task events are edge-triggered, so the loop drains the
+ * whole done list per message rather than trusting one message per
+ * batch.
+ *
+ * Why two threads: a batch's fsync takes as long as writing it, or
+ * longer (a millisecond or more, against a few tenths for thirty rows).
+ * With one thread the submissions that arrive during the fsync wait for
+ * it to end before they are even written; with two, the writer commits
+ * them while the syncer waits for the disk, and the next fsync covers
+ * every batch committed meanwhile.
  *
  * Only the event loop touches item->req and calls Kore's http functions.
  */
@@ -32,29 +41,38 @@
 
 TAILQ_HEAD(commit_list, commit_item);
 
-/* Its lock guards commit_queued and commit_done. */
+/* Its lock guards commit_queued. */
 static struct worker_thread	commit_thread;
 static struct commit_list	commit_queued =
 				    TAILQ_HEAD_INITIALIZER(commit_queued);
-static struct commit_list	commit_pending =	/* not yet back */
-				    TAILQ_HEAD_INITIALIZER(commit_pending);
+/* Its lock guards commit_committed and commit_done. */
+static struct worker_thread	commit_sync_thread;
+static struct commit_list	commit_committed =
+				    TAILQ_HEAD_INITIALIZER(commit_committed);
 static struct commit_list	commit_done =
 				    TAILQ_HEAD_INITIALIZER(commit_done);
+static struct commit_list	commit_pending =	/* not yet back */
+				    TAILQ_HEAD_INITIALIZER(commit_pending);
 
+static int	commit_wait(struct worker_thread *, struct commit_list *);
 static void	commit_writer(struct kore_task *);
+static void	commit_syncer(struct kore_task *);
 static void	commit_on_done(struct kore_task *);
 
 void
 commit_init(void)
 {
-	worker_thread_start(&commit_thread, "writer", 1, commit_writer,
+	worker_thread_start(&commit_sync_thread, "syncer", 1, commit_syncer,
 	    commit_on_done);
+	worker_thread_start(&commit_thread, "writer", 1, commit_writer, NULL);
 }
 
+/* The writer first: the syncer then syncs the last it committed. */
 void
 commit_stop(void)
 {
 	worker_thread_stop(&commit_thread);
+	worker_thread_stop(&commit_sync_thread);
 }
 
 struct commit_item *
@@ -76,7 +94,7 @@ commit_item_new(void)
 
 /*
  * The in-flight list is only ever touched by the event loop, so it needs
- * no lock: it links items through their own entry, not the writer's.
+ * no lock: it links items through their own entry, not the threads'.
  */
 int
 commit_in_flight(const char *form, const char *key)
@@ -111,7 +129,7 @@ commit_item_release(struct commit_item *item)
 	if (item == NULL)
 		return;
 	if (!item->done) {
-		/* The writer still has it: commit_on_done() frees it. */
+		/* A thread still has it: commit_on_done() frees it. */
 		item->req = NULL;
 		return;
 	}
@@ -121,12 +139,30 @@ commit_item_release(struct commit_item *item)
 }
 
 /*
+ * A thread's wait for its list: returns 1, with wt's lock held, once
+ * list has items, or 0, without it, once the worker stops and nothing is
+ * left on it.
+ */
+static int
+commit_wait(struct worker_thread *wt, struct commit_list *list)
+{
+	pthread_mutex_lock(&wt->lock);
+	while (TAILQ_EMPTY(list) && !worker_thread_stopping(wt))
+		pthread_cond_wait(&wt->cond, &wt->lock);
+	if (TAILQ_EMPTY(list)) {
+		pthread_mutex_unlock(&wt->lock);
+		return (0);
+	}
+	return (1);
+}
+
+/*
  * The writer thread: once something is queued it takes the database's
  * write lock, then everything queued by then (the other workers' writers
  * may have held the lock a while: what arrived meanwhile joins this
  * batch rather than waiting for the next one), commits it as one batch,
- * hands it to the event loop, and waits for more, until the worker
- * stops and nothing is left to commit.
+ * hands it to the syncer, and waits for more, until the worker stops and
+ * nothing is left to commit.
  */
 static void
 commit_writer(struct kore_task *t)
@@ -136,19 +172,8 @@ commit_writer(struct kore_task *t)
 	struct commit_item	*item;
 	enum store_result	 begun;
 	size_t			 n, i;
-	int			 notify;
 
-	for (;;) {
-		pthread_mutex_lock(&commit_thread.lock);
-		while (TAILQ_EMPTY(&commit_queued) &&
-		    !worker_thread_stopping(&commit_thread))
-			pthread_cond_wait(&commit_thread.cond,
-			    &commit_thread.lock);
-		if (TAILQ_EMPTY(&commit_queued)) {
-			/* Stopping, and nothing left to commit. */
-			pthread_mutex_unlock(&commit_thread.lock);
-			break;
-		}
+	while (commit_wait(&commit_thread, &commit_queued)) {
 		pthread_mutex_unlock(&commit_thread.lock);
 
 		begun = store_batch_begin();
@@ -171,41 +196,78 @@ commit_writer(struct kore_task *t)
 			for (i = 0; i < n; i++)
 				subs[i]->result = begun;
 		}
-		for (i = 0; i < n; i++) {
-			if (subs[i]->result == STORE_OK && subs[i]->njobs > 0) {
-				queue_wake();
-				break;
-			}
-		}
 
-		pthread_mutex_lock(&commit_thread.lock);
+		pthread_mutex_lock(&commit_sync_thread.lock);
 		for (i = 0; i < n; i++)
-			TAILQ_INSERT_TAIL(&commit_done, batch[i], list);
-		notify = worker_thread_notify_claim(&commit_thread);
-		pthread_mutex_unlock(&commit_thread.lock);
-
-		if (notify)
-			worker_thread_notify_send(t);
+			TAILQ_INSERT_TAIL(&commit_committed, batch[i], list);
+		pthread_mutex_unlock(&commit_sync_thread.lock);
+		pthread_cond_signal(&commit_sync_thread.cond);
 	}
 
 	store_writer_close();
 }
 
-/* Event loop: wakes the requests whose submissions are committed. */
+/*
+ * The syncer thread: once something is committed it takes everything
+ * committed by then, makes it durable with one sync, wakes the runners
+ * if any of it has actions, and hands it to the event loop; until the
+ * worker stops (after the writer) and nothing is left to sync. A failed
+ * sync fails what it was to cover: committed, but not known to be on
+ * disk, so not acknowledged.
+ */
+static void
+commit_syncer(struct kore_task *t)
+{
+	struct store_handle	*h;
+	struct commit_list	 got;
+	struct commit_item	*item;
+	enum store_result	 synced;
+	int			 jobs, notify;
+
+	h = store_handle_new();
+	while (commit_wait(&commit_sync_thread, &commit_committed)) {
+		TAILQ_INIT(&got);
+		TAILQ_CONCAT(&got, &commit_committed, list);
+		pthread_mutex_unlock(&commit_sync_thread.lock);
+
+		synced = store_batch_sync(h);
+		jobs = 0;
+		TAILQ_FOREACH(item, &got, list) {
+			if (synced != STORE_OK)
+				item->sub.result = synced;
+			else if (item->sub.result == STORE_OK &&
+			    item->sub.njobs > 0)
+				jobs = 1;
+		}
+		if (jobs)
+			queue_wake();
+
+		pthread_mutex_lock(&commit_sync_thread.lock);
+		TAILQ_CONCAT(&commit_done, &got, list);
+		notify = worker_thread_notify_claim(&commit_sync_thread);
+		pthread_mutex_unlock(&commit_sync_thread.lock);
+
+		if (notify)
+			worker_thread_notify_send(t);
+	}
+	store_handle_free(h);
+}
+
+/* Event loop: wakes the requests whose submissions are on disk. */
 static void
 commit_on_done(struct kore_task *t)
 {
 	struct commit_list	 done;
 	struct commit_item	*item;
 
-	if (!worker_thread_notify_read(&commit_thread, t))
+	if (!worker_thread_notify_read(&commit_sync_thread, t))
 		return;
 
 	TAILQ_INIT(&done);
-	pthread_mutex_lock(&commit_thread.lock);
+	pthread_mutex_lock(&commit_sync_thread.lock);
 	TAILQ_CONCAT(&done, &commit_done, list);
-	worker_thread_notify_reset(&commit_thread);
-	pthread_mutex_unlock(&commit_thread.lock);
+	worker_thread_notify_reset(&commit_sync_thread);
+	pthread_mutex_unlock(&commit_sync_thread.lock);
 
 	while ((item = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, item, list);

@@ -1,9 +1,11 @@
 /*
- * commit.h: group commit. Each worker has one writer thread (a Kore task)
- * with its own database connection. Handlers queue submissions and put
- * their request to sleep; the writer commits everything queued so far in
- * one transaction (one fsync), then wakes the requests, which answer 303
- * only now that their submission is on disk.
+ * commit.h: group commit. Each worker has one writer thread and one
+ * syncer thread (Kore tasks), each with its own database connection.
+ * Handlers queue submissions and put their request to sleep; the writer
+ * commits everything queued so far in one transaction and goes on to the
+ * next, while the syncer makes what was committed durable (one fsync for
+ * every batch committed since the last) and then wakes the requests,
+ * which answer 303 only now that their submission is on disk.
  */
 
 #ifndef FORMWORK_COMMIT_H
@@ -36,21 +38,22 @@ struct commit_item {
 
 	struct http_request	*req;	/* NULL once the request is gone */
 	int			 done;
-	TAILQ_ENTRY(commit_item) list;		/* writer's lists */
+	TAILQ_ENTRY(commit_item) list;		/* the threads' lists */
 	TAILQ_ENTRY(commit_item) plist;		/* in flight, event loop */
 };
 
-/* Starts this worker's writer thread. */
+/* Starts this worker's writer and syncer threads. */
 void	commit_init(void);
 
 /*
- * Worker shutdown: the writer commits what is queued, closes its
- * connection and ends; returns once it has (or after a few seconds).
+ * Worker shutdown: the writer commits what is queued, the syncer syncs
+ * it, each closes its connection and ends; returns once they have (or
+ * after a few seconds each).
  */
 void	commit_stop(void);
 
 /*
- * 1 when a submission with (form, key) is queued but not yet committed;
+ * 1 when a submission with (form, key) is queued but not yet on disk;
  * key is a submission's form instance key, or for one without a key its
  * repeat digest (store_submission.repeat).
  */
@@ -64,8 +67,8 @@ void	commit_enqueue(struct commit_item *, struct http_request *);
 
 /*
  * The request is done with item (it has read the result, or it is being
- * freed before that): the item is freed now or, if the writer still has
- * it, as soon as the writer is done.
+ * freed before that): the item is freed now or, if a thread still has
+ * it, as soon as the syncer has handed it back.
  */
 void	commit_item_release(struct commit_item *);
 

@@ -45,8 +45,10 @@ int
 page_result(struct http_request *req)
 {
 	struct result_state	*st;
+	struct result_cache_hit	 hit;
 	struct kore_json_item	*ctx;
 	struct offload_submission *ld;
+	struct kore_buf		 page;
 	struct form		*form;
 	const char		*id, *inm;
 	char			 etag[96];
@@ -64,15 +66,21 @@ page_result(struct http_request *req)
 		    "GET, HEAD"))
 			return (KORE_RESULT_OK);
 		/*
-		 * Kept ETags are this host's: trusted only where every change
+		 * Kept pages are this host's: trusted only where every change
 		 * moves this host's counter (not on a store other nodes
 		 * share, whose pages are read every time).
 		 */
-		if (!store_remote() && inm != NULL &&
-		    result_cache_fresh(id, inm)) {
-			result_final_headers(req, inm);
-			page_respond(req, 304, NULL, 0);
-			return (KORE_RESULT_OK);
+		if (!store_remote() && result_cache_find(id, &hit)) {
+			if (inm != NULL && strcmp(inm, hit.etag) == 0) {
+				result_final_headers(req, hit.etag);
+				page_respond(req, 304, NULL, 0);
+				return (KORE_RESULT_OK);
+			}
+			if (hit.page != NULL) {
+				result_final_headers(req, hit.etag);
+				page_send_html(req, 200, 0, hit.page, hit.len);
+				return (KORE_RESULT_OK);
+			}
 		}
 		if (!token_id_valid(id)) {
 			result_not_found(req);
@@ -132,18 +140,28 @@ page_result(struct http_request *req)
 		return (KORE_RESULT_OK);
 	}
 
-	/* Final: the ETag changes if an admin retries or reviews. */
+	/*
+	 * Final: the ETag changes if an admin retries or reviews, and on a
+	 * store of this host's the page is kept until the store changes
+	 * (result_cache.h).
+	 */
 	(void)snprintf(etag, sizeof(etag), "\"%s-%d-%s-%zu-%zu\"", ld->rec.id,
 	    ld->rec.version, page_build_id(), done, failed);
-	if (!store_remote())
-		result_cache_keep(ld->rec.id, etag, st->epoch);
 	result_final_headers(req, etag);
 	if (inm != NULL && strcmp(inm, etag) == 0) {
+		if (!store_remote())
+			result_cache_keep(ld->rec.id, etag, st->epoch, NULL, 0);
 		page_respond(req, 304, NULL, 0);
 	} else {
 		ctx = form_view_result(form, &ld->rec);
 		form_view_jobs(ctx, ld->js, ld->n, util_now_ms());
-		page_send(req, 200, 0, form->title, "result", ctx);
+		kore_buf_init(&page, 4096);
+		page_render(form->title, "result", ctx, &page);
+		if (!store_remote())
+			result_cache_keep(ld->rec.id, etag, st->epoch,
+			    page.data, page.offset);
+		page_send_html(req, 200, 0, page.data, page.offset);
+		kore_buf_cleanup(&page);
 	}
 	return (KORE_RESULT_OK);
 }

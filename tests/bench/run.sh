@@ -3,9 +3,11 @@
 # `make test`). SO_PATH defaults to ./formwork.so (the -O2 build).
 #
 # Installs what is missing (wrk, gnuplot-nox, gunicorn, python3-flask,
-# sqlite3, libsqlite3-dev; Debian, as root), builds the two Kore
-# references of tests/bench/ with a plain cc command (Kore's feature
-# flags, -fPIC -shared) into a work directory, and runs
+# sqlite3, libsqlite3-dev, and make, g++ and python3 for the Node peer's
+# native module; Debian, as root), builds the two Kore references of
+# tests/bench/ with a plain cc command (Kore's feature flags, -fPIC
+# -shared) into a work directory, installs the Node peer there (npm ci,
+# when Node 20 and npm are installed), and runs
 # tests/bench/bench.py, which starts the app and the references on
 # loopback, drives them with wrk and writes
 #   tests/bench/results/<date>-<commit>.md and .csv,
@@ -46,6 +48,10 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v kore >/dev/null || need+=(kore)
 command -v cc >/dev/null || need+=(gcc)
 command -v stdbuf >/dev/null || need+=(coreutils)
+# The Node peer's better-sqlite3 is compiled from source (node-gyp).
+command -v make >/dev/null || need+=(make)
+command -v g++ >/dev/null || need+=(g++)
+[ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "run.sh: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
@@ -70,6 +76,32 @@ cc $CFLAGS_REF $KORE_FEATURES -fPIC -shared -o "$work/ref/ref_sqlite.so" \
 # shellcheck disable=SC2086
 cc $CFLAGS_REF $KORE_FEATURES -fPIC -shared -o "$work/ref/ref_pg.so" \
     tests/bench/ref_pg.c -lpq || exit 1
+
+# The Node peer (tests/bench/peers/node): Node 20 or later with npm, as
+# installed on the machine (Debian 12's own nodejs is 18, too old: the
+# peer is then left out and the Markdown says so). npm ci takes the
+# locked packages from the npm registry only: better-sqlite3 is built
+# from source against the installed Node's headers (nodedir), so
+# nothing is downloaded from anywhere else.
+nodedir=$(dirname "$(dirname "$(command -v node 2>/dev/null || echo /usr/bin/node)")")
+if command -v npm >/dev/null &&
+    node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' \
+    2>/dev/null && [ -f "$nodedir/include/node/node.h" ]; then
+	mkdir -p "$work/node-peer"
+	cp tests/bench/peers/node/package.json \
+	    tests/bench/peers/node/package-lock.json \
+	    tests/bench/peers/node/node_contact.js "$work/node-peer/"
+	if (cd "$work/node-peer" && npm_config_nodedir="$nodedir" \
+	    npm_config_build_from_source=true npm ci --no-audit --no-fund \
+	    --loglevel=error >npm.log 2>&1); then
+		export BENCH_NODE_DIR="$work/node-peer"
+	else
+		echo "run.sh: the Node peer did not install (see" \
+		    "$work/node-peer/npm.log); running without it" >&2
+	fi
+else
+	echo "run.sh: no Node 20 with npm and headers; no Node peer" >&2
+fi
 
 args=(--so "$so" --work "$work" --refdir "$work/ref")
 [ "${QUICK:-0}" = 1 ] && args+=(--quick)

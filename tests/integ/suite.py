@@ -213,6 +213,33 @@ class T02Submit(Base):
         other = self.get(loc, headers={"If-None-Match": '"something-else"'})
         self.assertStatus(other, 200)
 
+    def test_result_page_again_is_the_same_answer(self):
+        # Each worker keeps a finished page once it has served it: the
+        # answers after the first, from memory, are the first one's
+        # bytes and headers, and so are their 304s and HEADs.
+        _, r = self.submit("contact", contact_values(name="Kept " + uniq()))
+        loc = self.assertSeeOther(r)
+        first = self.get(loc)
+        self.assertStatus(first, 200)
+        names = ("etag", "cache-control", "content-type",
+                 "content-security-policy", "x-content-type-options",
+                 "referrer-policy", "cross-origin-opener-policy")
+        for _ in range(8):
+            again = self.get(loc)
+            self.assertStatus(again, 200)
+            self.assertEqual(again.body, first.body)
+            for h in names:
+                self.assertEqual(again.header(h), first.header(h), h)
+            nm = self.get(loc, headers={"If-None-Match": first.header(
+                "etag")})
+            self.assertStatus(nm, 304)
+            self.assertEqual(nm.body, b"")
+            self.assertEqual(nm.header("etag"), first.header("etag"))
+            head = request(self.base, "HEAD", loc)
+            self.assertStatus(head, 200)
+            self.assertEqual(head.body, b"")
+            self.assertEqual(head.header("etag"), first.header("etag"))
+
     def test_script_value_is_escaped_on_result_page(self):
         evil = "<script>alert(1)</script>"
         _, r = self.submit("contact", contact_values(

@@ -316,6 +316,27 @@ class Base(harness.TestCase):
         self.assertEqual(self.revalidate(sid, etag), [304] * 8)
         return etag
 
+    def served(self, sid, times=8):
+        """sid's finished public page, fetched times with plain GETs, each
+        on a new connection (so both workers serve it and keep it): the
+        same page every time; its ETag and text."""
+        r = self.wait_public(sid)
+        self.assertStatus(r, 200)
+        etag = r.header("etag")
+        self.assertTrue(etag, "a finished result page without an ETag")
+        for _ in range(times):
+            again = request(self.srv.url, "GET", "/s/%s" % sid)
+            self.assertStatus(again, 200)
+            self.assertEqual((again.header("etag"), again.text),
+                             (etag, r.text))
+        return etag, r.text
+
+    def plain_gets(self, sid, times=8):
+        """times plain GETs of sid's public page, each on a new
+        connection."""
+        return [request(self.srv.url, "GET", "/s/%s" % sid)
+                for _ in range(times)]
+
     def audit_rows(self, d):
         r = d.get("/admin/audit")
         self.assertStatus(r, 200)
@@ -1641,6 +1662,74 @@ class T13AdminActions(Base):
         finally:
             FLIP["ok"] = False
 
+    # A finished page each worker serves from memory (result_cache.c)
+    # is never served stale: the very next GET after a change made
+    # through the desk sees it, with its new ETag and 304s.
+
+    def test_kept_page_of_a_deleted_submission_is_404_at_once(self):
+        sid = self.submit("contact", contact_values())
+        etag, _ = self.served(sid)
+        self.assertSeeOther(self.as_user("ada").post(
+            "/admin/s/%s/delete" % sid), "/admin")
+        self.assertEqual([r.status for r in self.plain_gets(sid)],
+                         [404] * 8)
+        self.assertEqual(self.revalidate(sid, etag), [404] * 8)
+
+    def test_kept_page_of_a_reviewed_submission_changes_at_once(self):
+        sid = self.submit("contact", contact_values())
+        etag, text = self.served(sid)
+        self.assertSeeOther(self.review(self.as_user("rita"), sid,
+                                        "approved"), "/admin/s/%s" % sid)
+        got = self.plain_gets(sid)
+        self.assertEqual([r.status for r in got], [200] * 8)
+        new = {r.header("etag") for r in got}
+        self.assertEqual(len(new), 1, new)
+        new = new.pop()
+        self.assertNotEqual(new, etag)
+        self.assertEqual({r.text for r in got}, {text},
+                         "a review does not change what the visitor sees")
+        # The old ETag is a 200 now, the new one a 304, on every worker.
+        for r in (request(self.srv.url, "GET", "/s/%s" % sid,
+                          headers={"If-None-Match": etag})
+                  for _ in range(8)):
+            self.assertStatus(r, 200)
+            self.assertEqual(r.header("etag"), new)
+        self.assertEqual(self.revalidate(sid, new), [304] * 8)
+
+    def test_kept_page_of_a_retried_submission_changes_at_once(self):
+        FLIP["ok"] = False
+        sid = self.submit("hookflip", {"name": "Kept retry", "note": "n"})
+        etag, text = self.served(sid)
+        self.assertIn("could not be completed", text)
+        FLIP["ok"] = True
+        try:
+            self.assertSeeOther(self.as_user("ada").post(
+                "/admin/s/%s/retry" % sid), "/admin/s/%s" % sid)
+            # Queued again, then done: 202, or the done page under
+            # another ETag; never the failed page kept before.
+            for r in self.plain_gets(sid):
+                self.assertIn(r.status, (200, 202))
+                self.assertNotIn("could not be completed", r.text)
+                self.assertNotEqual(r.header("etag"), etag)
+        finally:
+            FLIP["ok"] = False
+
+    def test_kept_page_of_a_job_sent_again_changes_at_once(self):
+        # hookslow's receiver answers after 2 s: the job sent again is
+        # running for that long, and its page says so meanwhile.
+        sid = self.submit("hookslow", {"name": "Kept resend", "note": "n"})
+        etag, _ = self.served(sid)
+        job = harness.jobs_of(self.srv, sid)[0]
+        self.assertEqual(job["state"], "done")
+        self.assertSeeOther(self.as_user("ada").post(
+            "/admin/s/%s/resend" % sid, {"job": job["id"]}),
+            "/admin/s/%s" % sid)
+        self.assertEqual([r.status for r in self.plain_gets(sid)],
+                         [202] * 8)
+        self.assertEqual(self.revalidate(sid, etag), [202] * 8)
+        # Done again: the same page as before, served and kept anew.
+        self.assertEqual(self.served(sid)[0], etag)
+
     def test_retry_is_audited(self):
         sid = self.submit("hookdown", {"name": "Retry audit",
                                        "note": "n"})
@@ -1804,6 +1893,7 @@ class T14Ctl(Base):
         # exists (kept by each worker), 404 once formworkctl pruned it.
         some_old = sorted(old)[0]
         etag = self.revalidated(some_old)
+        self.served(some_old)
         r = ctl(self.srv, "prune", "--days", "30")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(str(len(old)), r.stdout,
@@ -1818,6 +1908,8 @@ class T14Ctl(Base):
         self.assertStatus(v.get("/admin/s/%s" % sorted(old)[0]), 404)
         self.assertStatus(request(self.srv.url, "GET", "/s/%s" % fresh), 200)
         self.assertEqual(self.revalidate(some_old, etag), [404] * 8)
+        self.assertEqual([r.status for r in self.plain_gets(some_old)],
+                         [404] * 8, "a kept page outlived its prune")
 
     def test_ctl_creates_a_new_database(self):
         d = os.path.join(self.srv.dir, "fresh-%s" % uniq(), "sub")
