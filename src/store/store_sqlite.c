@@ -853,8 +853,8 @@ store_jobs_write(struct store_handle *h, const char *id,
 }
 
 enum store_result
-store_sqlite_key_find(const char *form, const char *key, char id[TOKEN_ID_LEN + 1],
-    char hash[VALIDATE_HASH_LEN + 1])
+store_sqlite_key_find(const char *form, const char *key,
+    char id[TOKEN_ID_LEN + 1], char hash[VALIDATE_HASH_LEN + 1])
 {
 	return (store_prior_lookup(&store_reader, ST_KEY_FIND, form, key, 0,
 	    id, hash));
@@ -902,7 +902,8 @@ store_prior_lookup(struct store_handle *db, enum store_stmt_id which,
 }
 
 enum store_result
-store_sqlite_unique_check(const char *form, const char *field, const char *value)
+store_sqlite_unique_check(const char *form, const char *field,
+    const char *value)
 {
 	sqlite3_stmt		*st;
 	int			 rc;
@@ -922,7 +923,8 @@ store_sqlite_unique_check(const char *form, const char *field, const char *value
 }
 
 enum store_result
-store_sqlite_client_count(const char *client, u_int64_t since_ms, u_int64_t *count)
+store_sqlite_client_count(const char *client, u_int64_t since_ms,
+    u_int64_t *count)
 {
 	sqlite3_stmt		*st;
 	int			 rc;

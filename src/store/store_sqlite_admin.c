@@ -153,7 +153,8 @@ store_sqlite_review_set(struct store_review_change *c)
 }
 
 enum store_result
-store_sqlite_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
+store_sqlite_jobs_retry(const char *id, const char *user, u_int64_t now,
+    int *n)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -182,7 +183,8 @@ store_sqlite_jobs_retry(const char *id, const char *user, u_int64_t now, int *n)
 }
 
 enum store_result
-store_sqlite_job_resend(const char *id, int64_t job, const char *user, u_int64_t now)
+store_sqlite_job_resend(const char *id, int64_t job, const char *user,
+    u_int64_t now)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -314,8 +316,8 @@ store_sqlite_submission_delete(const char *id, const char *user, u_int64_t now)
 }
 
 enum store_result
-store_sqlite_audit_add(const char *user, const char *action, const char *subject,
-    const char *before, const char *after, u_int64_t now)
+store_sqlite_audit_add(const char *user, const char *action,
+    const char *subject, const char *before, const char *after, u_int64_t now)
 {
 	struct store_handle	*h = store_reader_handle();
 

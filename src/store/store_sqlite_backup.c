@@ -28,7 +28,8 @@ static int	store_check_rows(sqlite3 *, const char *, const char *,
 static int	store_int(sqlite3 *, const char *, int *);
 
 int
-store_sqlite_backup(const char *path, const char *file, char *err, size_t errlen)
+store_sqlite_backup(const char *path, const char *file, char *err,
+    size_t errlen)
 {
 	sqlite3		*db;
 	sqlite3_stmt	*st;
@@ -77,7 +78,8 @@ store_sqlite_backup(const char *path, const char *file, char *err, size_t errlen
 }
 
 int
-store_sqlite_restore(const char *path, const char *file, char *err, size_t errlen)
+store_sqlite_restore(const char *path, const char *file, char *err,
+    size_t errlen)
 {
 	sqlite3		*src, *dst;
 	sqlite3_backup	*b;
@@ -116,8 +118,8 @@ store_sqlite_restore(const char *path, const char *file, char *err, size_t errle
 }
 
 int
-store_sqlite_check(const char *path, void (*say)(const char *, void *), void *arg,
-    char *err, size_t errlen)
+store_sqlite_check(const char *path, void (*say)(const char *, void *),
+    void *arg, char *err, size_t errlen)
 {
 	sqlite3		*db;
 	char		 line[256];

@@ -25,8 +25,8 @@ static int	store_exec_int(struct store_handle *, const char *, u_int64_t);
 #define STORE_ALERT_NEXT	"UPDATE alert_state SET next_at = ?1"
 
 enum store_result
-store_sqlite_job_claim(struct store_handle *h, u_int64_t now, u_int64_t lease_ms,
-    struct store_job *job)
+store_sqlite_job_claim(struct store_handle *h, u_int64_t now,
+    u_int64_t lease_ms, struct store_job *job)
 {
 	sqlite3_stmt		*st;
 	enum store_result	 r;
@@ -190,8 +190,8 @@ store_sqlite_endpoint_disable(struct store_handle *h, const char *url,
 }
 
 enum store_result
-store_sqlite_job_statuses(const char *submission_id, struct store_job_status *out,
-    size_t max, size_t *n)
+store_sqlite_job_statuses(const char *submission_id,
+    struct store_job_status *out, size_t max, size_t *n)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -307,10 +307,9 @@ store_alert_due(struct store_handle *h, u_int64_t now, u_int64_t gather_ms)
 }
 
 enum store_result
-store_sqlite_alert_take(struct store_handle *h, u_int64_t now, u_int64_t gather_ms,
-    u_int64_t interval_ms, size_t max,
-    void (*cb)(const struct store_alert_item *, void *), void *arg,
-    size_t *n)
+store_sqlite_alert_take(struct store_handle *h, u_int64_t now,
+    u_int64_t gather_ms, u_int64_t interval_ms, size_t max,
+    void (*cb)(const struct store_alert_item *, void *), void *arg, size_t *n)
 {
 	struct store_alert_item	 it;
 	enum store_result	 r;

@@ -172,7 +172,8 @@ store_sqlite_cursor_valid(const char *s)
 }
 
 enum store_result
-store_sqlite_review_counts(const char *form, u_int64_t counts[STORE_REVIEW_STATES])
+store_sqlite_review_counts(const char *form,
+    u_int64_t counts[STORE_REVIEW_STATES])
 {
 	return (store_counts_read(store_reader_handle(), form, counts));
 }

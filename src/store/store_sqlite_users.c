@@ -49,8 +49,8 @@ store_run(struct store_handle *h, const char *sql, const char *a,
 }
 
 enum store_result
-store_sqlite_user_add(struct store_handle *h, const char *name, enum store_role role,
-    const char *pwhash, u_int64_t now)
+store_sqlite_user_add(struct store_handle *h, const char *name,
+    enum store_role role, const char *pwhash, u_int64_t now)
 {
 	sqlite3_stmt	*st;
 	int		 rc;
@@ -85,7 +85,8 @@ store_user_read(sqlite3_stmt *st, void *arg)
 }
 
 enum store_result
-store_sqlite_user_get(struct store_handle *h, const char *name, struct store_user *u)
+store_sqlite_user_get(struct store_handle *h, const char *name,
+    struct store_user *u)
 {
 	memset(u, 0, sizeof(*u));
 	return (store_row_get(h, "SELECT id, name, role, pwhash, created_at "
@@ -155,8 +156,8 @@ store_sqlite_user_delete(struct store_handle *h, const char *name)
 }
 
 enum store_result
-store_sqlite_session_add(const char *token_hash, int64_t user_id, const char *client,
-    u_int64_t now)
+store_sqlite_session_add(const char *token_hash, int64_t user_id,
+    const char *client, u_int64_t now)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;
@@ -214,8 +215,8 @@ store_sqlite_session_delete(const char *token_hash)
 }
 
 enum store_result
-store_sqlite_login_failures(const char *subject, u_int64_t since, u_int64_t *count,
-    u_int64_t *oldest)
+store_sqlite_login_failures(const char *subject, u_int64_t since,
+    u_int64_t *count, u_int64_t *oldest)
 {
 	struct store_handle	*h = store_reader_handle();
 	sqlite3_stmt		*st;

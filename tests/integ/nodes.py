@@ -18,7 +18,9 @@ through nginx, so consecutive requests land on alternate nodes.
   outage    PostgreSQL stopped for 5 s under steady load and started
             again: only 303s, 503s (with Retry-After) or nginx's own 502
             while it is down, every acknowledged submission stored, and
-            both nodes serving again within 30 s, neither restarted
+            both nodes serving again within 30 s, neither restarted; a
+            third node started while it is down answers 503 (/healthz),
+            then serves by itself
   migrate   a 100,000-row SQLite store with users, jobs and reviews, made
             by formworkctl generate and a real server, copied by
             formworkctl migrate: counts equal table by table, and the
@@ -266,7 +268,7 @@ def check_kill(ok, front, nodes, rx):
        "the kill done" % (left, total, held, len(running)))
 
 
-def check_outage(ok, front, nodes, pg):
+def check_outage(ok, front, nodes, pg, late):
     live = [n for n in nodes if n.proc.poll() is None]
     pids = [n.proc.pid for n in live]
     loaders = [Loader(front.url, "contact", lambda i: harness.contact_values(
@@ -275,7 +277,17 @@ def check_outage(ok, front, nodes, pg):
         ld.start()
     time.sleep(2)
     pg.pause()
-    time.sleep(5)
+    # A node that starts while the database is down starts all the same.
+    late.spawn()
+    down = []
+    t0 = time.monotonic()
+    while time.monotonic() < t0 + 4.5:
+        try:
+            down.append(request(late.url, "GET", "/healthz",
+                                timeout=3).status)
+        except OSError:
+            pass
+        time.sleep(0.2)
     pg.resume()
     t_back = time.monotonic()
     back = None
@@ -301,6 +313,13 @@ def check_outage(ok, front, nodes, pg):
        back is not None and [n.proc.pid for n in live] == pids and
        all(n.proc.poll() is None for n in live),
        "back after %s s" % (None if back is None else "%.1f" % back))
+    t_back = time.monotonic()
+    while time.monotonic() < t_back + 30 and not late.healthy():
+        time.sleep(0.2)
+    ok("outage: a node started while PostgreSQL was down answered 503, "
+       "then serves by itself", down and set(down) == {503} and
+       late.healthy() and late.proc.poll() is None,
+       "/healthz while down: %s" % sorted(set(down)))
 
 
 def first_page_ids(base, user):
@@ -403,6 +422,7 @@ def main():
             form_def("slow", [hook(rx.url("/slow"), 5)]),
             form_def("fast", [hook(rx.url("/fast"), 5)])])
         front_port = srvmod.free_port()
+        env = None
         for name in ("node-a", "node-b"):
             env = {"FORMWORK_DB": url, "FORMWORK_SECRET": SECRET,
                    "FORMWORK_BASE_URL": "http://127.0.0.1:%d" % front_port,
@@ -415,8 +435,12 @@ def main():
             n.db = url
             nodes.append(n.start())
         front = Front([n.port for n in nodes], front_port)
+        late = srvmod.Server("node-late", env=env, forms_dir=forms)
+        late.db = url
+        extra.append(late)
         steps = [("flows", lambda: check_flows(ok, front, nodes, rx)),
-                 ("outage", lambda: check_outage(ok, front, nodes, pg)),
+                 ("outage", lambda: check_outage(ok, front, nodes, pg,
+                                                  late)),
                  ("kill", lambda: check_kill(ok, front, nodes, rx)),
                  ("migrate", lambda: extra.extend(check_migrate(ok, pg,
                                                                 rx)))]
