@@ -45,6 +45,7 @@ import urllib.parse
 from client import FORM_CT, get_form, location_path, post_form, request, \
     urlencode
 import server as srvmod
+from server import children_of  # noqa: E402,F401 (the suites use it from here)
 
 CTL = os.path.join(srvmod.REPO, "formworkctl")
 ID_RE = re.compile(r"^/s/([A-Za-z0-9_-]{22})$")
@@ -273,24 +274,6 @@ class TestCase(unittest.TestCase):
             if r.status != 202 or time.monotonic() > deadline:
                 return r
             time.sleep(0.1)
-
-
-def children_of(pid):
-    """The pids whose parent is pid (a Kore parent's workers)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces, so split after ')'
-        fields = stat[stat.rfind(")") + 2:].split()
-        if int(fields[1]) == pid:
-            out.append(int(d))
-    return out
 
 
 # ---- values, forms and submitting -------------------------------------------

@@ -72,13 +72,39 @@ def free_port():
 
 
 def terminate(proc, timeout=10):
-    """Stops a process started here by its PID: SIGTERM, then SIGKILL."""
+    """Stops a process started here by its PID: SIGTERM, then SIGKILL,
+    to its children too (a Kore worker that hangs in exit, as one can
+    under the preloaded AddressSanitizer, must not outlive the test)."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        left = children_of(proc.pid)
         proc.kill()
         proc.wait()
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def children_of(pid):
+    """The pids whose parent is pid (a Kore parent's workers)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after ')'
+        fields = stat[stat.rfind(")") + 2:].split()
+        if int(fields[1]) == pid:
+            out.append(int(d))
+    return out
 
 
 def module_path():
