@@ -121,7 +121,6 @@ void
 kore_parent_configure(int argc, char **argv)
 {
 	char		err[1024];
-	int		verifiers;
 
 	if (sodium_init() == -1)
 		fail_exit("libsodium failed to initialise");
@@ -131,7 +130,7 @@ kore_parent_configure(int argc, char **argv)
 	if (forms_load(config.forms_dir, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
 	if (origin_init(err, sizeof(err)) == -1 ||
-	    (verifiers = captcha_init(err, sizeof(err))) == -1)
+	    captcha_init(err, sizeof(err)) == -1)
 		fail_exit("%s", err);
 	if (page_templates_load(config.templates_dir, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
@@ -162,14 +161,8 @@ kore_parent_configure(int argc, char **argv)
 
 	app_module_pin();
 
-	/*
-	 * Every long-lived task needs a thread: the writer, the
-	 * checkpointer, the password checker, the runners, the queue's
-	 * listener, when a form has a challenge its verifiers and, on a
-	 * remote store, the database threads (offload.h).
-	 */
-	kore_task_threads = (u_int16_t)(4 + config.runners + verifiers +
-	    offload_threads());
+	/* Each worker_thread_start() adds the Kore task threads it needs. */
+	kore_task_threads = 0;
 	/* Made once here, so each worker inherits it (login_check.c). */
 	if (password_decoy()[0] == '\0')
 		fail_exit("cannot hash a password (out of memory?)");

@@ -77,7 +77,7 @@ captcha_init(char *err, size_t errlen)
 		}
 		captcha_threads = CAPTCHA_THREADS;
 	}
-	return (captcha_threads);
+	return (0);
 }
 
 void

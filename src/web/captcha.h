@@ -58,8 +58,7 @@ const struct captcha_widget	*captcha_widget(const struct form *);
 
 /*
  * Parent, at start-up: when some form has a challenge, checks that
- * FORMWORK_CAPTCHA_SECRET is set; -1 with a sentence in err. Returns the
- * number of threads each worker will start (0 without challenges).
+ * FORMWORK_CAPTCHA_SECRET is set; 0, or -1 with a sentence in err.
  */
 int	captcha_init(char *err, size_t errlen);
 

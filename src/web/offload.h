@@ -32,7 +32,7 @@ void	offload_init(void);
 /* Worker shutdown: the threads finish what is queued and end. */
 void	offload_stop(void);
 
-/* How many threads offload_init() starts (kore_task_threads counts them). */
+/* How many threads offload_init() starts (0 on a local store). */
 u_int64_t	offload_threads(void);
 
 /*

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,18 @@ worker_thread_start(struct worker_thread *wt, const char *name, u_int64_t n,
 		fatal("%s: %s threads: %s", __func__, name, errno_s);
 	wt->running = n;
 	wt->started = 1;
+	/*
+	 * Each of these tasks holds its Kore task thread until the worker
+	 * ends. Kore starts a thread per task only while it has fewer than
+	 * kore_task_threads; past that it queues a task behind a running one
+	 * and a task queued behind one of ours would never start. So every
+	 * start reserves its own threads here rather than a count kept by
+	 * hand elsewhere (which once missed a thread, and the queue's
+	 * listener never ran).
+	 */
+	if (n > (u_int64_t)(UINT16_MAX - kore_task_threads))
+		fatal("%s: too many %s threads", __func__, name);
+	kore_task_threads = (u_int16_t)(kore_task_threads + n);
 	for (i = 0; i < n; i++) {
 		wt->tasks[i].wt = wt;
 		kore_task_create(&wt->tasks[i].task, worker_thread_main);
