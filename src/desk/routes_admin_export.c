@@ -8,6 +8,8 @@
  *                                 with the download link
  *   GET  /admin/exports/{id}.csv  the file, sent from disk (sendfile)
  *
+ * The session, the rows of a direct export and the start of a background
+ * one run as the desk's job (desk_job.h: a database thread on PostgreSQL).
  * A background export is a thread of its own with its own connection:
  * Kore's task threads are held for good by the writer and the runners.
  * It writes var/exports/{id}.csv.tmp and renames it when complete, so a
