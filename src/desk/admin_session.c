@@ -1,6 +1,7 @@
 /*
  * admin_session.c: sessions, their cookie and their CSRF token, and the
- * role check every admin handler starts with.
+ * role check every admin request starts with (on a database thread on
+ * PostgreSQL: desk_job.h).
  */
 
 #include <sys/types.h>
@@ -13,6 +14,7 @@
 #include <sodium.h>
 
 #include "desk/admin_session.h"
+#include "desk/desk_reply.h"
 #include "core/body.h"
 #include "core/config.h"
 #include "web/page.h"
@@ -24,34 +26,43 @@
 #define ADMIN_BODY_MAX		(64 * 1024)
 
 static void	admin_token_hash(const char *, char [STORE_HASH_HEX + 1]);
-static void	admin_login_redirect(struct http_request *);
-static void	admin_cookie_set(struct http_request *, const char *, int);
+static void	admin_cookie_set(struct desk_reply *, const char *, int);
+
+void
+admin_session_token(struct http_request *req,
+    char token_hash[STORE_HASH_HEX + 1])
+{
+	char		*token;
+
+	token_hash[0] = '\0';
+	http_populate_cookies(req);
+	if (http_request_cookie(req, ADMIN_COOKIE, &token) &&
+	    strlen(token) == ADMIN_TOKEN_BYTES * 2 &&
+	    strspn(token, "0123456789abcdef") == ADMIN_TOKEN_BYTES * 2)
+		admin_token_hash(token, token_hash);
+}
 
 int
-admin_session_require(struct http_request *req, enum store_role need,
-    struct admin *a)
+admin_session_check(const char *token_hash, enum store_role need,
+    struct admin *a, struct desk_reply *r)
 {
 	struct store_session	 s;
 	enum store_result	 sr;
-	char			*token;
 	u_int64_t		 now;
 
 	memset(a, 0, sizeof(*a));
-	http_populate_cookies(req);
-	if (!http_request_cookie(req, ADMIN_COOKIE, &token) ||
-	    strlen(token) != ADMIN_TOKEN_BYTES * 2 ||
-	    strspn(token, "0123456789abcdef") != ADMIN_TOKEN_BYTES * 2) {
-		admin_login_redirect(req);
+	if (token_hash[0] == '\0') {
+		desk_reply_sign_in(r);
 		return (0);
 	}
-	admin_token_hash(token, a->token_hash);
+	(void)snprintf(a->token_hash, sizeof(a->token_hash), "%s", token_hash);
 	if ((sr = store_session_get(a->token_hash, &s)) != STORE_OK) {
 		if (sr == STORE_NOT_FOUND) {
-			admin_login_redirect(req);
+			desk_reply_sign_in(r);
 		} else {
-			page_error(req, 503, "Try again", "The desk could not "
-			    "read your session just now. Reload the page in a "
-			    "moment.", "/admin", "Reload the desk");
+			desk_reply_error(r, 503, "Try again", "The desk could "
+			    "not read your session just now. Reload the page "
+			    "in a moment.", "/admin", "Reload the desk");
 		}
 		return (0);
 	}
@@ -60,7 +71,7 @@ admin_session_require(struct http_request *req, enum store_role need,
 	if (now - s.seen_ms > config.session_idle_ms ||
 	    now - s.created_ms > config.session_max_ms) {
 		(void)store_session_delete(a->token_hash);
-		admin_login_redirect(req);
+		desk_reply_sign_in(r);
 		return (0);
 	}
 	/* Writes at most a few times per idle period, not per page. */
@@ -72,8 +83,8 @@ admin_session_require(struct http_request *req, enum store_role need,
 	token_csrf_new(ADMIN_CSRF_SLUG, a->token_hash, s.created_ms, a->csrf);
 
 	if (a->role < need) {
-		page_error(req, 403, "Not allowed", "Your account cannot do "
-		    "this. Ask an administrator if you need to.", "/admin",
+		desk_reply_error(r, 403, "Not allowed", "Your account cannot "
+		    "do this. Ask an administrator if you need to.", "/admin",
 		    "Back to the submissions");
 		return (0);
 	}
@@ -81,10 +92,8 @@ admin_session_require(struct http_request *req, enum store_role need,
 }
 
 int
-admin_post_read(struct http_request *req, const struct admin *a,
-    struct body *b)
+admin_post_read(struct http_request *req, struct body *b, const char **why)
 {
-	struct body_field	*f;
 	const char		*ctype;
 	enum body_status	 bst;
 
@@ -92,28 +101,33 @@ admin_post_read(struct http_request *req, const struct admin *a,
 	b->count = 0;
 	if (req->content_length > ADMIN_BODY_MAX || (req->http_body != NULL &&
 	    req->http_body->length > ADMIN_BODY_MAX)) {
-		page_error(req, 413, "Too much data", "This request is larger "
-		    "than the desk accepts.", "/admin", "Back to the desk");
-		return (0);
+		*why = "This request is larger than the desk accepts.";
+		return (413);
 	}
 	if (!http_request_header(req, "content-type", &ctype))
 		ctype = NULL;
 	bst = body_parse(ctype, req->http_body ? req->http_body->data : NULL,
 	    req->http_body ? req->http_body->length : 0, b);
 	if (bst != BODY_OK) {
-		page_error(req, bst == BODY_UNSUPPORTED ? 415 : 400,
-		    "Request not understood", body_status_text(bst), "/admin",
-		    "Back to the desk");
-		return (0);
+		*why = body_status_text(bst);
+		return (bst == BODY_UNSUPPORTED ? 415 : 400);
 	}
+	return (0);
+}
+
+int
+admin_csrf_check(const struct admin *a, struct body *b, struct desk_reply *r)
+{
+	struct body_field	*f;
+
 	/* Constant time: the token is compared with sodium_memcmp. */
 	if ((f = body_find(b, "_csrf")) == NULL ||
 	    strlen(f->value) != strlen(a->csrf) ||
 	    sodium_memcmp(f->value, a->csrf, strlen(a->csrf)) != 0) {
-		page_error(req, 403, "Request refused", "This change did not "
-		    "come from a page of the desk you have open (its security "
-		    "token is missing or old). Reload the page and try again.",
-		    "/admin", "Back to the desk");
+		desk_reply_error(r, 403, "Request refused", "This change did "
+		    "not come from a page of the desk you have open (its "
+		    "security token is missing or old). Reload the page and "
+		    "try again.", "/admin", "Back to the desk");
 		return (0);
 	}
 	return (1);
@@ -131,7 +145,7 @@ admin_query_read(struct http_request *req, struct body *b)
 }
 
 int
-admin_session_start(struct http_request *req, int64_t user_id,
+admin_session_start(struct desk_reply *r, int64_t user_id,
     const char *client)
 {
 	u_int8_t	raw[ADMIN_TOKEN_BYTES];
@@ -145,16 +159,16 @@ admin_session_start(struct http_request *req, int64_t user_id,
 	if (store_session_add(hash, user_id, client, util_now_ms()) !=
 	    STORE_OK)
 		return (0);
-	admin_cookie_set(req, token, 0);
+	admin_cookie_set(r, token, 0);
 	sodium_memzero(token, sizeof(token));
 	return (1);
 }
 
 void
-admin_session_end(struct http_request *req, const struct admin *a)
+admin_session_end(struct desk_reply *r, const struct admin *a)
 {
 	(void)store_session_delete(a->token_hash);
-	admin_cookie_set(req, "", 1);
+	admin_cookie_set(r, "", 1);
 }
 
 void
@@ -199,9 +213,8 @@ admin_token_hash(const char *token, char out[STORE_HASH_HEX + 1])
 	sodium_bin2hex(out, STORE_HASH_HEX + 1, h, sizeof(h));
 }
 
-/* To the login page, which sends the user back to this page after. */
-static void
-admin_login_redirect(struct http_request *req)
+void
+admin_sign_in_redirect(struct http_request *req)
 {
 	struct kore_buf	 loc, next;
 
@@ -224,7 +237,7 @@ admin_login_redirect(struct http_request *req)
 
 /* Sets (or, when clear, expires) the session cookie, only for /admin. */
 static void
-admin_cookie_set(struct http_request *req, const char *token, int clear)
+admin_cookie_set(struct desk_reply *r, const char *token, int clear)
 {
 	char		 cookie[256];
 
@@ -233,5 +246,5 @@ admin_cookie_set(struct http_request *req, const char *token, int clear)
 	    "HttpOnly; SameSite=Strict%s%s", ADMIN_COOKIE, token,
 	    strncmp(config.base_url, "https://", 8) == 0 ? "; Secure" : "",
 	    clear ? "; Max-Age=0" : "");
-	http_response_header(req, "set-cookie", cookie);
+	desk_reply_header(r, "set-cookie", cookie);
 }

@@ -13,7 +13,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "desk/admin_session.h"
+#include "desk/desk_job.h"
 #include "desk/admin_view.h"
 #include "core/body.h"
 #include "web/page.h"
@@ -28,48 +28,50 @@ struct audit_state {
 	int64_t			 last_id;
 };
 
+static void	audit_run(struct desk_job *);
 static void	audit_row(const struct store_audit *, void *);
+
+static const struct desk_route audit_route = {
+	HTTP_METHOD_GET | HTTP_METHOD_HEAD, "GET, HEAD", ROLE_ADMIN,
+	sizeof(struct desk_job), NULL, audit_run, NULL, NULL
+};
 
 int
 page_admin_audit(struct http_request *req)
 {
+	return (desk_serve(req, &audit_route));
+}
+
+static void
+audit_run(struct desk_job *j)
+{
 	struct kore_json_item	*ctx;
 	struct audit_state	 as;
 	struct body_field	*fb;
-	struct admin		 a;
-	struct body		 q;
 	char			 next[64], *end;
 	long long		 before;
 
-	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-	    "GET, HEAD"))
-		return (KORE_RESULT_OK);
-	if (!admin_session_require(req, ROLE_ADMIN, &a))
-		return (KORE_RESULT_OK);
-
-	admin_query_read(req, &q);
 	before = 0;
-	if ((fb = body_find(&q, "before")) != NULL) {
+	if ((fb = body_find(&j->body, "before")) != NULL) {
 		before = strtoll(fb->value, &end, 10);
 		if (fb->len == 0 || *end != '\0' || before < 1) {
-			body_cleanup(&q);
-			page_error(req, 400, "Link not understood", "This page "
-			    "link is damaged; start again from the newest "
-			    "entries.", "/admin/audit", "Show the audit log");
-			return (KORE_RESULT_OK);
+			desk_reply_error(&j->reply, 400, "Link not understood",
+			    "This page link is damaged; start again from the "
+			    "newest entries.", "/admin/audit",
+			    "Show the audit log");
+			return;
 		}
 	}
-	body_cleanup(&q);
 
 	ctx = page_ctx_new();
-	admin_ctx_add(ctx, &a);
+	admin_ctx_add(ctx, &j->a);
 	memset(&as, 0, sizeof(as));
 	as.rows = kore_json_create_array(ctx, "entries");
 	if (store_audit_each(before, AUDIT_PAGE + 1, audit_row, &as) !=
 	    STORE_OK) {
 		kore_json_item_free(ctx);
-		form_store_failed(req, STORE_ERROR);
-		return (KORE_RESULT_OK);
+		desk_reply_store_failed(&j->reply, STORE_ERROR);
+		return;
 	}
 	kore_json_create_literal(ctx, "has_entries", as.n > 0 ?
 	    KORE_JSON_TRUE : KORE_JSON_FALSE);
@@ -78,8 +80,7 @@ page_admin_audit(struct http_request *req)
 		    (long long)as.last_id);
 		kore_json_create_string(ctx, "next", next);
 	}
-	page_send(req, 200, PAGE_NO_STORE, "Audit log", "admin_audit", ctx);
-	return (KORE_RESULT_OK);
+	desk_reply_page(&j->reply, 200, "Audit log", "admin_audit", ctx);
 }
 
 static void

@@ -8,6 +8,8 @@
  *                                 with the download link
  *   GET  /admin/exports/{id}.csv  the file, sent from disk (sendfile)
  *
+ * The session, the rows of a direct export and the start of a background
+ * one run as the desk's job (desk_job.h: a database thread on PostgreSQL).
  * A background export is a thread of its own with its own connection:
  * Kore's task threads are held for good by the writer and the runners.
  * It writes var/exports/{id}.csv.tmp and renames it when complete, so a
@@ -30,7 +32,7 @@
 #include <kore/http.h>
 
 #include "desk/admin_filter.h"
-#include "desk/admin_session.h"
+#include "desk/desk_job.h"
 #include "desk/admin_view.h"
 #include "core/body.h"
 #include "core/config.h"
@@ -62,6 +64,17 @@ struct export_run {
 	char			 id[TOKEN_ID_LEN + 1];
 };
 
+/* GET /admin/exports/{id}[.csv]: the export named in the path. */
+struct exports_job {
+	struct desk_job	 d;		/* first */
+	char		 id[TOKEN_ID_LEN + 1];
+	int		 file;		/* the .csv itself */
+};
+
+static void	export_start(struct desk_job *);
+static void	exports_read(struct http_request *, struct desk_job *);
+static void	exports_run(struct desk_job *);
+static void	exports_send(struct http_request *, struct desk_job *);
 static struct export_run *export_run_new(const struct admin_filter *);
 static void	export_run_free(struct export_run *);
 static void	export_header(struct export_run *);
@@ -69,58 +82,70 @@ static int	export_row(const struct store_row *, void *);
 static void	*export_thread(void *);
 static void	export_file_send(struct http_request *, const char *);
 
+static const struct desk_route export_route = {
+	HTTP_METHOD_POST, "POST", ROLE_ADMIN, sizeof(struct desk_job), NULL,
+	export_start, NULL, NULL
+};
+
+static const struct desk_route exports_route = {
+	HTTP_METHOD_GET | HTTP_METHOD_HEAD, "GET, HEAD", ROLE_ADMIN,
+	sizeof(struct exports_job), exports_read, exports_run, NULL,
+	exports_send
+};
+
 int
 page_admin_export(struct http_request *req)
 {
+	return (desk_serve(req, &export_route));
+}
+
+int
+page_admin_exports(struct http_request *req)
+{
+	return (desk_serve(req, &exports_route));
+}
+
+/* The rows, or a background export when there are too many. */
+static void
+export_start(struct desk_job *j)
+{
 	struct export_run	*run;
 	struct admin_filter	 f;
-	struct admin		 a;
-	struct body		 b;
 	pthread_attr_t		 attr;
 	pthread_t		 tid;
 	char			 err[160], loc[64], what[64];
 
-	if (!page_request_ok(req, HTTP_METHOD_POST, "POST"))
-		return (KORE_RESULT_OK);
-	if (!admin_session_require(req, ROLE_ADMIN, &a))
-		return (KORE_RESULT_OK);
-	if (!admin_post_read(req, &a, &b)) {
-		body_cleanup(&b);
-		return (KORE_RESULT_OK);
-	}
-	if (admin_filter_parse(&b, &f, err, sizeof(err)) == -1) {
-		page_error(req, 400, "Filter not understood", err, "/admin",
-		    "Show all submissions");
-		body_cleanup(&b);
-		return (KORE_RESULT_OK);
+	if (admin_filter_parse(&j->body, &f, err, sizeof(err)) == -1) {
+		desk_reply_error(&j->reply, 400, "Filter not understood", err,
+		    "/admin", "Show all submissions");
+		return;
 	}
 	f.sf.after = NULL;		/* an export is never one page */
 
 	run = export_run_new(&f);
-	body_cleanup(&b);
 	run->limit = config.export_sync_max;
 	export_header(run);
 	if (store_rows_each(NULL, &run->sf, run->limit + 1, export_row,
 	    run) != STORE_OK) {
 		export_run_free(run);
-		form_store_failed(req, STORE_ERROR);
-		return (KORE_RESULT_OK);
+		desk_reply_store_failed(&j->reply, STORE_ERROR);
+		return;
 	}
 
 	if (!run->over) {
 		(void)snprintf(what, sizeof(what), "%llu rows",
 		    (unsigned long long)run->rows);
-		(void)store_audit_add(a.user, "export", "csv", "", what,
+		(void)store_audit_add(j->a.user, "export", "csv", "", what,
 		    util_now_ms());
-		http_response_header(req, "content-type",
+		desk_reply_header(&j->reply, "content-type",
 		    "text/csv; charset=utf-8; header=present");
-		http_response_header(req, "content-disposition",
+		desk_reply_header(&j->reply, "content-disposition",
 		    "attachment; filename=\"submissions.csv\"");
-		http_response_header(req, "cache-control", "no-store");
-		page_security_headers(req);
-		page_respond(req, 200, run->buf.data, run->buf.offset);
+		desk_reply_header(&j->reply, "cache-control", "no-store");
+		desk_reply_data(&j->reply, 200, run->buf.data,
+		    run->buf.offset);
 		export_run_free(run);
-		return (KORE_RESULT_OK);
+		return;
 	}
 
 	/* Large: start again in the background, writing to a file. */
@@ -129,12 +154,12 @@ page_admin_export(struct http_request *req)
 	run->limit = 0;
 	run->over = 0;
 	token_id_new(run->id);
-	if (store_export_add(run->id, a.user, util_now_ms()) != STORE_OK) {
+	if (store_export_add(run->id, j->a.user, util_now_ms()) != STORE_OK) {
 		export_run_free(run);
-		form_store_failed(req, STORE_ERROR);
-		return (KORE_RESULT_OK);
+		desk_reply_store_failed(&j->reply, STORE_ERROR);
+		return;
 	}
-	(void)store_audit_add(a.user, "export", run->id, "", "background",
+	(void)store_audit_add(j->a.user, "export", run->id, "", "background",
 	    util_now_ms());
 	(void)snprintf(loc, sizeof(loc), "/admin/exports/%s", run->id);
 
@@ -146,67 +171,73 @@ page_admin_export(struct http_request *req)
 		export_run_free(run);
 	}
 	(void)pthread_attr_destroy(&attr);
-	admin_see_other(req, loc);
-	return (KORE_RESULT_OK);
+	desk_reply_see_other(&j->reply, loc);
 }
 
-int
-page_admin_exports(struct http_request *req)
+/* Event loop: the export's id, and whether the file itself is asked. */
+static void
+exports_read(struct http_request *req, struct desk_job *j)
 {
-	struct kore_json_item	*ctx;
-	struct admin		 a;
-	enum store_result	 sr;
+	struct exports_job	*ej = (struct exports_job *)j;
 	const char		*p;
-	char			 id[TOKEN_ID_LEN + 1], state[16], error[256];
-	u_int64_t		 rows;
-	int			 file;
-
-	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-	    "GET, HEAD"))
-		return (KORE_RESULT_OK);
-	if (!admin_session_require(req, ROLE_ADMIN, &a))
-		return (KORE_RESULT_OK);
 
 	p = req->path + strlen("/admin/exports/");
-	(void)snprintf(id, sizeof(id), "%.*s", TOKEN_ID_LEN, p);
-	file = strcmp(p + strlen(id), ".csv") == 0;
-	if (!token_id_valid(id) ||
-	    (sr = store_export_get(id, state, &rows, error)) ==
+	(void)snprintf(ej->id, sizeof(ej->id), "%.*s", TOKEN_ID_LEN, p);
+	ej->file = strcmp(p + strlen(ej->id), ".csv") == 0;
+}
+
+static void
+exports_run(struct desk_job *j)
+{
+	struct exports_job	*ej = (struct exports_job *)j;
+	struct kore_json_item	*ctx;
+	enum store_result	 sr;
+	char			 state[16], error[256];
+	u_int64_t		 rows;
+
+	if (!token_id_valid(ej->id) ||
+	    (sr = store_export_get(ej->id, state, &rows, error)) ==
 	    STORE_NOT_FOUND) {
-		page_error(req, 404, "Not found", "There is no export at this "
-		    "address.", "/admin", "Back to the submissions");
-		return (KORE_RESULT_OK);
+		desk_reply_error(&j->reply, 404, "Not found", "There is no "
+		    "export at this address.", "/admin",
+		    "Back to the submissions");
+		return;
 	}
 	if (sr != STORE_OK) {
-		form_store_failed(req, sr);
-		return (KORE_RESULT_OK);
+		desk_reply_store_failed(&j->reply, sr);
+		return;
 	}
-	if (file && strcmp(state, "done") == 0) {
-		export_file_send(req, id);
-		return (KORE_RESULT_OK);
+	if (ej->file && strcmp(state, "done") == 0) {
+		desk_reply_own(&j->reply);	/* exports_send() */
+		return;
 	}
 
 	ctx = page_ctx_new();
-	admin_ctx_add(ctx, &a);
-	kore_json_create_string(ctx, "id", id);
+	admin_ctx_add(ctx, &j->a);
+	kore_json_create_string(ctx, "id", ej->id);
 	kore_json_create_integer_u64(ctx, "rows", rows);
 	kore_json_create_literal(ctx, strcmp(state, "running") == 0 ?
 	    "running" : strcmp(state, "done") == 0 ? "done" : "failed",
 	    KORE_JSON_TRUE);
 	kore_json_create_string(ctx, "error", error);
 	if (strcmp(state, "running") == 0) {
-		http_response_header(req, "refresh", EXPORT_REFRESH_S);
-		http_response_header(req, "retry-after", EXPORT_REFRESH_S);
-		page_send(req, 202, PAGE_NO_STORE, "Export running",
+		desk_reply_header(&j->reply, "refresh", EXPORT_REFRESH_S);
+		desk_reply_header(&j->reply, "retry-after", EXPORT_REFRESH_S);
+		desk_reply_page(&j->reply, 202, "Export running",
 		    "admin_export", ctx);
 	} else {
-		page_send(req, 200, PAGE_NO_STORE, "Export", "admin_export",
-		    ctx);
+		desk_reply_page(&j->reply, 200, "Export", "admin_export", ctx);
 	}
-	return (KORE_RESULT_OK);
 }
 
-/* Copies the filter (its strings die with the request). */
+/* Event loop: a finished export's file. */
+static void
+exports_send(struct http_request *req, struct desk_job *j)
+{
+	export_file_send(req, ((struct exports_job *)j)->id);
+}
+
+/* Copies the filter (its strings die with the request's job). */
 static struct export_run *
 export_run_new(const struct admin_filter *f)
 {

@@ -13,7 +13,7 @@
 #include <kore/http.h>
 
 #include "desk/admin_filter.h"
-#include "desk/admin_session.h"
+#include "desk/desk_job.h"
 #include "desk/admin_view.h"
 #include "core/body.h"
 #include "core/forms.h"
@@ -29,37 +29,39 @@ struct list_state {
 	int			 more;
 };
 
+static void	list_run(struct desk_job *);
 static int	list_row(const struct store_row *, void *);
+
+static const struct desk_route list_route = {
+	HTTP_METHOD_GET | HTTP_METHOD_HEAD, "GET, HEAD", ROLE_VIEWER,
+	sizeof(struct desk_job), NULL, list_run, NULL, NULL
+};
 
 int
 page_admin_list(struct http_request *req)
+{
+	return (desk_serve(req, &list_route));
+}
+
+static void
+list_run(struct desk_job *j)
 {
 	struct kore_json_item	*ctx, *counts, *o;
 	struct admin_filter	 f;
 	struct list_state	 ls;
 	struct kore_buf		 href;
-	struct admin		 a;
-	struct body		 q;
 	u_int64_t		 n[STORE_REVIEW_STATES], total;
 	char			 err[160];
 	size_t			 i;
 
-	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-	    "GET, HEAD"))
-		return (KORE_RESULT_OK);
-	if (!admin_session_require(req, ROLE_VIEWER, &a))
-		return (KORE_RESULT_OK);
-
-	admin_query_read(req, &q);
-	if (admin_filter_parse(&q, &f, err, sizeof(err)) == -1) {
-		page_error(req, 400, "Filter not understood", err, "/admin",
-		    "Show all submissions");
-		body_cleanup(&q);
-		return (KORE_RESULT_OK);
+	if (admin_filter_parse(&j->body, &f, err, sizeof(err)) == -1) {
+		desk_reply_error(&j->reply, 400, "Filter not understood", err,
+		    "/admin", "Show all submissions");
+		return;
 	}
 
 	ctx = page_ctx_new();
-	admin_ctx_add(ctx, &a);
+	admin_ctx_add(ctx, &j->a);
 	admin_filter_ctx(ctx, &f);
 
 	memset(&ls, 0, sizeof(ls));
@@ -68,11 +70,10 @@ page_admin_list(struct http_request *req)
 	if (store_rows_each(NULL, &f.sf, ADMIN_PAGE + 1, list_row, &ls) !=
 	    STORE_OK || store_review_counts(f.sf.form, n) != STORE_OK) {
 		kore_json_item_free(ctx);
-		body_cleanup(&q);
-		page_error(req, 503, "Try again", "The list could not be read "
-		    "just now. Reload the page in a moment.", "/admin",
-		    "Reload");
-		return (KORE_RESULT_OK);
+		desk_reply_error(&j->reply, 503, "Try again", "The list could "
+		    "not be read just now. Reload the page in a moment.",
+		    "/admin", "Reload");
+		return;
 	}
 
 	counts = kore_json_create_array(ctx, "counts");
@@ -105,9 +106,7 @@ page_admin_list(struct http_request *req)
 	}
 	kore_buf_cleanup(&href);
 
-	page_send(req, 200, PAGE_NO_STORE, "Submissions", "admin_list", ctx);
-	body_cleanup(&q);
-	return (KORE_RESULT_OK);
+	desk_reply_page(&j->reply, 200, "Submissions", "admin_list", ctx);
 }
 
 static int

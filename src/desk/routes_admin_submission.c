@@ -29,7 +29,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "desk/admin_session.h"
+#include "desk/desk_job.h"
 #include "desk/admin_view.h"
 #include "core/body.h"
 #include "web/form_view.h"
@@ -44,94 +44,106 @@
 #define ADMIN_NOTE_MAX		2000
 #define ADMIN_MAX_JOBS		FORM_MAX_ACTIONS
 
-static void	submission_show(struct http_request *, const struct admin *,
-		    const char *);
-static void	submission_review(struct http_request *, const struct admin *,
-		    const char *, struct body *);
-static void	submission_retry(struct http_request *, const struct admin *,
-		    const char *);
-static void	submission_delete(struct http_request *, const struct admin *,
-		    const char *);
-static void	submission_resend(struct http_request *, const struct admin *,
-		    const char *, struct body *);
+/* A submission route's job: the submission named in the path. */
+struct submission_job {
+	struct desk_job	 d;		/* first */
+	char		 id[TOKEN_ID_LEN + 1];
+	int		 if_match;	/* -1: none; 0: matches no version */
+};
+
+static void	submission_read(struct http_request *, struct desk_job *);
+static void	submission_show(struct desk_job *);
+static void	submission_review(struct desk_job *);
+static void	submission_retry(struct desk_job *);
+static void	submission_delete(struct desk_job *);
+static void	submission_resend(struct desk_job *);
+static void	submission_bulk(struct desk_job *);
 static void	submission_delivery_row(const struct store_delivery *,
 		    void *);
-static void	submission_conflict(struct http_request *,
-		    const struct admin *, const struct store_review_change *);
-static int	submission_review_input(struct http_request *, struct body *,
-		    const char **, const char **);
+static void	submission_conflict(struct desk_job *,
+		    const struct store_review_change *);
+static int	submission_review_input(struct desk_job *, const char **,
+		    const char **);
 static void	submission_review_row(const struct store_review *, void *);
-static void	submission_not_found(struct http_request *);
+static void	submission_not_found(struct desk_job *);
 static int	submission_if_match(const char *, int *);
+
+#define SUBMISSION_POST(need, run) { HTTP_METHOD_POST, "POST", need, \
+	sizeof(struct submission_job), submission_read, run, NULL, NULL }
+
+static const struct desk_route submission_routes[] = {
+	{ HTTP_METHOD_GET | HTTP_METHOD_HEAD, "GET, HEAD", ROLE_VIEWER,
+	    sizeof(struct submission_job), submission_read, submission_show,
+	    NULL, NULL },
+	SUBMISSION_POST(ROLE_REVIEWER, submission_review),
+	SUBMISSION_POST(ROLE_ADMIN, submission_retry),
+	SUBMISSION_POST(ROLE_ADMIN, submission_resend),
+	SUBMISSION_POST(ROLE_ADMIN, submission_delete),
+};
+
+static const struct desk_route bulk_route = {
+	HTTP_METHOD_POST, "POST", ROLE_REVIEWER, sizeof(struct desk_job),
+	NULL, submission_bulk, NULL, NULL
+};
 
 int
 page_admin_submission(struct http_request *req)
 {
-	struct admin	 a;
-	struct body	 b;
 	const char	*rest;
-	char		 id[TOKEN_ID_LEN + 1];
+	size_t		 i;
 
 	rest = req->path + strlen("/admin/s/");
-	(void)snprintf(id, sizeof(id), "%.*s", TOKEN_ID_LEN, rest);
-	rest += strlen(id);
-
-	if (*rest == '\0') {
-		if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-		    "GET, HEAD"))
-			return (KORE_RESULT_OK);
-		if (admin_session_require(req, ROLE_VIEWER, &a))
-			submission_show(req, &a, id);
-		return (KORE_RESULT_OK);
-	}
-
-	if (!page_request_ok(req, HTTP_METHOD_POST, "POST"))
-		return (KORE_RESULT_OK);
-	if (strcmp(rest, "/review") == 0) {
-		if (!admin_session_require(req, ROLE_REVIEWER, &a))
-			return (KORE_RESULT_OK);
-	} else if (!admin_session_require(req, ROLE_ADMIN, &a)) {
-		return (KORE_RESULT_OK);
-	}
-	if (admin_post_read(req, &a, &b)) {
-		if (strcmp(rest, "/review") == 0)
-			submission_review(req, &a, id, &b);
-		else if (strcmp(rest, "/retry") == 0)
-			submission_retry(req, &a, id);
-		else if (strcmp(rest, "/resend") == 0)
-			submission_resend(req, &a, id, &b);
-		else
-			submission_delete(req, &a, id);
-	}
-	body_cleanup(&b);
-	return (KORE_RESULT_OK);
+	rest += strnlen(rest, TOKEN_ID_LEN);
+	if (*rest == '\0')
+		i = 0;
+	else if (strcmp(rest, "/review") == 0)
+		i = 1;
+	else if (strcmp(rest, "/retry") == 0)
+		i = 2;
+	else if (strcmp(rest, "/resend") == 0)
+		i = 3;
+	else
+		i = 4;
+	return (desk_serve(req, &submission_routes[i]));
 }
 
 int
 page_admin_bulk(struct http_request *req)
+{
+	return (desk_serve(req, &bulk_route));
+}
+
+/* Event loop: the id in the path and a review's If-Match. */
+static void
+submission_read(struct http_request *req, struct desk_job *j)
+{
+	struct submission_job	*sj = (struct submission_job *)j;
+	const char		*im;
+
+	(void)snprintf(sj->id, sizeof(sj->id), "%.*s", TOKEN_ID_LEN,
+	    req->path + strlen("/admin/s/"));
+	sj->if_match = -1;
+	if (http_request_header(req, "if-match", &im) &&
+	    !submission_if_match(im, &sj->if_match))
+		sj->if_match = 0;	/* matches no version: 412 */
+}
+
+static void
+submission_bulk(struct desk_job *j)
 {
 	struct store_review_change	 c;
 	struct store_job_spec		 jobs[ADMIN_MAX_JOBS];
 	struct store_record		 rec;
 	struct body_field		*f;
 	struct form			*form;
-	struct admin			 a;
-	struct body			 b;
 	const char			*state, *note;
 	int				 changed;
 
-	if (!page_request_ok(req, HTTP_METHOD_POST, "POST"))
-		return (KORE_RESULT_OK);
-	if (!admin_session_require(req, ROLE_REVIEWER, &a))
-		return (KORE_RESULT_OK);
-	if (!admin_post_read(req, &a, &b) ||
-	    !submission_review_input(req, &b, &state, &note)) {
-		body_cleanup(&b);
-		return (KORE_RESULT_OK);
-	}
+	if (!submission_review_input(j, &state, &note))
+		return;
 
 	changed = 0;
-	TAILQ_FOREACH(f, &b.fields, list) {
+	TAILQ_FOREACH(f, &j->body.fields, list) {
 		if (strcmp(f->name, "ids") != 0 || !token_id_valid(f->value) ||
 		    store_submission_get(f->value, &rec) != STORE_OK)
 			continue;
@@ -140,7 +152,7 @@ page_admin_bulk(struct http_request *req)
 		c.version = -1;		/* the selection is the intent */
 		c.state = state;
 		c.note = note;
-		c.user = a.user;
+		c.user = j->a.user;
 		c.now = util_now_ms();
 		if ((form = forms_find(forms_loaded(), rec.form)) != NULL) {
 			c.jobs = jobs;
@@ -153,42 +165,42 @@ page_admin_bulk(struct http_request *req)
 	}
 	if (changed)
 		queue_wake();
-	body_cleanup(&b);
-	admin_see_other(req, "/admin");
-	return (KORE_RESULT_OK);
+	desk_reply_see_other(&j->reply, "/admin");
 }
 
 static void
-submission_show(struct http_request *req, const struct admin *a,
-    const char *id)
+submission_show(struct desk_job *j)
 {
+	struct submission_job	*sj = (struct submission_job *)j;
 	struct store_job_status	 js[ADMIN_MAX_JOBS];
 	struct kore_json_item	*ctx, *arr, *o;
 	struct store_record	 rec;
 	struct form		*form;
 	enum store_result	 sr;
+	const struct admin	*a = &j->a;
+	const char		*id = sj->id;
 	char			 etag[32], when[64];
 	size_t			 n, i;
 	int			 failed;
 
 	if (!token_id_valid(id) ||
 	    (sr = store_submission_get(id, &rec)) == STORE_NOT_FOUND) {
-		submission_not_found(req);
+		submission_not_found(j);
 		return;
 	}
 	if (sr != STORE_OK || store_job_statuses(id, js, ADMIN_MAX_JOBS, &n) !=
 	    STORE_OK) {
 		if (sr == STORE_OK)
 			store_record_cleanup(&rec);
-		form_store_failed(req, STORE_ERROR);
+		desk_reply_store_failed(&j->reply, STORE_ERROR);
 		return;
 	}
 	if ((form = forms_find(forms_loaded(), rec.form)) == NULL) {
 		store_record_cleanup(&rec);
-		page_error(req, 404, "Form withdrawn", "The form of this "
-		    "submission is no longer declared in conf/forms/, so its "
-		    "fields cannot be shown. Restore the form to review it.",
-		    "/admin", "Back to the submissions");
+		desk_reply_error(&j->reply, 404, "Form withdrawn", "The form "
+		    "of this submission is no longer declared in conf/forms/, "
+		    "so its fields cannot be shown. Restore the form to review "
+		    "it.", "/admin", "Back to the submissions");
 		return;
 	}
 
@@ -248,10 +260,9 @@ submission_show(struct http_request *req, const struct admin *a,
 	(void)store_reviews_each(id, submission_review_row, arr);
 
 	(void)snprintf(etag, sizeof(etag), "\"v%d\"", rec.version);
-	http_response_header(req, "etag", etag);
+	desk_reply_header(&j->reply, "etag", etag);
 	store_record_cleanup(&rec);
-	page_send(req, 200, PAGE_NO_STORE, "Submission", "admin_submission",
-	    ctx);
+	desk_reply_page(&j->reply, 200, "Submission", "admin_submission", ctx);
 }
 
 static void
@@ -298,49 +309,48 @@ submission_delivery_row(const struct store_delivery *d, void *arg)
 }
 
 static void
-submission_review(struct http_request *req, const struct admin *a,
-    const char *id, struct body *b)
+submission_review(struct desk_job *j)
 {
+	struct submission_job		*sj = (struct submission_job *)j;
 	struct store_review_change	 c;
 	struct store_job_spec		 jobs[ADMIN_MAX_JOBS];
 	struct store_record		 rec;
 	struct body_field		*fv;
 	struct form			*form;
 	enum store_result		 sr;
-	const char			*state, *note, *im;
+	const char			*state, *note, *id = sj->id;
 	char				 loc[64];
 	int				 version, via_header;
 	char				*end;
 
 	if (!token_id_valid(id) || store_submission_get(id, &rec) != STORE_OK) {
-		submission_not_found(req);
+		submission_not_found(j);
 		return;
 	}
 	form = forms_find(forms_loaded(), rec.form);
 	store_record_cleanup(&rec);
 
 	via_header = 0;
-	if ((fv = body_find(b, "version")) != NULL) {
+	if ((fv = body_find(&j->body, "version")) != NULL) {
 		version = (int)strtol(fv->value, &end, 10);
 		if (fv->len == 0 || *end != '\0' || version < 1) {
-			page_error(req, 400, "Request not understood", "The "
-			    "review names no valid version. Reload the page "
-			    "and try again.", "/admin", "Back to the desk");
+			desk_reply_error(&j->reply, 400, "Request not "
+			    "understood", "The review names no valid version. "
+			    "Reload the page and try again.", "/admin",
+			    "Back to the desk");
 			return;
 		}
-	} else if (http_request_header(req, "if-match", &im)) {
-		if (!submission_if_match(im, &version)) {
-			version = 0;	/* matches no version: 412 */
-		}
+	} else if (sj->if_match != -1) {
+		version = sj->if_match;
 		via_header = 1;
 	} else {
-		page_error(req, 428, "Version required", "A review must say "
-		    "which version of the submission it was made from: send "
-		    "the form's version field or an If-Match header.",
-		    "/admin", "Back to the desk");
+		desk_reply_error(&j->reply, 428, "Version required", "A "
+		    "review must say which version of the submission it was "
+		    "made from: send the form's version field or an If-Match "
+		    "header.", "/admin", "Back to the desk");
 		return;
 	}
-	if (!submission_review_input(req, b, &state, &note))
+	if (!submission_review_input(j, &state, &note))
 		return;
 
 	memset(&c, 0, sizeof(c));
@@ -348,7 +358,7 @@ submission_review(struct http_request *req, const struct admin *a,
 	c.version = version;
 	c.state = state;
 	c.note = note;
-	c.user = a->user;
+	c.user = j->a.user;
 	c.now = util_now_ms();
 	if (form != NULL) {
 		c.jobs = jobs;
@@ -358,50 +368,51 @@ submission_review(struct http_request *req, const struct admin *a,
 	case STORE_OK:
 		queue_wake();
 		(void)snprintf(loc, sizeof(loc), "/admin/s/%s", id);
-		admin_see_other(req, loc);
+		desk_reply_see_other(&j->reply, loc);
 		break;
 	case STORE_CONFLICT:
 		if (via_header) {
-			page_error(req, 412, "Changed meanwhile", "The "
-			    "submission no longer has the version in "
+			desk_reply_error(&j->reply, 412, "Changed meanwhile",
+			    "The submission no longer has the version in "
 			    "If-Match. Read it again before changing it.",
 			    "/admin", "Back to the desk");
 		} else {
-			submission_conflict(req, a, &c);
+			submission_conflict(j, &c);
 		}
 		break;
 	case STORE_NOT_FOUND:
-		submission_not_found(req);
+		submission_not_found(j);
 		break;
 	default:
-		form_store_failed(req, sr);
+		desk_reply_store_failed(&j->reply, sr);
 		break;
 	}
 }
 
 /* Reads and checks state and note; answers 422 and returns 0 if bad. */
 static int
-submission_review_input(struct http_request *req, struct body *b,
-    const char **state, const char **note)
+submission_review_input(struct desk_job *j, const char **state,
+    const char **note)
 {
 	struct body_field	*fs, *fn;
 	int			 i;
 
-	fs = body_find(b, "state");
-	fn = body_find(b, "note");
+	fs = body_find(&j->body, "state");
+	fn = body_find(&j->body, "note");
 	*note = fn != NULL ? fn->value : "";
 	if ((i = store_vocab_find(store_review_states, STORE_REVIEW_STATES,
 	    fs != NULL ? fs->value : NULL)) == -1) {
-		page_error(req, 422, "Choose a review state", "The review "
-		    "state must be new, approved, rejected or spam.", "/admin",
-		    "Back to the desk");
+		desk_reply_error(&j->reply, 422, "Choose a review state",
+		    "The review state must be new, approved, rejected or "
+		    "spam.", "/admin", "Back to the desk");
 		return (0);
 	}
 	*state = store_review_states[i];
 	if (fn != NULL && (fn->len > ADMIN_NOTE_MAX ||
 	    strlen(fn->value) != fn->len)) {
-		page_error(req, 422, "Note too long", "Keep the note under "
-		    "2,000 characters.", "/admin", "Back to the desk");
+		desk_reply_error(&j->reply, 422, "Note too long", "Keep the "
+		    "note under 2,000 characters.", "/admin",
+		    "Back to the desk");
 		return (0);
 	}
 	return (1);
@@ -427,14 +438,13 @@ submission_if_match(const char *im, int *version)
 
 /* 409: the page as it is now, what changed and who changed it. */
 static void
-submission_conflict(struct http_request *req, const struct admin *a,
-    const struct store_review_change *c)
+submission_conflict(struct desk_job *j, const struct store_review_change *c)
 {
 	struct kore_json_item	*ctx;
 	char			 when[64];
 
 	ctx = page_ctx_new();
-	admin_ctx_add(ctx, a);
+	admin_ctx_add(ctx, &j->a);
 	kore_json_create_string(ctx, "id", c->id);
 	kore_json_create_string(ctx, "current_state", c->current_state);
 	kore_json_create_integer(ctx, "current_version", c->current_version);
@@ -446,87 +456,87 @@ submission_conflict(struct http_request *req, const struct admin *a,
 		admin_view_when(c->changed_ms, when, sizeof(when));
 		kore_json_create_string(ctx, "changed_at", when);
 	}
-	page_send(req, 409, PAGE_NO_STORE, "Changed meanwhile",
-	    "admin_conflict", ctx);
+	desk_reply_page(&j->reply, 409, "Changed meanwhile", "admin_conflict",
+	    ctx);
 }
 
 static void
-submission_retry(struct http_request *req, const struct admin *a,
-    const char *id)
+submission_retry(struct desk_job *j)
 {
-	char		loc[64];
-	int		n;
+	const char	*id = ((struct submission_job *)j)->id;
+	char		 loc[64];
+	int		 n;
 
 	if (!token_id_valid(id)) {
-		submission_not_found(req);
+		submission_not_found(j);
 		return;
 	}
-	if (store_jobs_retry(id, a->user, util_now_ms(), &n) != STORE_OK) {
-		form_store_failed(req, STORE_ERROR);
+	if (store_jobs_retry(id, j->a.user, util_now_ms(), &n) != STORE_OK) {
+		desk_reply_store_failed(&j->reply, STORE_ERROR);
 		return;
 	}
 	if (n > 0)
 		queue_wake();
 	(void)snprintf(loc, sizeof(loc), "/admin/s/%s", id);
-	admin_see_other(req, loc);
+	desk_reply_see_other(&j->reply, loc);
 }
 
 static void
-submission_resend(struct http_request *req, const struct admin *a,
-    const char *id, struct body *b)
+submission_resend(struct desk_job *j)
 {
 	struct body_field	*fj;
 	enum store_result	 sr;
+	const char		*id = ((struct submission_job *)j)->id;
 	char			 loc[64], *end;
 	long long		 job;
 
-	fj = body_find(b, "job");
+	fj = body_find(&j->body, "job");
 	job = fj != NULL ? strtoll(fj->value, &end, 10) : 0;
 	if (fj == NULL || fj->len == 0 || *end != '\0' || job < 1) {
-		page_error(req, 400, "Request not understood", "The form "
-		    "names no action to send again. Reload the page and try "
-		    "again.", "/admin", "Back to the desk");
+		desk_reply_error(&j->reply, 400, "Request not understood",
+		    "The form names no action to send again. Reload the page "
+		    "and try again.", "/admin", "Back to the desk");
 		return;
 	}
 	if (!token_id_valid(id) || (sr = store_job_resend(id, (int64_t)job,
-	    a->user, util_now_ms())) == STORE_NOT_FOUND) {
-		page_error(req, 409, "Not sent again", "Only an action that "
-		    "was delivered can be sent again; this one is not (or no "
-		    "longer) delivered. Reload the page to see where it "
-		    "stands.", "/admin", "Back to the desk");
+	    j->a.user, util_now_ms())) == STORE_NOT_FOUND) {
+		desk_reply_error(&j->reply, 409, "Not sent again", "Only an "
+		    "action that was delivered can be sent again; this one is "
+		    "not (or no longer) delivered. Reload the page to see "
+		    "where it stands.", "/admin", "Back to the desk");
 		return;
 	}
 	if (sr != STORE_OK) {
-		form_store_failed(req, sr);
+		desk_reply_store_failed(&j->reply, sr);
 		return;
 	}
 	queue_wake();
 	(void)snprintf(loc, sizeof(loc), "/admin/s/%s", id);
-	admin_see_other(req, loc);
+	desk_reply_see_other(&j->reply, loc);
 }
 
 static void
-submission_delete(struct http_request *req, const struct admin *a,
-    const char *id)
+submission_delete(struct desk_job *j)
 {
-	enum store_result	sr;
+	enum store_result	 sr;
+	const char		*id = ((struct submission_job *)j)->id;
 
-	if (!token_id_valid(id) || (sr = store_submission_delete(id, a->user,
-	    util_now_ms())) == STORE_NOT_FOUND) {
-		submission_not_found(req);
+	if (!token_id_valid(id) || (sr = store_submission_delete(id,
+	    j->a.user, util_now_ms())) == STORE_NOT_FOUND) {
+		submission_not_found(j);
 		return;
 	}
 	if (sr != STORE_OK) {
-		form_store_failed(req, sr);
+		desk_reply_store_failed(&j->reply, sr);
 		return;
 	}
-	admin_see_other(req, "/admin");
+	desk_reply_see_other(&j->reply, "/admin");
 }
 
 static void
-submission_not_found(struct http_request *req)
+submission_not_found(struct desk_job *j)
 {
-	page_error(req, 404, "Not found", "There is no submission at this "
-	    "address; it may have been deleted.", "/admin",
-	    "Back to the submissions");
+	desk_reply_error(&j->reply, 404, "Not found", "There is no "
+	    "submission at this address; it may have been deleted.",
+	    "/admin", "Back to the submissions");
 }

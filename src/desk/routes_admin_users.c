@@ -9,36 +9,40 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include "desk/admin_session.h"
+#include "desk/desk_job.h"
 #include "desk/admin_view.h"
 #include "web/page.h"
 #include "web/routes.h"
 #include "store/store_admin.h"
 
+static void	users_run(struct desk_job *);
 static void	users_row(const struct store_user *, void *);
+
+static const struct desk_route users_route = {
+	HTTP_METHOD_GET | HTTP_METHOD_HEAD, "GET, HEAD", ROLE_ADMIN,
+	sizeof(struct desk_job), NULL, users_run, NULL, NULL
+};
 
 int
 page_admin_users(struct http_request *req)
 {
-	struct kore_json_item	*ctx, *arr;
-	struct admin		 a;
+	return (desk_serve(req, &users_route));
+}
 
-	if (!page_request_ok(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD,
-	    "GET, HEAD"))
-		return (KORE_RESULT_OK);
-	if (!admin_session_require(req, ROLE_ADMIN, &a))
-		return (KORE_RESULT_OK);
+static void
+users_run(struct desk_job *j)
+{
+	struct kore_json_item	*ctx, *arr;
 
 	ctx = page_ctx_new();
-	admin_ctx_add(ctx, &a);
+	admin_ctx_add(ctx, &j->a);
 	arr = kore_json_create_array(ctx, "users");
 	if (store_user_each(NULL, users_row, arr) != STORE_OK) {
 		kore_json_item_free(ctx);
-		form_store_failed(req, STORE_ERROR);
-		return (KORE_RESULT_OK);
+		desk_reply_store_failed(&j->reply, STORE_ERROR);
+		return;
 	}
-	page_send(req, 200, PAGE_NO_STORE, "Users", "admin_users", ctx);
-	return (KORE_RESULT_OK);
+	desk_reply_page(&j->reply, 200, "Users", "admin_users", ctx);
 }
 
 static void

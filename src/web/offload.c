@@ -64,6 +64,7 @@ offload_run(struct http_request *req, struct offload *o)
 		o->job.done = 1;
 		return (1);
 	}
+	o->job.done = 0;	/* o may be back from a run before */
 	thread_queue_add(&offload_queue, &o->job, req);
 	return (0);
 }

@@ -47,6 +47,7 @@ void	*offload_new(size_t size, void (*run)(struct offload *),
  * Runs o for req: returns 1 once it has run (at once, on SQLite), or 0
  * with req asleep until a database thread has run it: the handler then
  * returns KORE_RESULT_RETRY, and when it runs again o->job.done is set.
+ * A job that is done may be run again (a request in several steps).
  */
 int	offload_run(struct http_request *, struct offload *);
 

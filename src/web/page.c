@@ -314,6 +314,14 @@ void
 page_error(struct http_request *req, int status, const char *heading,
     const char *message, const char *href, const char *link_text)
 {
+	page_send(req, status, PAGE_NO_STORE, heading, "error",
+	    page_error_ctx(status, heading, message, href, link_text));
+}
+
+struct kore_json_item *
+page_error_ctx(int status, const char *heading, const char *message,
+    const char *href, const char *link_text)
+{
 	struct kore_json_item	*ctx;
 
 	ctx = page_ctx_new();
@@ -323,7 +331,7 @@ page_error(struct http_request *req, int status, const char *heading,
 	kore_json_create_string(ctx, "link_text",
 	    link_text ? link_text : "Go to the list of forms");
 	kore_json_create_integer_u64(ctx, "status", (u_int64_t)status);
-	page_send(req, status, PAGE_NO_STORE, heading, "error", ctx);
+	return (ctx);
 }
 
 int

@@ -69,6 +69,14 @@ void	page_error(struct http_request *, int status, const char *heading,
 	    const char *message, const char *href, const char *link_text);
 
 /*
+ * The error page's template context (template "error", titled heading),
+ * for a page made away from its request: any thread may call it.
+ */
+struct kore_json_item	*page_error_ctx(int status, const char *heading,
+			    const char *message, const char *href,
+			    const char *link_text);
+
+/*
  * The checks every handler starts with: answers 431 when the request's
  * headers are too large, or 405 with Allow when its method is not one of
  * methods (HTTP_METHOD_* bits). Returns 0 when it has answered.

@@ -13,6 +13,9 @@ only: the cluster lives for one test run.
   .database(name)       a fresh database; its postgresql:// URL
   .rows(url, sql, args) rows as dicts (psql, JSON), for read-only checks
   .lines(url, sql)      psql's unaligned output lines, '|' between columns
+  .locked(url, tables)  a with block during which every query on tables
+                        waits (a lock held by a psql session of its own)
+  .waiting(url)         how many sessions wait for a lock
 
 Used by harness.py when FORMWORK_TEST_PG=1 (every Server on its own
 database of one shared cluster) and by the multi-node tests.
@@ -20,6 +23,7 @@ database of one shared cluster) and by the multi-node tests.
 Standard library only; run with Debian's /usr/bin/python3.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -188,3 +192,47 @@ class Postgres:
         q = "SELECT coalesce(json_agg(fw_row), '[]') FROM (%s) fw_row" % \
             bind(sql, args)
         return json.loads(self._psql(url, q) or "[]")
+
+    @contextlib.contextmanager
+    def locked(self, url, tables, timeout=10):
+        """
+        Holds ACCESS EXCLUSIVE locks on tables from a psql session of
+        its own while the with block runs (every other session's query
+        on them waits), then rolls back.
+        """
+        p = subprocess.Popen(
+            [os.path.join(BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+             "-d", url], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        try:
+            p.stdin.write("BEGIN;\nLOCK TABLE %s IN ACCESS EXCLUSIVE MODE;\n"
+                          % ", ".join(tables))
+            p.stdin.flush()
+            names = ", ".join(quote(t) for t in tables)
+            deadline = time.monotonic() + timeout
+            while int(self.lines(url, "SELECT count(*) FROM pg_locks l JOIN "
+                                 "pg_class c ON c.oid = l.relation WHERE "
+                                 "l.granted AND l.mode = "
+                                 "'AccessExclusiveLock' AND c.relname IN "
+                                 "(%s)" % names)[0]) < len(tables):
+                if p.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("no lock on %s: %s" % (
+                        names, p.stderr.read() if p.poll() is not None
+                        else "timed out"))
+                time.sleep(0.05)
+            yield
+        finally:
+            if p.poll() is None:
+                p.stdin.write("ROLLBACK;\n")
+                p.stdin.close()
+                try:
+                    p.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+    def waiting(self, url):
+        """How many sessions of url's database wait for a lock."""
+        return int(self.lines(url, "SELECT count(*) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND "
+                              "wait_event_type = 'Lock'")[0])

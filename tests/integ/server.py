@@ -135,8 +135,10 @@ def run_root():
     return root
 
 
-def make_conf(src, dst, port, so, rundir, tracing=False):
-    """Writes the per-run Kore configuration derived from conf/formwork.conf."""
+def make_conf(src, dst, port, so, rundir, tracing=False, workers=None):
+    """Writes the per-run Kore configuration derived from conf/formwork.conf
+    (with workers worker processes instead of the shipped number, if
+    given)."""
     with open(src) as f:
         text = f.read()
     subs = [
@@ -148,6 +150,8 @@ def make_conf(src, dst, port, so, rundir, tracing=False):
         (r"(?m)^seccomp_tracing\s+.*$",
          "seccomp_tracing\t\t%s" % ("yes" if tracing else "no")),
     ]
+    if workers is not None:
+        subs.append((r"(?m)^workers\s+.*$", "workers\t\t\t%d" % workers))
     for pat, rep in subs:
         text, n = re.subn(pat, rep, text)
         if n == 0:
@@ -164,14 +168,15 @@ class StartError(Exception):
 class Server:
     """
     One Formwork server. env: extra environment (strings); forms_dir: a
-    directory of form definitions instead of conf/forms. Use start(),
+    directory of form definitions instead of conf/forms; workers: Kore's
+    worker count instead of the shipped conf's. Use start(),
     then url / db / port, then stop(), which returns the log problems.
     """
 
     counter = 0
 
     def __init__(self, name="main", env=None, forms_dir=None, so=None,
-                 tracing=None):
+                 tracing=None, workers=None):
         Server.counter += 1
         self.name = "%02d-%s" % (Server.counter, name)
         self.extra_env = dict(env or {})
@@ -180,6 +185,7 @@ class Server:
         if tracing is None:
             tracing = os.environ.get("FORMWORK_SECCOMP_TRACING") == "1"
         self.tracing = tracing
+        self.workers = workers
         self.dir = os.path.join(run_root(), self.name)
         self.db = cluster().database() if on_postgres() else \
             os.path.join(self.dir, "formwork.db")
@@ -224,8 +230,8 @@ class Server:
         """Starts kore without waiting for it; returns the Popen."""
         os.makedirs(os.path.join(self.dir, "body"), exist_ok=True)
         self.port = free_port()
-        make_conf(base_conf(), self.conf,
-                  self.port, self.so, self.dir, self.tracing)
+        make_conf(base_conf(), self.conf, self.port, self.so, self.dir,
+                  self.tracing, self.workers)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             ["stdbuf", "-oL", "kore", "-fnrc", self.conf],

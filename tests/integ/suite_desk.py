@@ -27,6 +27,8 @@ Servers (started on first use, each with its own database and log):
             (pagination, counts, date ranges)
   bgexport  FORMWORK_EXPORT_SYNC_MAX=5
   ctl       formworkctl's user commands, prune and generate
+  oneloop   one worker (one event loop), on PostgreSQL only: the desk's
+            store calls never make it wait
 
 Users on each server (made with formworkctl, two before the server's
 first start and three after it): ada (admin), rex (admin), rita and rob
@@ -35,6 +37,7 @@ first start and three after it): ada (admin), rex (admin), rita and rob
 Usage: /usr/bin/python3 tests/integ/suite_desk.py [--so PATH] [-k PATTERN]
 """
 
+import concurrent.futures
 import csv
 import io
 import os
@@ -106,13 +109,15 @@ SERVER_SPECS = {
     "pages": dict(BASE_ENV, FORMWORK_LOGIN_LIMIT="100"),
     "bgexport": dict(BASE_ENV, FORMWORK_EXPORT_SYNC_MAX="5"),
     "ctl": dict(BASE_ENV, FORMWORK_LOGIN_LIMIT="100"),
+    "oneloop": dict(BASE_ENV, FORMWORK_LOGIN_LIMIT="100"),
 }
 
 
 def start(name):
     forms = write_forms("desk-main", hook_forms()) if name == "main" \
         else None
-    s = Server("desk-" + name, env=SERVER_SPECS[name], forms_dir=forms)
+    s = Server("desk-" + name, env=SERVER_SPECS[name], forms_dir=forms,
+               workers=1 if name == "oneloop" else None)
     s.extra_env["FORMWORK_OUTBOX"] = os.path.join(s.dir, "outbox")
     s.extra_env["FORMWORK_EXPORTS"] = os.path.join(s.dir, "exports")
     # Some users before the start, some after it.
@@ -1940,6 +1945,65 @@ class T14Ctl(Base):
         r = ctl(self.srv, "frobnicate")
         self.assertEqual(r.returncode, 2)
         self.assertIn("usage", (r.stderr + r.stdout).lower())
+
+
+class T15OneLoop(Base):
+    """SPEC 13: a slow database slows the desk's requests, not the pages
+    and assets the same worker serves meanwhile."""
+
+    server_name = "oneloop"
+
+    def setUp(self):
+        if not srvmod.on_postgres():
+            self.skipTest("PostgreSQL only (FORMWORK_TEST_PG=1): SQLite's "
+                          "calls are local and run on the event loop")
+        super().setUp()
+
+    def test_desk_waiting_on_the_database_leaves_the_loop_free(self):
+        self.assertEqual(len(srvmod.children_of(self.srv.proc.pid)), 1,
+                         "one worker: every request is on its event loop")
+        a = self.as_user("ada")
+        b = Desk(self.srv)
+        pg = srvmod.cluster()
+        pool = concurrent.futures.ThreadPoolExecutor(2)
+
+        def waits_for_lock(n, what):
+            deadline = time.monotonic() + 10
+            while pg.waiting(self.srv.db) < n:
+                self.assertLess(time.monotonic(), deadline,
+                                "%s never reached the database" % what)
+                time.sleep(0.05)
+
+        def answered_meanwhile(what):
+            for path in ("/f/contact", "/assets/style.css"):
+                t0 = time.monotonic()
+                try:
+                    r = request(self.base, "GET", path, timeout=10)
+                except OSError as e:
+                    self.fail("%s: no answer (%s) while %s waited on the "
+                              "database" % (path, e, what))
+                took = time.monotonic() - t0
+                self.assertStatus(r, 200, path)
+                self.assertLess(took, 2.0, "%s took %.2f s while %s waited "
+                                "on the database" % (path, took, what))
+
+        try:
+            with pg.locked(self.srv.db, ("sessions", "login_failures")):
+                page = pool.submit(a.get, "/admin")
+                waits_for_lock(1, "the desk page")
+                answered_meanwhile("the desk page")
+                sign_in = pool.submit(b.login, "rita")
+                waits_for_lock(2, "the sign-in")
+                answered_meanwhile("a desk page and a sign-in")
+                self.assertFalse(page.done() or sign_in.done(),
+                                 "the desk did not wait for the lock")
+            r = page.result(timeout=10)
+            self.assertPage(r, 200)
+            self.assertTrue(r.doc.input_value("_csrf"), "not the signed-in "
+                            "list: %r" % r.text[:300])
+            self.assertSeeOther(sign_in.result(timeout=10), "/admin")
+        finally:
+            pool.shutdown(wait=True)
 
 
 # ---- runner -----------------------------------------------------------------
