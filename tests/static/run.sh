@@ -37,7 +37,8 @@
 # worker < queue < web < desk; ctl/ only core/ and store/); the rule and
 # its reasons are in tests/static/layers.sh.
 #
-# Environment: STATIC_JOBS=N parallel clang-tidy processes (default nproc).
+# Environment: STATIC_JOBS=N parallel cppcheck and clang-tidy processes
+# (default nproc).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
@@ -68,7 +69,7 @@ elif [ -z "$queue_h" ]; then
 else
 	ln -sf "$queue_h" "$out/include/sys/queue.h"
 	# shellcheck disable=SC2086
-	cppcheck --enable=warning,performance,portability \
+	cppcheck -j "$jobs" --enable=warning,performance,portability \
 		--error-exitcode=1 --inline-suppr -q \
 		-D__linux__ $kore_features --library=posix \
 		--library=tests/static/posix-fixes.cfg --suppress=readdirCalled \

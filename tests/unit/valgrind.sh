@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the unit tests under valgrind (memcheck, leak check) and fails on
-# any memory error or leak. Criterion re-executes the binary for each
+# Runs the parser tests (tests/unit/run-valgrind, see the Makefile) under
+# valgrind (memcheck, leak check) and fails on any memory error or leak. Criterion re-executes the binary for each
 # test, so children are traced and every process gets its own log;
 # Criterion ignores its children's exit codes, so the logs are judged.
 set -u
@@ -12,7 +12,7 @@ rm -rf "$out"; mkdir -p "$out"
 # leaves "possibly lost" blocks at exit that are not ours.
 valgrind --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect \
-	--trace-children=yes --log-file="$out/vg.%p" ./run >"$out/run.log" 2>&1
+	--trace-children=yes --log-file="$out/vg.%p" ./run-valgrind >"$out/run.log" 2>&1
 grep -h "Synthesis" "$out/run.log"
 procs=$(ls "$out"/vg.* | wc -l)
 
