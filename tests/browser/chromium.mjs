@@ -28,3 +28,27 @@ export async function launch(options = {}) {
     },
   };
 }
+
+// Double-clicks selector (a submit button) and waits until the page has
+// loaded at url (a string or RegExp, as page.waitForURL takes). The two
+// clicks send two POSTs and the browser aborts the first navigation for
+// the second (net::ERR_ABORTED), which makes a waitForURL started with
+// the clicks throw although the page ends where it should; so this waits
+// for where the page settles, not for one navigation.
+export async function doubleClickAndSettle(page, selector, url,
+                                           timeout = 15000) {
+  const until = Date.now() + timeout;
+  await page.dblclick(selector);
+  for (;;) {
+    try {
+      await page.waitForURL(url, { timeout: Math.max(1, until - Date.now()) });
+      await page.waitForLoadState('load');
+      return;
+    } catch (e) {
+      if (!/ERR_ABORTED|frame was detached/.test(String(e)) ||
+          Date.now() >= until) {
+        throw e;
+      }
+    }
+  }
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch } from './chromium.mjs';
+import { doubleClickAndSettle, launch } from './chromium.mjs';
 
 const BASE = process.env.FORMWORK_TEST_BASE;
 const DB = process.env.FORMWORK_TEST_DB;
@@ -99,9 +99,7 @@ test('a double click on submit stores one submission', async () => {
   const marker = `m${Date.now()}c`;
   await fillContact(page, marker);
   const sent = posts(page);
-  await Promise.all([page.waitForURL(/\/s\//),
-    page.dblclick('button[type=submit]')]);
-  await page.waitForLoadState('load');
+  await doubleClickAndSettle(page, 'button[type=submit]', /\/s\//);
   assert.ok(sent.length >= 1);
   assert.equal(rows(marker), 1, `POSTs sent: ${sent.length}`);
   await page.close();

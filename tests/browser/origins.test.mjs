@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch } from './chromium.mjs';
+import { doubleClickAndSettle, launch } from './chromium.mjs';
 
 const BASE = process.env.FORMWORK_TEST_BASE;
 const DB = process.env.FORMWORK_TEST_DB;
@@ -104,9 +104,8 @@ test('a double click on the owner\'s page stores one submission', async () => {
   const marker = `o${Date.now()}b`;
   await page.goto(`${OWNER}/contact.html`);
   await fill(page, marker);
-  await Promise.all([page.waitForURL(`${OWNER}/thanks.html`),
-    page.dblclick('#contact button[type=submit]')]);
-  await page.waitForLoadState('load');
+  await doubleClickAndSettle(page, '#contact button[type=submit]',
+    `${OWNER}/thanks.html`);
   assert.equal(rows(marker), 1);
   await page.close();
 });
