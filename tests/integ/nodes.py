@@ -172,7 +172,7 @@ def healthy_both(nodes):
 
 # ---- the checks -----------------------------------------------------------
 
-def check_flows(ok, front, nodes, rx):
+def check_flows(ok, front, nodes, rx, pg, url):
     base = front.url
     # Alternate requests reach alternate nodes: both serve the form.
     sid = harness.submit(base, "contact", harness.contact_values(
@@ -213,6 +213,16 @@ def check_flows(ok, front, nodes, rx):
     found = [sid in d.get("/admin?" + urllib.parse.urlencode(
         {"q": word})).text for _ in range(2)]
     ok("flows: search finds it on both nodes", all(found), found)
+
+    # Each worker's listener waits on a connection of its own whose last
+    # statement is its LISTEN; without it the runners would find jobs
+    # queued on the other node by polling alone.
+    workers = sum(len(srvmod.children_of(n.proc.pid)) for n in nodes)
+    listening = int(pg.lines(url, "SELECT count(*) FROM pg_stat_activity "
+                             "WHERE query = 'LISTEN formwork_jobs'")[0])
+    ok("flows: every worker of both nodes LISTENs for queued jobs",
+       workers >= 2 and listening == workers,
+       "%d listening, %d workers" % (listening, workers))
 
     t0 = time.monotonic()
     hsid = harness.submit(base, "fast", {"name": "Hook", "note": "one"})
@@ -438,7 +448,8 @@ def main():
         late = srvmod.Server("node-late", env=env, forms_dir=forms)
         late.db = url
         extra.append(late)
-        steps = [("flows", lambda: check_flows(ok, front, nodes, rx)),
+        steps = [("flows", lambda: check_flows(ok, front, nodes, rx, pg,
+                                                  url)),
                  ("outage", lambda: check_outage(ok, front, nodes, pg,
                                                   late)),
                  ("kill", lambda: check_kill(ok, front, nodes, rx)),
