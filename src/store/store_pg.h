@@ -5,7 +5,8 @@
  * connections, migrations, submissions and the backend's table;
  * store_pg_sql.c every SQL text; store_pg_jobs.c the queue of actions;
  * store_pg_users.c users, sessions and failed logins; store_pg_admin.c
- * the desk's list, changes, audit log and exports.
+ * the desk's list, changes, audit log and exports; store_pg_backup.c
+ * formworkctl backup and restore (pg_dump, pg_restore).
  *
  * A connection belongs to one thread. The calls of store.h that take no
  * handle use the calling thread's own (store_pg_own), opened on first
