@@ -40,11 +40,11 @@ HDR		= $(wildcard src/*/*.h)
 # of the browser tests) are in the second list; tests/browser/run.sh
 # installs its Node packages itself, and make bench its own tools.
 RUN_PKGS	= kore gcc libsodium-dev libsqlite3-dev libpq-dev \
-		  libcurl4-openssl-dev coreutils
+		  libcurl4-openssl-dev coreutils postgresql-client-15
 TEST_PKGS	= libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
 		  valgrind chromium openjdk-17-jre-headless clang \
 		  libclang-rt-14-dev cppcheck clang-tidy nginx systemd \
-		  postgresql-15 postgresql-client-15
+		  postgresql-15
 
 .PHONY: all build run install uninstall test unit integ integ-pg integ-nodes \
 	unit-san \

@@ -38,7 +38,8 @@ ctl_restore(const char *path, int argc, char **argv)
 
 	if (argc != 1)
 		return (fail("usage: formworkctl restore FILE"));
-	if (store_restore(path, argv[0], err, sizeof(err)) == -1 ||
+	if (store_restore(path, argv[0], ctl_check_say, NULL, err,
+	    sizeof(err)) == -1 ||
 	    store_init(path, err, sizeof(err)) == -1)
 		return (fail("%s", err));
 	printf("restored %s from %s\n", path, argv[0]);

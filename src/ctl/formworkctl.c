@@ -13,7 +13,8 @@
  *   formworkctl prune --days N
  *   formworkctl generate N [--form SLUG]
  *   formworkctl backup FILE          (ctl_copy.c, also while serving)
- *   formworkctl restore FILE         (server stopped)
+ *   formworkctl restore FILE         (server stopped; on PostgreSQL into
+ *                                     a database without Formwork data)
  *   formworkctl check
  *   formworkctl migrate --to postgresql://...   (server stopped)
  *
@@ -126,8 +127,11 @@ ctl_usage(void)
 	    "       formworkctl user del NAME\n"
 	    "       formworkctl prune --days N\n"
 	    "       formworkctl generate N [--form SLUG]\n"
-	    "       formworkctl backup FILE\n"
-	    "       formworkctl restore FILE   (with the server stopped)\n"
+	    "       formworkctl backup FILE    (PostgreSQL: a pg_dump archive)\n"
+	    "       formworkctl restore FILE   (with the server stopped; "
+	    "PostgreSQL:\n"
+	    "                                  into a database without "
+	    "Formwork data)\n"
 	    "       formworkctl check\n"
 	    "       formworkctl migrate --to postgresql://USER@HOST/DB   "
 	    "(server stopped)\n"

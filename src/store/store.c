@@ -71,9 +71,10 @@ store_backup(const char *path, const char *file, char *err, size_t errlen)
 }
 
 int
-store_restore(const char *path, const char *file, char *err, size_t errlen)
+store_restore(const char *path, const char *file,
+    void (*say)(const char *, void *), void *arg, char *err, size_t errlen)
 {
-	return (store_use(path)->restore(path, file, err, errlen));
+	return (store_use(path)->restore(path, file, say, arg, err, errlen));
 }
 
 int

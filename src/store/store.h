@@ -148,17 +148,22 @@ int	store_lock(const char *path, int exclusive, char *err, size_t errlen);
 /*
  * Writes a consistent copy of the store at path into file, while servers
  * go on reading and writing it: the copy is one snapshot, synced, and
- * replaces file only once complete.
+ * replaces file only once complete (SQLite's own file; PostgreSQL's
+ * pg_dump archive in its custom format).
  */
 int	store_backup(const char *path, const char *file, char *err,
 	    size_t errlen);
 
 /*
  * Puts the copy in file back as the store at path, after checking that
- * it is a sound Formwork store. Refused while a server holds the store
- * (store_lock).
+ * it is a sound Formwork store, all of it or nothing. SQLite: refused
+ * while a server holds the store (store_lock). PostgreSQL: refused while
+ * the database holds any site's data (every node stopped, the copy goes
+ * into an empty database); say is then called once per table with what
+ * was restored. A copy of an older schema is brought to this build's.
  */
-int	store_restore(const char *path, const char *file, char *err,
+int	store_restore(const char *path, const char *file,
+	    void (*say)(const char *, void *), void *arg, char *err,
 	    size_t errlen);
 
 /*

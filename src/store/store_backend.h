@@ -27,7 +27,8 @@ struct store_backend {
 	int (*lock)(const char *path, int exclusive, char *err, size_t errlen);
 	int (*backup)(const char *path, const char *file, char *err,
 	    size_t errlen);
-	int (*restore)(const char *path, const char *file, char *err,
+	int (*restore)(const char *path, const char *file,
+	    void (*say)(const char *, void *), void *arg, char *err,
 	    size_t errlen);
 	int (*check)(const char *path, void (*say)(const char *, void *),
 	    void *arg, char *err, size_t errlen);

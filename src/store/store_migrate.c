@@ -30,45 +30,6 @@
 /* Flushed to PostgreSQL when a COPY's buffer grows past this. */
 #define STORE_MIGRATE_CHUNK	(256 * 1024)
 
-/*
- * Each table in an order its foreign keys allow. ided: an identity id;
- * made: the target's schema gave it its rows already (one of state),
- * which the copy replaces.
- */
-static const struct {
-	const char	*table;
-	const char	*columns;
-	int		 ided;
-	int		 made;
-} store_migrate_tables[] = {
-	{ "users", "id, name, role, pwhash, created_at", 1, 0 },
-	{ "sessions", "token_hash, user_id, client, created_at, seen_at",
-	    0, 0 },
-	{ "submissions", "id, form, submit_key, values_hash, data, client, "
-	    "spam, review, version, created_at, actions, subject, reply_to",
-	    0, 0 },
-	{ "unique_values", "form, field, value, submission_id", 0, 0 },
-	{ "submission_repeats", "form, digest, submission_id, created_at",
-	    0, 0 },
-	{ "jobs", "id, submission_id, action, kind, target, state, attempts, "
-	    "max_attempts, run_at, lease_until, delivery_id, last_error, "
-	    "created_at, started_at, finished_at, alerted_at", 1, 0 },
-	{ "deliveries", "id, job_id, attempt, delivery_id, started_at, "
-	    "duration_ms, outcome, code, error, response", 1, 0 },
-	{ "autoreplies", "address, job_id, sent_at", 0, 0 },
-	{ "webhook_endpoints", "url, disabled_at, reason", 0, 0 },
-	{ "reviews", "id, submission_id, version, state_before, state, note, "
-	    "user_name, at", 1, 0 },
-	{ "audit", "id, at, user_name, action, subject, before, after", 1, 0 },
-	{ "exports", "id, user_name, state, rows, error, created_at, "
-	    "finished_at", 0, 0 },
-	{ "login_failures", "subject, at", 0, 0 },
-	{ "alert_state", "id, next_at", 0, 1 },
-};
-#define STORE_MIGRATE_NTABLES \
-	(sizeof(store_migrate_tables) / sizeof(store_migrate_tables[0]))
-
-static int	store_migrate_empty(PGconn *, char *, size_t);
 static int	store_migrate_table(sqlite3 *, PGconn *, size_t, u_int64_t *,
 		    char *, size_t);
 static void	store_migrate_value(struct kore_buf *, const char *);
@@ -79,10 +40,10 @@ store_migrate(const char *from, const char *to,
 {
 	struct store_pg_conn	 c;
 	sqlite3			*src;
-	u_int64_t		 counts[STORE_MIGRATE_NTABLES];
+	u_int64_t		 counts[STORE_PG_NTABLES];
 	char			 line[256];
 	size_t			 i;
-	int			 rc;
+	int			 rc, holds;
 
 	if (!store_is_file(from) || store_is_file(to)) {
 		(void)snprintf(err, errlen, "migrate copies an SQLite store "
@@ -104,29 +65,36 @@ store_migrate(const char *from, const char *to,
 		return (-1);
 	}
 	rc = -1;
-	if (store_migrate_empty(c.conn, err, errlen) == -1 ||
-	    store_pg_exec(c.conn, "BEGIN", err, errlen) == -1)
+	if (store_pg_holds_data(c.conn, &holds, err, errlen) == -1)
 		goto out;
-	for (i = 0; i < STORE_MIGRATE_NTABLES; i++) {
+	if (holds) {
+		(void)snprintf(err, errlen, "the target database already holds "
+		    "Formwork data; migrate copies into an empty one only "
+		    "(nothing was copied)");
+		goto out;
+	}
+	if (store_pg_exec(c.conn, "BEGIN", err, errlen) == -1)
+		goto out;
+	for (i = 0; i < STORE_PG_NTABLES; i++) {
 		(void)snprintf(line, sizeof(line), "ALTER TABLE %s DISABLE "
-		    "TRIGGER USER", store_migrate_tables[i].table);
-		if (store_migrate_tables[i].made)
+		    "TRIGGER USER", store_pg_tables[i].name);
+		if (store_pg_tables[i].made)
 			(void)snprintf(line, sizeof(line), "DELETE FROM %s",
-			    store_migrate_tables[i].table);
+			    store_pg_tables[i].name);
 		if (store_pg_exec(c.conn, line, err, errlen) == -1 ||
 		    store_migrate_table(src, c.conn, i, &counts[i], err,
 		    errlen) == -1)
 			goto fail;
 		(void)snprintf(line, sizeof(line), "ALTER TABLE %s ENABLE "
-		    "TRIGGER USER", store_migrate_tables[i].table);
+		    "TRIGGER USER", store_pg_tables[i].name);
 		if (store_pg_exec(c.conn, line, err, errlen) == -1)
 			goto fail;
-		if (!store_migrate_tables[i].ided)
+		if (!store_pg_tables[i].ided)
 			continue;
 		(void)snprintf(line, sizeof(line), "SELECT setval("
 		    "pg_get_serial_sequence('%s', 'id'), coalesce(max(id), 0) "
-		    "+ 1, false) FROM %s", store_migrate_tables[i].table,
-		    store_migrate_tables[i].table);
+		    "+ 1, false) FROM %s", store_pg_tables[i].name,
+		    store_pg_tables[i].name);
 		if (store_pg_exec(c.conn, line, err, errlen) == -1)
 			goto fail;
 	}
@@ -136,9 +104,9 @@ store_migrate(const char *from, const char *to,
 	    store_pg_exec(c.conn, "ANALYZE", err, errlen) == -1 ||
 	    store_pg_exec(c.conn, "COMMIT", err, errlen) == -1)
 		goto fail;
-	for (i = 0; i < STORE_MIGRATE_NTABLES; i++) {
+	for (i = 0; i < STORE_PG_NTABLES; i++) {
 		(void)snprintf(line, sizeof(line), "%s: %llu",
-		    store_migrate_tables[i].table,
+		    store_pg_tables[i].name,
 		    (unsigned long long)counts[i]);
 		say(line, arg);
 	}
@@ -150,41 +118,6 @@ out:
 	store_pg_drop(&c);
 	sqlite3_close(src);
 	return (rc);
-}
-
-/* A target that holds anything of a Formwork store is refused. */
-static int
-store_migrate_empty(PGconn *conn, char *err, size_t errlen)
-{
-	struct kore_buf	 sql;
-	PGresult	*res;
-	size_t		 i;
-	int		 empty;
-
-	kore_buf_init(&sql, 512);
-	kore_buf_appendf(&sql, "SELECT true");
-	for (i = 0; i < STORE_MIGRATE_NTABLES; i++) {
-		if (!store_migrate_tables[i].made)
-			kore_buf_appendf(&sql, " AND NOT EXISTS (SELECT 1 "
-			    "FROM %s)", store_migrate_tables[i].table);
-	}
-	res = PQexec(conn, kore_buf_stringify(&sql, NULL));
-	kore_buf_cleanup(&sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		(void)snprintf(err, errlen, "cannot read the target: %s",
-		    PQerrorMessage(conn));
-		PQclear(res);
-		return (-1);
-	}
-	empty = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	if (!empty) {
-		(void)snprintf(err, errlen, "the target database already holds "
-		    "Formwork data; migrate copies into an empty one only "
-		    "(nothing was copied)");
-		return (-1);
-	}
-	return (0);
 }
 
 /* Copies table i, row by row, through one COPY; *n rows. */
@@ -200,23 +133,23 @@ store_migrate_table(sqlite3 *src, PGconn *dst, size_t i, u_int64_t *n,
 	*n = 0;
 	kore_buf_init(&sql, 256);
 	kore_buf_appendf(&sql, "SELECT %s FROM %s",
-	    store_migrate_tables[i].columns, store_migrate_tables[i].table);
+	    store_pg_tables[i].columns, store_pg_tables[i].name);
 	rc = sqlite3_prepare_v2(src, kore_buf_stringify(&sql, NULL), -1, &st,
 	    NULL);
 	kore_buf_cleanup(&sql);
 	if (rc != SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s",
-		    store_migrate_tables[i].table, sqlite3_errmsg(src));
+		    store_pg_tables[i].name, sqlite3_errmsg(src));
 		return (-1);
 	}
 	kore_buf_init(&sql, 256);
 	kore_buf_appendf(&sql, "COPY %s (%s) FROM STDIN",
-	    store_migrate_tables[i].table, store_migrate_tables[i].columns);
+	    store_pg_tables[i].name, store_pg_tables[i].columns);
 	res = PQexec(dst, kore_buf_stringify(&sql, NULL));
 	kore_buf_cleanup(&sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		(void)snprintf(err, errlen, "%s: %s",
-		    store_migrate_tables[i].table, PQerrorMessage(dst));
+		    store_pg_tables[i].name, PQerrorMessage(dst));
 		PQclear(res);
 		sqlite3_finalize(st);
 		return (-1);
@@ -247,7 +180,7 @@ store_migrate_table(sqlite3 *src, PGconn *dst, size_t i, u_int64_t *n,
 	kore_buf_cleanup(&rows);
 	if (rc != SQLITE_DONE) {
 		(void)snprintf(err, errlen, "%s: %s",
-		    store_migrate_tables[i].table, sqlite3_errmsg(src));
+		    store_pg_tables[i].name, sqlite3_errmsg(src));
 		ok = 0;
 	}
 	sqlite3_finalize(st);
@@ -255,7 +188,7 @@ store_migrate_table(sqlite3 *src, PGconn *dst, size_t i, u_int64_t *n,
 	res = PQgetResult(dst);
 	if (ok && PQresultStatus(res) != PGRES_COMMAND_OK) {
 		(void)snprintf(err, errlen, "%s: %s",
-		    store_migrate_tables[i].table, PQerrorMessage(dst));
+		    store_pg_tables[i].name, PQerrorMessage(dst));
 		ok = 0;
 	}
 	PQclear(res);

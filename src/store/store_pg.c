@@ -122,25 +122,6 @@ store_pg_lock(const char *url, int exclusive, char *err, size_t errlen)
 	return (0);
 }
 
-int
-store_pg_backup(const char *url, const char *file, char *err,
-    size_t errlen)
-{
-	(void)snprintf(err, errlen, "formworkctl backup copies an SQLite "
-	    "store; for PostgreSQL use its own tools (pg_dump -Fc, or "
-	    "continuous archiving)");
-	return (-1);
-}
-
-int
-store_pg_restore(const char *url, const char *file, char *err,
-    size_t errlen)
-{
-	(void)snprintf(err, errlen, "formworkctl restore puts back an SQLite "
-	    "store; for PostgreSQL use pg_restore (with every node stopped)");
-	return (-1);
-}
-
 /*
  * What PostgreSQL does not check by itself: the schema version; its
  * constraints and the generated search column keep the rest sound.
@@ -857,11 +838,6 @@ store_pg_num(const PGresult *res, int row, int col)
 int
 store_pg_connect(struct store_pg_conn *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = {
-		"connect_timeout", "application_name", "gssencmode",
-		"client_encoding", "dbname", NULL
-	};
-	const char	*values[6];
 	u_int64_t	 now;
 
 	if (c->conn != NULL) {
@@ -880,6 +856,31 @@ store_pg_connect(struct store_pg_conn *c, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "the database is unreachable");
 		return (-1);
 	}
+	if ((c->conn = store_pg_open(store_pg_url, err, errlen)) == NULL) {
+		c->retry_at = now + STORE_PG_RETRY_MS;
+		return (-1);
+	}
+	if (!__atomic_load_n(&store_pg_migrated, __ATOMIC_ACQUIRE)) {
+		if (store_pg_migrate(c->conn, err, errlen) == -1) {
+			store_pg_drop(c);
+			c->retry_at = now + STORE_PG_RETRY_MS;
+			return (-1);
+		}
+		__atomic_store_n(&store_pg_migrated, 1, __ATOMIC_RELEASE);
+	}
+	return (0);
+}
+
+PGconn *
+store_pg_open(const char *url, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"connect_timeout", "application_name", "gssencmode",
+		"client_encoding", "dbname", NULL
+	};
+	const char	*values[6];
+	PGconn		*conn;
+
 	/*
 	 * The URL's own settings come last and win. GSSAPI encryption is
 	 * off unless the URL asks for it: probing for Kerberos credentials
@@ -890,27 +891,18 @@ store_pg_connect(struct store_pg_conn *c, char *err, size_t errlen)
 	values[1] = "formwork";
 	values[2] = "disable";
 	values[3] = "UTF8";
-	values[4] = store_pg_url;
+	values[4] = url;
 	values[5] = NULL;
-	c->conn = PQconnectdbParams(keys, values, 1);
-	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
 		(void)snprintf(err, errlen, "cannot connect to the database: "
-		    "%s", c->conn ? PQerrorMessage(c->conn) : "out of memory");
+		    "%s", conn ? PQerrorMessage(conn) : "out of memory");
 		err[strcspn(err, "\n")] = '\0';
-		store_pg_drop(c);
-		c->retry_at = now + STORE_PG_RETRY_MS;
-		return (-1);
+		PQfinish(conn);
+		return (NULL);
 	}
-	(void)PQsetNoticeProcessor(c->conn, store_pg_quiet, NULL);
-	if (!__atomic_load_n(&store_pg_migrated, __ATOMIC_ACQUIRE)) {
-		if (store_pg_migrate(c->conn, err, errlen) == -1) {
-			store_pg_drop(c);
-			c->retry_at = now + STORE_PG_RETRY_MS;
-			return (-1);
-		}
-		__atomic_store_n(&store_pg_migrated, 1, __ATOMIC_RELEASE);
-	}
-	return (0);
+	(void)PQsetNoticeProcessor(conn, store_pg_quiet, NULL);
+	return (conn);
 }
 
 void

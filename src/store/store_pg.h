@@ -5,7 +5,8 @@
  * connections, migrations, submissions and the backend's table;
  * store_pg_sql.c every SQL text; store_pg_jobs.c the queue of actions;
  * store_pg_users.c users, sessions and failed logins; store_pg_admin.c
- * the desk's list, changes, audit log and exports.
+ * the desk's list, changes, audit log and exports; store_pg_backup.c
+ * formworkctl backup and restore (pg_dump, pg_restore).
  *
  * A connection belongs to one thread. The calls of store.h that take no
  * handle use the calling thread's own (store_pg_own), opened on first
@@ -49,6 +50,22 @@ extern const char *const	store_pg_migrations[];
 extern const int		store_pg_nmigrations;
 
 /*
+ * The tables that hold a site's data, each in an order its foreign keys
+ * allow, with the columns both schemas share (formworkctl migrate copies
+ * them; migrate and restore count them). ided: an identity id; made:
+ * the schema's own migrations give it its rows (one of state), so they
+ * are no site's data.
+ */
+struct store_pg_table {
+	const char	*name;
+	const char	*columns;
+	int		 ided;
+	int		 made;
+};
+#define STORE_PG_NTABLES	14
+extern const struct store_pg_table	store_pg_tables[STORE_PG_NTABLES];
+
+/*
  * A connection of one thread and the statements prepared on it. A
  * store_handle of this backend is one of these (store_pg_conn_of).
  */
@@ -81,6 +98,22 @@ int			 store_pg_connect(struct store_pg_conn *, char *err,
 
 /* Runs sql, which binds nothing; -1 with err (if not NULL) on failure. */
 int			 store_pg_exec(PGconn *, const char *sql, char *err,
+			    size_t errlen);
+
+/*
+ * A connection to url as store_pg_connect() opens one, but without
+ * migrating anything (formworkctl restore looks before it writes):
+ * NULL with err when it cannot be had. The caller PQfinish()es it.
+ */
+PGconn			*store_pg_open(const char *url, char *err,
+			    size_t errlen);
+
+/*
+ * Whether the database of conn holds a site's data (rows in any of
+ * store_pg_tables that exist; an empty schema or none holds none):
+ * *holds 1 or 0, or -1 with err when it cannot be read.
+ */
+int			 store_pg_holds_data(PGconn *, int *holds, char *err,
 			    size_t errlen);
 
 /* Closes c's connection, if any (c stays, to connect anew). */
@@ -151,7 +184,8 @@ int		store_pg_lock(const char *path, int exclusive, char *err,
 		    size_t errlen);
 int		store_pg_backup(const char *path, const char *file, char *err,
 		    size_t errlen);
-int		store_pg_restore(const char *path, const char *file, char *err,
+int		store_pg_restore(const char *path, const char *file,
+		    void (*say)(const char *, void *), void *arg, char *err,
 		    size_t errlen);
 int		store_pg_check(const char *path, void (*say)(const char *,
 		    void *), void *arg, char *err, size_t errlen);

@@ -493,3 +493,29 @@ const char *const store_pg_sql[PG_MAX] = {
 	[PG_PRUNE_SESSIONS] = "DELETE FROM sessions WHERE seen_at < $1",
 	[PG_PRUNE_FAILURES] = "DELETE FROM login_failures WHERE at < $1",
 };
+
+const struct store_pg_table store_pg_tables[] = {
+	{ "users", "id, name, role, pwhash, created_at", 1, 0 },
+	{ "sessions", "token_hash, user_id, client, created_at, seen_at",
+	    0, 0 },
+	{ "submissions", "id, form, submit_key, values_hash, data, client, "
+	    "spam, review, version, created_at, actions, subject, reply_to",
+	    0, 0 },
+	{ "unique_values", "form, field, value, submission_id", 0, 0 },
+	{ "submission_repeats", "form, digest, submission_id, created_at",
+	    0, 0 },
+	{ "jobs", "id, submission_id, action, kind, target, state, attempts, "
+	    "max_attempts, run_at, lease_until, delivery_id, last_error, "
+	    "created_at, started_at, finished_at, alerted_at", 1, 0 },
+	{ "deliveries", "id, job_id, attempt, delivery_id, started_at, "
+	    "duration_ms, outcome, code, error, response", 1, 0 },
+	{ "autoreplies", "address, job_id, sent_at", 0, 0 },
+	{ "webhook_endpoints", "url, disabled_at, reason", 0, 0 },
+	{ "reviews", "id, submission_id, version, state_before, state, note, "
+	    "user_name, at", 1, 0 },
+	{ "audit", "id, at, user_name, action, subject, before, after", 1, 0 },
+	{ "exports", "id, user_name, state, rows, error, created_at, "
+	    "finished_at", 0, 0 },
+	{ "login_failures", "subject, at", 0, 0 },
+	{ "alert_state", "id, next_at", 0, 1 },
+};

@@ -121,7 +121,8 @@ int		store_sqlite_lock(const char *path, int exclusive, char *err,
 int		store_sqlite_backup(const char *path, const char *file,
 		    char *err, size_t errlen);
 int		store_sqlite_restore(const char *path, const char *file,
-		    char *err, size_t errlen);
+		    void (*say)(const char *, void *), void *arg, char *err,
+		    size_t errlen);
 int		store_sqlite_check(const char *path, void (*say)(const char *,
 		    void *), void *arg, char *err, size_t errlen);
 void		store_sqlite_configure(const char *path);

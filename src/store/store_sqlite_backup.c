@@ -5,23 +5,20 @@
  * A backup is VACUUM INTO a file beside the target: one read
  * transaction, so one snapshot, which in WAL mode never holds up the
  * servers' writers; it is synced and then renamed over the target, so a
- * file by that name is always a whole copy. A restore copies pages with
+ * file by that name is always a whole copy (store_file.c). A restore copies pages with
  * SQLite's online backup API into the store's own file, in one
  * transaction, after checking the copy. Nothing here runs in a server.
  */
 
 #include <sys/types.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store_file.h"
 #include "store/store_sqlite.h"
 
-static int	store_file_sync(const char *, char *, size_t);
 static int	store_copy_sound(sqlite3 *, const char *, char *, size_t);
 static int	store_check_rows(sqlite3 *, const char *, const char *,
 		    void (*)(const char *, void *), void *);
@@ -36,16 +33,9 @@ store_sqlite_backup(const char *path, const char *file, char *err,
 	char		 part[4096];
 	int		 rc;
 
-	if ((size_t)snprintf(part, sizeof(part), "%s.partial", file) >=
-	    sizeof(part)) {
-		(void)snprintf(err, errlen, "%s: path too long", file);
+	/* VACUUM INTO wants no file by that name. */
+	if (store_file_partial(file, part, sizeof(part), err, errlen) == -1)
 		return (-1);
-	}
-	/* What an interrupted backup left; VACUUM INTO wants no file. */
-	if (unlink(part) == -1 && errno != ENOENT) {
-		(void)snprintf(err, errlen, "%s: %s", part, strerror(errno));
-		return (-1);
-	}
 	if (store_connect_flags(path, SQLITE_OPEN_READWRITE, &db, err,
 	    errlen) == -1)
 		return (-1);
@@ -65,21 +55,17 @@ store_sqlite_backup(const char *path, const char *file, char *err,
 	    sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL,
 	    NULL) != SQLITE_OK || sqlite3_close(db) != SQLITE_OK))
 		rc = SQLITE_ERROR;
-	if (rc != SQLITE_DONE || store_file_sync(part, err, errlen) == -1) {
+	if (rc != SQLITE_DONE) {
 		(void)unlink(part);
 		return (-1);
 	}
-	if (rename(part, file) == -1) {
-		(void)snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		(void)unlink(part);
-		return (-1);
-	}
-	return (store_file_sync(dirname(part), err, errlen));
+	return (store_file_install(part, file, err, errlen));
 }
 
+/* The copy replaces the file whole: nothing to say table by table. */
 int
-store_sqlite_restore(const char *path, const char *file, char *err,
-    size_t errlen)
+store_sqlite_restore(const char *path, const char *file,
+    void (*say)(const char *, void *), void *arg, char *err, size_t errlen)
 {
 	sqlite3		*src, *dst;
 	sqlite3_backup	*b;
@@ -252,21 +238,4 @@ store_int(sqlite3 *db, const char *sql, int *out)
 		*out = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return (rc == SQLITE_ROW ? 0 : -1);
-}
-
-/* fsync() of a file or directory, so a rename is durable too. */
-static int
-store_file_sync(const char *path, char *err, size_t errlen)
-{
-	int		 fd, rc;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return (-1);
-	}
-	if ((rc = fsync(fd)) == -1)
-		(void)snprintf(err, errlen, "%s: fsync: %s", path,
-		    strerror(errno));
-	(void)close(fd);
-	return (rc);
 }

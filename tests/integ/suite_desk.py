@@ -1928,6 +1928,68 @@ class T14Ctl(Base):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r"^first\tadmin\t\d{4}-")
 
+    def test_backup_restores_into_a_new_store_only(self):
+        """On either store: a backup taken while the server runs, restored
+        into a new empty store (SQLite: a new file; PostgreSQL: a new
+        database of the same cluster), serves the same submissions; a
+        restore over the live store changes nothing; a backup that
+        cannot be written says so and leaves no file."""
+        note = "Kept through a backup %s." % uniq()
+        sid = self.submit("contact", contact_values(message=note))
+        n = self.srv.count()
+        d = os.path.join(self.srv.dir, "backups-%s" % uniq())
+        os.makedirs(d)
+        copy = os.path.join(d, "copy")
+        r = ctl(self.srv, "backup", copy)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.listdir(d), ["copy"], "a whole copy, nothing "
+                         "else beside it")
+        self.assertGreater(os.path.getsize(copy), 0)
+
+        other = Server("desk-restored", env=SERVER_SPECS["ctl"])
+        other.port = srvmod.free_port()
+        os.makedirs(other.dir, exist_ok=True)
+        r = ctl(other, "restore", copy)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        if srvmod.on_postgres():
+            self.assertIn("submissions: %d" % n, r.stdout.splitlines(),
+                          "restore says the rows it restored")
+        self.assertEqual(other.count(), n)
+        r = ctl(other, "check")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("%d submissions" % n, r.stdout)
+        try:
+            other.start()
+            self.assertStatus(request(other.url, "GET", "/s/%s" % sid), 200)
+            a = Desk(other)
+            self.assertSeeOther(a.login("ada"), "/admin", "ada was restored")
+            page = a.get("/admin/s/%s" % sid)
+            self.assertStatus(page, 200)
+            self.assertIn(note, page.text)
+        finally:
+            self.assertEqual(other.stop(), [])
+
+        # The live store is not replaced: SQLite's is held by its server,
+        # PostgreSQL's holds data.
+        r = ctl(self.srv, "restore", copy)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("already holds Formwork data" if srvmod.on_postgres()
+                      else "running Formwork server", r.stderr)
+        self.assertEqual(self.srv.count(), n)
+        self.assertStatus(request(self.srv.url, "GET", "/s/%s" % sid), 200)
+
+        # Root writes anywhere: a directory that does not exist, and a
+        # file where a directory should be, are what it cannot write.
+        for bad in (os.path.join(d, "no-such-dir", "copy"),
+                    os.path.join(copy, "copy")):
+            r = ctl(self.srv, "backup", bad)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertRegex(r.stderr.strip(), r"^formworkctl: .{20,}",
+                             "a sentence saying why")
+            self.assertFalse(os.path.exists(bad) or
+                             os.path.exists(bad + ".partial"))
+        self.assertEqual(os.listdir(d), ["copy"])
+
     def test_bad_role_and_prune_arguments_are_refused(self):
         r = ctl(self.srv, "user", "role", "vera", "superuser")
         self.assertEqual(r.returncode, 2, r.stderr)
