@@ -19,10 +19,12 @@
  * would, and the result is checked and counted table by table.
  *
  * The tools run as child processes from argument vectors (never through
- * a shell), found on PATH (Debian's postgresql-client-15), with the URL
- * as their --dbname and --no-password (a password they would ask for on
- * a terminal comes from the URL or ~/.pgpass instead). What they write
- * on standard error, its first STORE_PG_TOOL_SAYS bytes, becomes the
+ * a shell), found on PATH (Debian's postgresql-client-15), with
+ * --no-password (they never ask on a terminal). Their --dbname is the
+ * URL's connection string without its password, which goes into their
+ * environment as PGPASSWORD instead: anyone may read a process's
+ * arguments (ps), only its user its environment. What they write on
+ * standard error, its first STORE_PG_TOOL_SAYS bytes, becomes the
  * error's sentence. Nothing here runs in a server.
  */
 
@@ -40,6 +42,7 @@
 #include <unistd.h>
 
 #include <kore/kore.h>
+#include <sodium.h>
 
 #include "store/store_file.h"
 #include "store/store_pg.h"
@@ -51,8 +54,12 @@
 
 extern char	**environ;
 
-static int	store_pg_tool(const char *const [], int, char *, size_t);
-static int	store_pg_spawn(char *const [], int, char *, size_t);
+static int	store_pg_tool(const char *const [], const char *, int, char *,
+		    size_t);
+static int	store_pg_target(const char *, char **, char **, char *,
+		    size_t);
+static int	store_pg_spawn(char *const [], char *const [], int, char *,
+		    size_t);
 static int	store_pg_archive_version(const char *, int *, char *, size_t);
 static int	store_pg_restored_say(const char *,
 		    void (*)(const char *, void *), void *, char *, size_t);
@@ -62,20 +69,27 @@ store_pg_backup(const char *url, const char *file, char *err,
     size_t errlen)
 {
 	const char	*args[] = { "pg_dump", "--format=custom",
-			    "--no-password", "--dbname", url, NULL };
-	char		 part[4096];
+			    "--no-password", "--dbname", NULL, NULL };
+	char		 part[4096], *dsn, *password;
 	int		 fd, rc;
 
 	if (store_file_partial(file, part, sizeof(part), err, errlen) == -1)
 		return (-1);
+	if (store_pg_target(url, &dsn, &password, err, errlen) == -1)
+		return (-1);
+	args[4] = dsn;
 	/* A copy holds password hashes: for its owner's eyes only. */
 	if ((fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1) {
 		(void)snprintf(err, errlen, "cannot write the backup: %s: %s",
 		    part, strerror(errno));
+		kore_free(dsn);
+		kore_free(password);
 		return (-1);
 	}
-	rc = store_pg_tool(args, fd, err, errlen);
+	rc = store_pg_tool(args, password, fd, err, errlen);
+	kore_free(dsn);
+	kore_free(password);
 	if (close(fd) == -1 && rc == 0) {
 		(void)snprintf(err, errlen, "%s: %s", part, strerror(errno));
 		rc = -1;
@@ -101,8 +115,9 @@ store_pg_restore(const char *url, const char *file,
 	const char	*args[] = { "pg_restore", "--single-transaction",
 			    "--exit-on-error", "--clean", "--if-exists",
 			    "--no-owner", "--no-privileges", "--no-password",
-			    "--dbname", url, "--", file, NULL };
+			    "--dbname", NULL, "--", file, NULL };
 	PGconn		*conn;
+	char		*dsn, *password;
 	int		 version, holds, rc;
 
 	if (store_pg_archive_version(file, &version, err, errlen) == -1)
@@ -127,7 +142,13 @@ store_pg_restore(const char *url, const char *file,
 		    "nothing was restored");
 		return (-1);
 	}
-	if (store_pg_tool(args, STDOUT_FILENO, err, errlen) == -1) {
+	if (store_pg_target(url, &dsn, &password, err, errlen) == -1)
+		return (-1);
+	args[9] = dsn;
+	rc = store_pg_tool(args, password, STDOUT_FILENO, err, errlen);
+	kore_free(dsn);
+	kore_free(password);
+	if (rc == -1) {
 		(void)snprintf(err + strlen(err), errlen - strlen(err),
 		    "; nothing was restored");
 		return (-1);
@@ -197,7 +218,7 @@ store_pg_archive_version(const char *file, int *version, char *err,
 		    strerror(errno));
 		return (-1);
 	}
-	if (store_pg_tool(args, fd, err, errlen) == -1) {
+	if (store_pg_tool(args, NULL, fd, err, errlen) == -1) {
 		(void)close(fd);
 		(void)snprintf(err + strlen(err), errlen - strlen(err),
 		    "; nothing was restored");
@@ -293,33 +314,101 @@ store_pg_restored_say(const char *url, void (*say)(const char *, void *),
 }
 
 /*
- * Runs args[0], found on PATH, with args (ended by NULL), its standard
- * input empty, its standard output into out, and waits for it: 0 when
- * it exits with 0, else -1 with a sentence in err that ends with what it
- * wrote on its standard error.
+ * url as the tools take it: *dsn, a connection string of its settings
+ * but the password, and *password (NULL when it has none); both freed
+ * with kore_free. libpq parses url as the server would connect with it.
  */
 static int
-store_pg_tool(const char *const args[], int out, char *err, size_t errlen)
+store_pg_target(const char *url, char **dsn, char **password, char *err,
+    size_t errlen)
 {
-	char		**argv;
-	size_t		  n, i;
+	PQconninfoOption	*opts, *o;
+	struct kore_buf		 b;
+	const char		*v;
+	char			*msg;
+
+	msg = NULL;
+	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+		(void)snprintf(err, errlen, "FORMWORK_DB is not a PostgreSQL "
+		    "address libpq reads: %s", msg ? msg : "out of memory");
+		PQfreemem(msg);
+		return (-1);
+	}
+	*password = NULL;
+	kore_buf_init(&b, 128);
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "password") == 0) {
+			*password = kore_strdup(o->val);
+			continue;
+		}
+		/* keyword='value', with ' and \ escaped as libpq reads them */
+		kore_buf_appendf(&b, "%s%s='", b.offset > 0 ? " " : "",
+		    o->keyword);
+		for (v = o->val; *v != '\0'; v++) {
+			if (*v == '\'' || *v == '\\')
+				kore_buf_append(&b, "\\", 1);
+			kore_buf_append(&b, v, 1);
+		}
+		kore_buf_append(&b, "'", 1);
+	}
+	PQconninfoFree(opts);
+	*dsn = kore_strdup(kore_buf_stringify(&b, NULL));
+	kore_buf_cleanup(&b);
+	return (0);
+}
+
+/*
+ * Runs args[0], found on PATH, with args (ended by NULL), its standard
+ * input empty, its standard output into out, PGPASSWORD set to password
+ * (when not NULL) in its environment, and waits for it: 0 when it exits
+ * with 0, else -1 with a sentence in err that ends with what it wrote on
+ * its standard error.
+ */
+static int
+store_pg_tool(const char *const args[], const char *password, int out,
+    char *err, size_t errlen)
+{
+	char		**argv, **envp;
+	size_t		  n, i, e;
 	int		  rc;
 
-	/* exec() takes its vector as writable strings: copies. */
+	/* exec() takes its vectors as writable strings: copies. */
 	for (n = 0; args[n] != NULL; n++)
 		;
 	argv = kore_calloc(n + 1, sizeof(*argv));
 	for (i = 0; i < n; i++)
 		argv[i] = kore_strdup(args[i]);
-	rc = store_pg_spawn(argv, out, err, errlen);
+	for (e = 0; environ[e] != NULL; e++)
+		;
+	envp = kore_calloc(e + 2, sizeof(*envp));
+	for (i = 0, e = 0; environ[i] != NULL; i++) {
+		if (strncmp(environ[i], "PGPASSWORD=", 11) != 0)
+			envp[e++] = kore_strdup(environ[i]);
+	}
+	if (password != NULL) {
+		envp[e] = kore_malloc(strlen(password) + 12);
+		(void)snprintf(envp[e], strlen(password) + 12, "PGPASSWORD=%s",
+		    password);
+		e++;
+	}
+	rc = store_pg_spawn(argv, envp, out, err, errlen);
 	for (i = 0; i < n; i++)
 		kore_free(argv[i]);
 	kore_free(argv);
+	for (i = 0; i < e; i++) {
+		if (strncmp(envp[i], "PGPASSWORD=", 11) == 0)
+			sodium_memzero(envp[i], strlen(envp[i]));
+		kore_free(envp[i]);
+	}
+	kore_free(envp);
 	return (rc);
 }
 
 static int
-store_pg_spawn(char *const argv[], int out, char *err, size_t errlen)
+store_pg_spawn(char *const argv[], char *const envp[], int out, char *err,
+    size_t errlen)
 {
 	posix_spawn_file_actions_t	 fa;
 	pid_t				 pid;
@@ -337,7 +426,7 @@ store_pg_spawn(char *const argv[], int out, char *err, size_t errlen)
 	    O_RDONLY, 0);
 	(void)posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
 	(void)posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
 	(void)posix_spawn_file_actions_destroy(&fa);
 	(void)close(pipefd[1]);
 	if (rc != 0) {
