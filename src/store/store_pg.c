@@ -38,7 +38,6 @@
 #include "store/store_pg.h"
 
 #define STORE_PG_RETRY_MS	250
-#define STORE_PG_CONNECT_S	"3"
 #define STORE_PG_ITEMS		16	/* claims or jobs of one submission */
 /* The advisory lock migrations take: "fwmg" as a number. */
 #define STORE_PG_MIGRATE_LOCK	"1719102823"

@@ -23,6 +23,13 @@
 
 #include "store/store_backend.h"
 
+/*
+ * Seconds a connection attempt may take, in the servers' connections and
+ * the tools formworkctl runs: an unreachable database is a quick 503 or
+ * error, not a wait for TCP's own time-out.
+ */
+#define STORE_PG_CONNECT_S	"3"
+
 enum store_pg_stmt {
 	PG_SUBMIT, PG_KEY_FIND, PG_REPEAT_FIND, PG_UNIQUE_CHECK,
 	PG_CLIENT_COUNT, PG_SUB_GET, PG_PING, PG_EPOCH, PG_EPOCH_BUMP,

@@ -61,6 +61,7 @@ static int	store_pg_target(const char *, char **, char **, char *,
 static int	store_pg_spawn(char *const [], char *const [], int, char *,
 		    size_t);
 static int	store_pg_archive_version(const char *, int *, char *, size_t);
+static int	store_pg_schema_made(PGconn *, int *, char *, size_t);
 static int	store_pg_restored_say(const char *,
 		    void (*)(const char *, void *), void *, char *, size_t);
 
@@ -118,7 +119,7 @@ store_pg_restore(const char *url, const char *file,
 			    "--dbname", NULL, "--", file, NULL };
 	PGconn		*conn;
 	char		*dsn, *password;
-	int		 version, holds, rc;
+	int		 version, holds, rc, made = 0;
 
 	if (store_pg_archive_version(file, &version, err, errlen) == -1)
 		return (-1);
@@ -132,9 +133,24 @@ store_pg_restore(const char *url, const char *file,
 	if ((conn = store_pg_open(url, err, errlen)) == NULL)
 		return (-1);
 	rc = store_pg_holds_data(conn, &holds, err, errlen);
+	if (rc == 0)
+		rc = store_pg_schema_made(conn, &made, err, errlen);
 	PQfinish(conn);
 	if (rc == -1)
 		return (-1);
+	/*
+	 * --clean drops the copy's objects only: what a later migration
+	 * made would stay in the way of the copy's (or of the migrations
+	 * that bring the copy forward).
+	 */
+	if (!holds && made > version) {
+		(void)snprintf(err, errlen, "a newer Formwork (schema version "
+		    "%d) has set this database up, and the backup is of "
+		    "schema version %d: restore it into a database no node "
+		    "has used yet (create one); nothing was restored", made,
+		    version);
+		return (-1);
+	}
 	if (holds) {
 		(void)snprintf(err, errlen, "the database already holds "
 		    "Formwork data; restore puts a backup into an empty "
@@ -154,6 +170,35 @@ store_pg_restore(const char *url, const char *file,
 		return (-1);
 	}
 	return (store_pg_restored_say(url, say, arg, err, errlen));
+}
+
+/* The schema version a node's migrations gave the database (0: none). */
+static int
+store_pg_schema_made(PGconn *conn, int *made, char *err, size_t errlen)
+{
+	PGresult	*res;
+	int		 ok;
+
+	*made = 0;
+	res = PQexec(conn, "SELECT to_regclass('schema_version') IS NOT NULL");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok && PQgetvalue(res, 0, 0)[0] == 't') {
+		PQclear(res);
+		res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM "
+		    "schema_version");
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    PQntuples(res) == 1;
+		if (ok)
+			*made = atoi(PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	if (!ok) {
+		(void)snprintf(err, errlen, "cannot read the database: %s",
+		    PQerrorMessage(conn));
+		err[strcspn(err, "\n")] = '\0';
+		return (-1);
+	}
+	return (0);
 }
 
 int
@@ -336,6 +381,9 @@ store_pg_target(const char *url, char **dsn, char **password, char *err,
 	}
 	*password = NULL;
 	kore_buf_init(&b, 128);
+	/* The servers' defaults first: a setting of the URL's overrides. */
+	kore_buf_appendf(&b, "connect_timeout=%s gssencmode=disable",
+	    STORE_PG_CONNECT_S);
 	for (o = opts; o->keyword != NULL; o++) {
 		if (o->val == NULL)
 			continue;
@@ -344,8 +392,7 @@ store_pg_target(const char *url, char **dsn, char **password, char *err,
 			continue;
 		}
 		/* keyword='value', with ' and \ escaped as libpq reads them */
-		kore_buf_appendf(&b, "%s%s='", b.offset > 0 ? " " : "",
-		    o->keyword);
+		kore_buf_appendf(&b, " %s='", o->keyword);
 		for (v = o->val; *v != '\0'; v++) {
 			if (*v == '\'' || *v == '\\')
 				kore_buf_append(&b, "\\", 1);
@@ -362,7 +409,8 @@ store_pg_target(const char *url, char **dsn, char **password, char *err,
 /*
  * Runs args[0], found on PATH, with args (ended by NULL), its standard
  * input empty, its standard output into out, PGPASSWORD set to password
- * (when not NULL) in its environment, and waits for it: 0 when it exits
+ * in its environment (when NULL, the environment's own PGPASSWORD, if
+ * any, stays), and waits for it: 0 when it exits
  * with 0, else -1 with a sentence in err that ends with what it wrote on
  * its standard error.
  */
@@ -384,7 +432,8 @@ store_pg_tool(const char *const args[], const char *password, int out,
 		;
 	envp = kore_calloc(e + 2, sizeof(*envp));
 	for (i = 0, e = 0; environ[i] != NULL; i++) {
-		if (strncmp(environ[i], "PGPASSWORD=", 11) != 0)
+		if (password == NULL ||
+		    strncmp(environ[i], "PGPASSWORD=", 11) != 0)
 			envp[e++] = kore_strdup(environ[i]);
 	}
 	if (password != NULL) {

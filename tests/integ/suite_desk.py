@@ -1978,6 +1978,22 @@ class T14Ctl(Base):
         self.assertEqual(self.srv.count(), n)
         self.assertStatus(request(self.srv.url, "GET", "/s/%s" % sid), 200)
 
+        if srvmod.on_postgres():
+            # An empty database that a newer Formwork has set up (its
+            # schema past the copy's): the copy's --clean would leave the
+            # newer objects in the way, so nothing is restored.
+            newer = Server("desk-newer", env=SERVER_SPECS["ctl"])
+            newer.port = srvmod.free_port()
+            os.makedirs(newer.dir, exist_ok=True)
+            self.assertEqual(ctl(newer, "check").returncode, 0)
+            newer.sql("INSERT INTO schema_version SELECT max(version) + 1 "
+                      "FROM schema_version")
+            r = ctl(newer, "restore", copy)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn("a newer Formwork", r.stderr)
+            self.assertIn("nothing was restored", r.stderr)
+            self.assertEqual(newer.count(), 0)
+
         # Root writes anywhere: a directory that does not exist, and a
         # file where a directory should be, are what it cannot write.
         for bad in (os.path.join(d, "no-such-dir", "copy"),
