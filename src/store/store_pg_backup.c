@@ -189,7 +189,7 @@ store_pg_schema_made(PGconn *conn, int *made, char *err, size_t errlen)
 		ok = PQresultStatus(res) == PGRES_TUPLES_OK &&
 		    PQntuples(res) == 1;
 		if (ok)
-			*made = atoi(PQgetvalue(res, 0, 0));
+			*made = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	}
 	PQclear(res);
 	if (!ok) {
