@@ -346,7 +346,7 @@ store_pg_batch_commit(struct store_submission **subs, size_t n)
 	PGresult		*res;
 	char			 name[16];
 	size_t			 i, got;
-	int			 ok, synced, counted;
+	int			 ok, synced;
 
 	if (n == 0)
 		return;
@@ -389,7 +389,6 @@ store_pg_batch_commit(struct store_submission **subs, size_t n)
 
 	/* Each call's result, then NULL; the counts'; then the Sync's. */
 	got = 0;
-	counted = 0;
 	synced = 0;
 	ok = 1;
 	while (!synced) {
@@ -405,9 +404,6 @@ store_pg_batch_commit(struct store_submission **subs, size_t n)
 			if (got < n)
 				store_pg_submit_result(subs[got], res);
 			got++;
-			break;
-		case PGRES_COMMAND_OK:
-			counted = got == n;
 			break;
 		case PGRES_PIPELINE_SYNC:
 			synced = 1;
@@ -431,7 +427,7 @@ store_pg_batch_commit(struct store_submission **subs, size_t n)
 		fail = STORE_UNWRITABLE;
 		goto failed;
 	}
-	if (ok && got == n && counted) {
+	if (ok && got == n + 1) {
 		kore_buf_cleanup(&arrays);
 		return;
 	}
