@@ -16,7 +16,8 @@
  * Durability is PostgreSQL's own: a commit returns once its WAL is
  * flushed (synchronous_commit, on by default), and only then does the
  * writer hand its batch back for the 303s. A batch is one pipeline of
- * fw_submit() calls ended by one Sync, which PostgreSQL runs as one
+ * fw_submit() calls and one statement adding the batch's counts per
+ * review state, ended by one Sync, which PostgreSQL runs as one
  * implicit transaction: one round trip and one commit for the batch.
  *
  * The schema is migrated by whichever process connects first (the
@@ -57,6 +58,8 @@ static void	store_pg_submit_params(struct store_pg_params *,
 		    struct kore_buf *, const struct store_submission *);
 static void	store_pg_submit_result(struct store_submission *,
 		    const PGresult *);
+static enum store_result store_pg_prepare(struct store_pg_conn *,
+		    enum store_pg_stmt);
 static void	store_pg_record_read(const PGresult *,
 		    struct store_record *);
 
@@ -318,28 +321,21 @@ store_pg_batch_commit(struct store_submission **subs, size_t n)
 	struct store_pg_conn	*c = store_pg_own();
 	struct store_pg_params	 p;
 	struct kore_buf		 arrays;
+	const char		**ids;
 	enum store_result	 fail;
 	PGresult		*res;
+	char			 name[16];
 	size_t			 i, got;
 	int			 ok, synced;
 
 	if (n == 0)
 		return;
-	fail = STORE_ERROR;
 	kore_buf_init(&arrays, 1024);
-	if (!c->prepared[PG_SUBMIT]) {
-		/* Prepares it, outside the pipeline. */
-		res = PQprepare(c->conn, "s0", store_pg_sql[PG_SUBMIT], 0,
-		    NULL);
-		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		if (!ok) {
-			fail = store_pg_failure(c, res, __func__);
-			PQclear(res);
-			goto failed;
-		}
-		PQclear(res);
-		c->prepared[PG_SUBMIT] = 1;
-	}
+	/* Both statements are prepared outside the pipeline. */
+	if ((fail = store_pg_prepare(c, PG_SUBMIT)) != STORE_OK ||
+	    (fail = store_pg_prepare(c, PG_COUNTS_ADD)) != STORE_OK)
+		goto failed;
+	fail = STORE_ERROR;
 	if (!PQenterPipelineMode(c->conn)) {
 		fail = store_pg_failure(c, NULL, __func__);
 		goto failed;
@@ -351,13 +347,27 @@ store_pg_batch_commit(struct store_submission **subs, size_t n)
 		ok = PQsendQueryPrepared(c->conn, "s0", p.n, p.v, NULL, NULL,
 		    0);
 	}
+	if (ok) {
+		/* Then the batch's counts per review state: one statement. */
+		kore_buf_reset(&arrays);
+		ids = kore_calloc(n, sizeof(*ids));
+		for (i = 0; i < n; i++)
+			ids[i] = subs[i]->id;
+		store_pg_array(&arrays, ids, n);
+		kore_free(ids);
+		memset(&p, 0, sizeof(p));
+		store_pg_text(&p, (const char *)arrays.data);
+		(void)snprintf(name, sizeof(name), "s%d", (int)PG_COUNTS_ADD);
+		ok = PQsendQueryPrepared(c->conn, name, p.n, p.v, NULL, NULL,
+		    0);
+	}
 	if (!ok || !PQpipelineSync(c->conn)) {
 		fail = store_pg_failure(c, NULL, __func__);
 		(void)PQexitPipelineMode(c->conn);
 		goto failed;
 	}
 
-	/* Each call's result, then NULL; then the Sync's. */
+	/* Each call's result, then NULL; the counts'; then the Sync's. */
 	got = 0;
 	synced = 0;
 	ok = 1;
@@ -397,7 +407,7 @@ store_pg_batch_commit(struct store_submission **subs, size_t n)
 		fail = STORE_UNWRITABLE;
 		goto failed;
 	}
-	if (ok && got == n) {
+	if (ok && got == n + 1) {
 		kore_buf_cleanup(&arrays);
 		return;
 	}
@@ -682,17 +692,9 @@ store_pg_run(struct store_pg_conn *c, enum store_pg_stmt id,
 		*r = STORE_UNWRITABLE;
 		return (NULL);
 	}
+	if ((*r = store_pg_prepare(c, id)) != STORE_OK)
+		return (NULL);
 	(void)snprintf(name, sizeof(name), "s%d", (int)id);
-	if (!c->prepared[id]) {
-		res = PQprepare(c->conn, name, store_pg_sql[id], 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			*r = store_pg_failure(c, res, name);
-			PQclear(res);
-			return (NULL);
-		}
-		PQclear(res);
-		c->prepared[id] = 1;
-	}
 	res = PQexecPrepared(c->conn, name, p ? p->n : 0, p ? p->v : NULL,
 	    NULL, NULL, 0);
 	st = PQresultStatus(res);
@@ -703,6 +705,28 @@ store_pg_run(struct store_pg_conn *c, enum store_pg_stmt id,
 	}
 	*r = STORE_OK;
 	return (res);
+}
+
+/* Prepares statement id on c as "s<id>" unless it is already. */
+static enum store_result
+store_pg_prepare(struct store_pg_conn *c, enum store_pg_stmt id)
+{
+	enum store_result	 r;
+	PGresult		*res;
+	char			 name[16];
+
+	if (c->prepared[id])
+		return (STORE_OK);
+	(void)snprintf(name, sizeof(name), "s%d", (int)id);
+	res = PQprepare(c->conn, name, store_pg_sql[id], 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		r = store_pg_failure(c, res, name);
+		PQclear(res);
+		return (r);
+	}
+	PQclear(res);
+	c->prepared[id] = 1;
+	return (STORE_OK);
 }
 
 enum store_result

@@ -19,8 +19,9 @@
  *     folded to lower case without accents, as SQLite's unicode61
  *     tokenizer with remove_diacritics does;
  *   - the counts per review state are kept in 64 shards per (form,
- *     review), each writer connection adding to its own: one counter
- *     row would make every node's writer wait for the others' commits;
+ *     review), each writer connection adding to its own, once per
+ *     batch (PG_COUNTS_ADD, migration 3): one counter row would make
+ *     every node's writer wait for the others' commits;
  *   - a submission with everything that belongs to it (unique values,
  *     a repeat mark, jobs) is written by one function call (fw_submit),
  *     so a batch is one round trip however many submissions it holds;
@@ -327,6 +328,115 @@ const char *const store_pg_migrations[] = {
 	"  sent_at BIGINT NOT NULL"
 	");"
 	"CREATE INDEX autoreplies_job ON autoreplies (job_id);",
+
+	/*
+	 * 3: less work per submission, and shorter stalls (tests/bench/
+	 * README.md, "Issue 15: POST on PostgreSQL"). The search functions
+	 * in PL/pgSQL, the same expressions: PostgreSQL 15 parses and
+	 * plans an SQL function's body each time a statement calling it
+	 * starts, and each submission's INSERT is a statement of its own,
+	 * where PL/pgSQL keeps its plans for the connection's life. The
+	 * search index's pending list kept short (below). And the counts per
+	 * review state of new submissions are added once per batch by the
+	 * writer (fw_counts_add) instead of by a trigger per row; changes
+	 * of review and deletions are still counted by triggers.
+	 * fw_submit's own undoing of a row it has just written (a repeat,
+	 * a taken unique value) goes through fw_submit_undo, which counts
+	 * the row before deleting it: the batch's count will not see it,
+	 * and its deletion's -1 must not be left alone.
+	 */
+	"CREATE OR REPLACE FUNCTION fw_search_text(t text) RETURNS text"
+	"  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE"
+	"  SET search_path FROM CURRENT AS $$ BEGIN"
+	"  RETURN lower(regexp_replace(unaccent('unaccent'::regdictionary, t),"
+	"  '[[:punct:][:space:]]+', ' ', 'g')); END $$;"
+	"CREATE OR REPLACE FUNCTION fw_search_vector(data text)"
+	"  RETURNS tsvector LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE"
+	"  SET search_path FROM CURRENT AS $$ BEGIN"
+	"  RETURN to_tsvector('simple', fw_search_text(coalesce(("
+	"  SELECT string_agg(v #>> '{}', ' ')"
+	"  FROM jsonb_path_query(data::jsonb, 'strict $.**') AS v"
+	"  WHERE jsonb_typeof(v) NOT IN ('object', 'array')), ''))); END $$;"
+	/*
+	 * New entries of the search index wait in its pending list until
+	 * the list outgrows this (4 MB by default), and the insert that
+	 * finds it full merges it into the index, in its writer's batch:
+	 * 100 ms or more at 4 MB, which set the POST's p99; at 256 kB
+	 * each merge is short, and the sum of them no more.
+	 */
+	"ALTER INDEX submissions_search SET (gin_pending_list_limit = 256);"
+	"DROP TRIGGER counts_added ON submissions;"
+	"CREATE TRIGGER counts_deleted AFTER DELETE ON submissions"
+	"  FOR EACH ROW EXECUTE FUNCTION fw_counts_kept();"
+	/*
+	 * Seq scans off: the writer's connection prepares this once, and
+	 * a plan made while the table was small would read it whole at
+	 * every batch for the connection's life (it did: 5 ms a batch at
+	 * 15,000 rows, instead of 0.1 through the primary key).
+	 */
+	"CREATE FUNCTION fw_counts_add(p_ids text[]) RETURNS void"
+	"  LANGUAGE plpgsql SET enable_seqscan = off AS $$ BEGIN"
+	"  INSERT INTO review_counts (form, review, shard, n)"
+	"  SELECT form, review, pg_backend_pid() % 64, count(*)"
+	"  FROM submissions WHERE id = ANY (p_ids) GROUP BY form, review"
+	"  ON CONFLICT (form, review, shard)"
+	"  DO UPDATE SET n = review_counts.n + excluded.n; END $$;"
+	"CREATE FUNCTION fw_submit_undo(p_id text) RETURNS void"
+	"  LANGUAGE plpgsql AS $$ BEGIN"
+	"  INSERT INTO review_counts SELECT form, review,"
+	"  pg_backend_pid() % 64, 1 FROM submissions WHERE id = p_id"
+	"  ON CONFLICT (form, review, shard)"
+	"  DO UPDATE SET n = review_counts.n + 1;"
+	"  DELETE FROM submissions WHERE id = p_id; END $$;"
+	"CREATE OR REPLACE FUNCTION fw_submit(p_id text, p_form text,"
+	"  p_key text, p_hash text, p_data text, p_client text,"
+	"  p_spam integer, p_created bigint, p_subject text, p_reply_to text,"
+	"  p_repeat text, p_window bigint, p_fields text[], p_values text[],"
+	"  p_actions integer[], p_kinds text[], p_targets text[],"
+	"  p_max integer[], p_delivery text[],"
+	"  OUT result text, OUT prior_id text, OUT prior_hash text,"
+	"  OUT taken integer) LANGUAGE plpgsql AS $$"
+	"  BEGIN"
+	"  INSERT INTO submissions (id, form, submit_key, values_hash, data,"
+	"  client, spam, review, created_at, subject, reply_to) VALUES"
+	"  (p_id, p_form, p_key, p_hash, p_data, p_client, p_spam,"
+	"  CASE WHEN p_spam <> 0 THEN 'spam' ELSE 'new' END, p_created,"
+	"  p_subject, p_reply_to) ON CONFLICT (form, submit_key) DO NOTHING;"
+	"  IF NOT FOUND THEN"
+	"  result := 'key_used';"
+	"  SELECT s.id, s.values_hash INTO prior_id, prior_hash"
+	"  FROM submissions s WHERE s.form = p_form AND s.submit_key = p_key;"
+	"  RETURN; END IF;"
+	"  IF p_repeat IS NOT NULL THEN"
+	"  INSERT INTO submission_repeats AS r (form, digest, submission_id,"
+	"  created_at) VALUES (p_form, p_repeat, p_id, p_created)"
+	"  ON CONFLICT (form, digest) DO UPDATE SET"
+	"  submission_id = excluded.submission_id,"
+	"  created_at = excluded.created_at"
+	"  WHERE r.created_at <= excluded.created_at - p_window;"
+	"  IF NOT FOUND THEN"
+	"  result := 'key_used';"
+	"  SELECT s.id, s.values_hash INTO prior_id, prior_hash"
+	"  FROM submission_repeats r JOIN submissions s"
+	"  ON s.id = r.submission_id"
+	"  WHERE r.form = p_form AND r.digest = p_repeat;"
+	"  PERFORM fw_submit_undo(p_id);"
+	"  RETURN; END IF; END IF;"
+	"  FOR i IN 1 .. coalesce(array_length(p_fields, 1), 0) LOOP"
+	"  INSERT INTO unique_values VALUES (p_form, p_fields[i], p_values[i],"
+	"  p_id) ON CONFLICT DO NOTHING;"
+	"  IF NOT FOUND THEN"
+	"  result := 'unique_taken'; taken := i - 1;"
+	"  PERFORM fw_submit_undo(p_id);"
+	"  RETURN; END IF; END LOOP;"
+	"  IF cardinality(p_actions) > 0 THEN"
+	"  INSERT INTO jobs (submission_id, action, kind, target,"
+	"  max_attempts, run_at, delivery_id, created_at)"
+	"  SELECT p_id, a, k, t, m, p_created, d, p_created"
+	"  FROM unnest(p_actions, p_kinds, p_targets, p_max, p_delivery)"
+	"  AS j(a, k, t, m, d); END IF;"
+	"  result := 'ok';"
+	"  END $$;",
 };
 
 const int	store_pg_nmigrations = (int)(sizeof(store_pg_migrations) /
@@ -336,6 +446,12 @@ const char *const store_pg_sql[PG_MAX] = {
 	[PG_SUBMIT] = "SELECT result, prior_id, prior_hash, taken FROM "
 	    "fw_submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
 	    "$13, $14, $15, $16, $17, $18, $19)",
+	/*
+	 * The counts per review state of a batch's new submissions, at its
+	 * end, in its transaction: what fw_submit left (its undone rows
+	 * are gone again), on this connection's shard (migration 3).
+	 */
+	[PG_COUNTS_ADD] = "SELECT fw_counts_add($1)",
 	[PG_KEY_FIND] = "SELECT id, values_hash FROM submissions "
 	    "WHERE form = $1 AND submit_key = $2",
 	[PG_REPEAT_FIND] = "SELECT s.id, s.values_hash FROM "
