@@ -36,7 +36,8 @@ desk_serve(struct http_request *req, const struct desk_route *r)
 		    desk_job_free);
 		j->route = r;
 		admin_session_token(req, j->token_hash);
-		if (req->method == HTTP_METHOD_POST)
+		j->posted = req->method == HTTP_METHOD_POST;
+		if (j->posted)
 			j->body_status = admin_post_read(req, &j->body,
 			    &j->body_error);
 		else
@@ -70,8 +71,8 @@ desk_job_run(struct offload *o)
 		    "Back to the desk");
 		return;
 	}
-	if (j->route->methods == HTTP_METHOD_POST &&
-	    !admin_csrf_check(&j->a, &j->body, &j->reply))
+	/* Every POST, whatever else its route accepts. */
+	if (j->posted && !admin_csrf_check(&j->a, &j->body, &j->reply))
 		return;
 	j->route->run(j);
 }

@@ -50,6 +50,7 @@ struct desk_job {
 	const struct desk_route	*route;
 	char			 token_hash[STORE_HASH_HEX + 1]; /* "": none */
 	struct body		 body;		/* query or POSTed form */
+	int			 posted;	/* a POST: CSRF-checked */
 	int			 body_status;	/* 0, or 4xx: unreadable */
 	const char		*body_error;	/* a sentence saying why */
 	struct admin		 a;		/* set before run() */

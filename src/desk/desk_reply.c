@@ -5,9 +5,11 @@
 #include <sys/types.h>
 
 #include <stdio.h>
+#include <string.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
+#include <sodium.h>
 
 #include "desk/admin_session.h"
 #include "desk/desk_reply.h"
@@ -125,8 +127,11 @@ desk_reply_cleanup(struct desk_reply *r)
 	size_t		i;
 
 	desk_reply_clear(r);
-	for (i = 0; i < r->nheaders; i++)
+	/* A Set-Cookie value holds a session token: wiped, not just freed. */
+	for (i = 0; i < r->nheaders; i++) {
+		sodium_memzero(r->hvalue[i], strlen(r->hvalue[i]));
 		kore_free(r->hvalue[i]);
+	}
 	r->nheaders = 0;
 }
 
