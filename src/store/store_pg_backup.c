@@ -47,6 +47,8 @@
 #include "store/store_file.h"
 #include "store/store_pg.h"
 
+/* How the tools are given the password (libpq reads it). */
+#define PG_PASSWORD_VAR		"PGPASSWORD="
 /* How much of a tool's standard error goes into the error message. */
 #define STORE_PG_TOOL_SAYS	320
 /* Enough for pg_restore's script of the schema_version table. */
@@ -418,40 +420,41 @@ static int
 store_pg_tool(const char *const args[], const char *password, int out,
     char *err, size_t errlen)
 {
-	char		**argv, **envp;
-	size_t		  n, i, e;
+	char		**argv, **envp, *secret;
+	size_t		  n, i, e, len;
 	int		  rc;
 
-	/* exec() takes its vectors as writable strings: copies. */
+	/* exec() takes its arguments as writable strings: copies. */
 	for (n = 0; args[n] != NULL; n++)
 		;
 	argv = kore_calloc(n + 1, sizeof(*argv));
 	for (i = 0; i < n; i++)
 		argv[i] = kore_strdup(args[i]);
+	/* The environment's own strings, but for the password's. */
 	for (e = 0; environ[e] != NULL; e++)
 		;
 	envp = kore_calloc(e + 2, sizeof(*envp));
 	for (i = 0, e = 0; environ[i] != NULL; i++) {
-		if (password == NULL ||
-		    strncmp(environ[i], "PGPASSWORD=", 11) != 0)
-			envp[e++] = kore_strdup(environ[i]);
+		if (password == NULL || strncmp(environ[i], PG_PASSWORD_VAR,
+		    sizeof(PG_PASSWORD_VAR) - 1) != 0)
+			envp[e++] = environ[i];
 	}
+	secret = NULL;
 	if (password != NULL) {
-		envp[e] = kore_malloc(strlen(password) + 12);
-		(void)snprintf(envp[e], strlen(password) + 12, "PGPASSWORD=%s",
-		    password);
-		e++;
+		len = sizeof(PG_PASSWORD_VAR) + strlen(password);
+		secret = kore_malloc(len);
+		(void)snprintf(secret, len, "%s%s", PG_PASSWORD_VAR, password);
+		envp[e] = secret;
 	}
 	rc = store_pg_spawn(argv, envp, out, err, errlen);
 	for (i = 0; i < n; i++)
 		kore_free(argv[i]);
 	kore_free(argv);
-	for (i = 0; i < e; i++) {
-		if (strncmp(envp[i], "PGPASSWORD=", 11) == 0)
-			sodium_memzero(envp[i], strlen(envp[i]));
-		kore_free(envp[i]);
-	}
 	kore_free(envp);
+	if (secret != NULL) {
+		sodium_memzero(secret, len);
+		kore_free(secret);
+	}
 	return (rc);
 }
 
