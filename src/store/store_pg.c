@@ -15,10 +15,8 @@
  *
  * Durability is PostgreSQL's own: a commit returns once its WAL is
  * flushed (synchronous_commit, on by default), and only then does the
- * writer hand its batch back for the 303s. A batch is one pipeline of
- * fw_submit() calls and one statement adding the batch's counts per
- * review state, ended by one Sync, which PostgreSQL runs as one
- * implicit transaction: one round trip and one commit for the batch.
+ * writer hand its batch back for the 303s: one round trip and one
+ * commit for a batch (store_pg_batch.c).
  *
  * The schema is migrated by whichever process connects first (the
  * Kore parent at start, or a worker if the database was down then),
@@ -39,7 +37,6 @@
 #include "store/store_pg.h"
 
 #define STORE_PG_RETRY_MS	250
-#define STORE_PG_ITEMS		16	/* claims or jobs of one submission */
 /* The advisory lock migrations take: "fwmg" as a number. */
 #define STORE_PG_MIGRATE_LOCK	"1719102823"
 
@@ -48,18 +45,8 @@ static int				 store_pg_migrated;	/* atomic */
 static __thread struct store_pg_conn	*store_pg_mine;
 
 static int	store_pg_migrate(PGconn *, char *, size_t);
-static enum store_result store_pg_failure(struct store_pg_conn *,
-		    const PGresult *, const char *);
 static void	store_pg_quiet(void *, const char *);
 static u_int64_t store_pg_clock_ms(void);
-static void	store_pg_array(struct kore_buf *, const char *const *,
-		    size_t);
-static void	store_pg_submit_params(struct store_pg_params *,
-		    struct kore_buf *, const struct store_submission *);
-static void	store_pg_submit_result(struct store_submission *,
-		    const PGresult *);
-static enum store_result store_pg_prepare(struct store_pg_conn *,
-		    enum store_pg_stmt);
 static void	store_pg_record_read(const PGresult *,
 		    struct store_record *);
 
@@ -126,7 +113,7 @@ store_pg_lock(const char *url, int exclusive, char *err, size_t errlen)
 
 /*
  * What PostgreSQL does not check by itself: the schema version; its
- * constraints and the generated search column keep the rest sound.
+ * constraints and the search column's triggers keep the rest sound.
  */
 int
 store_pg_check(const char *url, void (*say)(const char *, void *),
@@ -269,265 +256,6 @@ store_pg_own(void)
 }
 
 /* ---- submissions ------------------------------------------------- */
-
-/* Nothing to lock ahead: the batch's one round trip does it all. */
-enum store_result
-store_pg_batch_begin(void)
-{
-	char		err[256];
-
-	if (store_pg_connect(store_pg_own(), err, sizeof(err)) == -1) {
-		kore_log(LOG_ERR, "store: %s", err);
-		return (STORE_UNWRITABLE);
-	}
-	return (STORE_OK);
-}
-
-void
-store_pg_submissions_insert(struct store_submission **subs, size_t n)
-{
-	enum store_result	r;
-	size_t			i;
-
-	if ((r = store_pg_batch_begin()) == STORE_OK) {
-		store_pg_batch_commit(subs, n);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		subs[i]->result = r;
-}
-
-/*
- * A batch is durable when its commit answers (synchronous_commit on):
- * nothing is left for a sync of its own.
- */
-enum store_result
-store_pg_batch_sync(struct store_handle *h)
-{
-	return (STORE_OK);
-}
-
-/*
- * Sends every submission's fw_submit() in one pipeline and one Sync:
- * PostgreSQL runs them as one transaction, committed at the Sync, and
- * its answer to the Sync arrives only once the commit is durable. Any
- * failure fails the whole batch (nothing of it was committed, or, if
- * the connection broke after the Sync was sent, it is not known: not
- * acknowledged either way; the senders' keys make their retries safe).
- */
-void
-store_pg_batch_commit(struct store_submission **subs, size_t n)
-{
-	struct store_pg_conn	*c = store_pg_own();
-	struct store_pg_params	 p;
-	struct kore_buf		 arrays;
-	const char		**ids;
-	enum store_result	 fail;
-	PGresult		*res;
-	char			 name[16];
-	size_t			 i, got;
-	int			 ok, synced;
-
-	if (n == 0)
-		return;
-	kore_buf_init(&arrays, 1024);
-	/* Both statements are prepared outside the pipeline. */
-	if ((fail = store_pg_prepare(c, PG_SUBMIT)) != STORE_OK ||
-	    (fail = store_pg_prepare(c, PG_COUNTS_ADD)) != STORE_OK)
-		goto failed;
-	fail = STORE_ERROR;
-	if (!PQenterPipelineMode(c->conn)) {
-		fail = store_pg_failure(c, NULL, __func__);
-		goto failed;
-	}
-	ok = 1;
-	for (i = 0; i < n && ok; i++) {
-		kore_buf_reset(&arrays);
-		store_pg_submit_params(&p, &arrays, subs[i]);
-		ok = PQsendQueryPrepared(c->conn, "s0", p.n, p.v, NULL, NULL,
-		    0);
-	}
-	if (ok) {
-		/* Then the batch's counts per review state: one statement. */
-		kore_buf_reset(&arrays);
-		ids = kore_calloc(n, sizeof(*ids));
-		for (i = 0; i < n; i++)
-			ids[i] = subs[i]->id;
-		store_pg_array(&arrays, ids, n);
-		kore_free(ids);
-		memset(&p, 0, sizeof(p));
-		store_pg_text(&p, (const char *)arrays.data);
-		(void)snprintf(name, sizeof(name), "s%d", (int)PG_COUNTS_ADD);
-		ok = PQsendQueryPrepared(c->conn, name, p.n, p.v, NULL, NULL,
-		    0);
-	}
-	if (!ok || !PQpipelineSync(c->conn)) {
-		fail = store_pg_failure(c, NULL, __func__);
-		(void)PQexitPipelineMode(c->conn);
-		goto failed;
-	}
-
-	/* Each call's result, then NULL; the counts'; then the Sync's. */
-	got = 0;
-	synced = 0;
-	ok = 1;
-	while (!synced) {
-		if ((res = PQgetResult(c->conn)) == NULL) {
-			if (PQstatus(c->conn) != CONNECTION_OK) {
-				ok = 0;
-				break;
-			}
-			continue;
-		}
-		switch (PQresultStatus(res)) {
-		case PGRES_TUPLES_OK:
-			if (got < n)
-				store_pg_submit_result(subs[got], res);
-			got++;
-			break;
-		case PGRES_PIPELINE_SYNC:
-			synced = 1;
-			break;
-		case PGRES_PIPELINE_ABORTED:
-			ok = 0;
-			break;
-		default:
-			if (ok)
-				fail = store_pg_failure(c, res, __func__);
-			ok = 0;
-			break;
-		}
-		PQclear(res);
-	}
-	if (c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK)
-		(void)PQexitPipelineMode(c->conn);
-	else
-		store_pg_drop(c);
-	if (!synced) {
-		fail = STORE_UNWRITABLE;
-		goto failed;
-	}
-	if (ok && got == n + 1) {
-		kore_buf_cleanup(&arrays);
-		return;
-	}
-
-failed:
-	kore_buf_cleanup(&arrays);
-	for (i = 0; i < n; i++)
-		subs[i]->result = fail;
-}
-
-/*
- * fw_submit()'s 19 values for s; its arrays' texts are written into
- * buf, side by side, each NUL-terminated.
- */
-static void
-store_pg_submit_params(struct store_pg_params *p, struct kore_buf *buf,
-    const struct store_submission *s)
-{
-	const char	*fields[STORE_PG_ITEMS], *values[STORE_PG_ITEMS];
-	const char	*kinds[STORE_PG_ITEMS], *targets[STORE_PG_ITEMS];
-	const char	*actions[STORE_PG_ITEMS], *maxes[STORE_PG_ITEMS];
-	const char	*deliveries[STORE_PG_ITEMS];
-	const char	*const *lists[7] = {	/* fw_submit()'s order */
-		fields, values, actions, kinds, targets, maxes, deliveries
-	};
-	char		 delivery[STORE_PG_ITEMS][TOKEN_ID_LEN + 5];
-	char		 action[STORE_PG_ITEMS][12], max[STORE_PG_ITEMS][12];
-	size_t		 i, off[7], nc, nj;
-
-	nc = s->nclaims < STORE_PG_ITEMS ? s->nclaims : STORE_PG_ITEMS;
-	nj = s->njobs < STORE_PG_ITEMS ? s->njobs : STORE_PG_ITEMS;
-	for (i = 0; i < nc; i++) {
-		fields[i] = s->claims[i].field;
-		values[i] = s->claims[i].value;
-	}
-	for (i = 0; i < nj; i++) {
-		/* The webhook-id receivers de-duplicate on: stable per job. */
-		(void)snprintf(delivery[i], sizeof(delivery[i]), "msg_");
-		token_id_new(delivery[i] + 4);
-		deliveries[i] = delivery[i];
-		kinds[i] = s->jobs[i].kind;
-		targets[i] = s->jobs[i].target;
-		(void)snprintf(action[i], sizeof(action[i]), "%d",
-		    s->jobs[i].action);
-		(void)snprintf(max[i], sizeof(max[i]), "%d",
-		    s->jobs[i].max_attempts);
-		actions[i] = action[i];
-		maxes[i] = max[i];
-	}
-	for (i = 0; i < 7; i++) {
-		off[i] = buf->offset;
-		store_pg_array(buf, lists[i], i < 2 ? nc : nj);
-	}
-
-	memset(p, 0, sizeof(*p));
-	store_pg_text(p, s->id);
-	store_pg_text(p, s->form);
-	store_pg_text(p, s->key);
-	store_pg_text(p, s->hash);
-	store_pg_text(p, s->data);
-	store_pg_text(p, s->client);
-	store_pg_int(p, s->spam);
-	store_pg_int(p, (int64_t)s->created_ms);
-	store_pg_text(p, s->subject);
-	store_pg_text(p, s->reply_to);
-	store_pg_text(p, s->repeat);
-	store_pg_int(p, STORE_REPEAT_WINDOW_MS);
-	/* Only now: buf's data may have moved while it grew. */
-	for (i = 0; i < 7; i++)
-		store_pg_text(p, (const char *)buf->data + off[i]);
-}
-
-/*
- * Appends {"a","b",...} (PostgreSQL's array text, each element quoted
- * with " and \ escaped) and a NUL.
- */
-static void
-store_pg_array(struct kore_buf *buf, const char *const *v, size_t n)
-{
-	const char	*s;
-	size_t		 i;
-
-	kore_buf_append(buf, "{", 1);
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			kore_buf_append(buf, ",", 1);
-		kore_buf_append(buf, "\"", 1);
-		for (s = v[i]; *s != '\0'; s++) {
-			if (*s == '"' || *s == '\\')
-				kore_buf_append(buf, "\\", 1);
-			kore_buf_append(buf, s, 1);
-		}
-		kore_buf_append(buf, "\"", 1);
-	}
-	kore_buf_append(buf, "}", 2);	/* with its NUL */
-}
-
-static void
-store_pg_submit_result(struct store_submission *s, const PGresult *res)
-{
-	const char	*what;
-	int		 taken;
-
-	what = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
-	if (strcmp(what, "ok") == 0) {
-		s->result = STORE_OK;
-	} else if (strcmp(what, "key_used") == 0 && !PQgetisnull(res, 0, 1)) {
-		store_pg_copy(res, 0, 1, s->prior_id, sizeof(s->prior_id));
-		store_pg_copy(res, 0, 2, s->prior_hash, sizeof(s->prior_hash));
-		s->result = STORE_KEY_USED;
-	} else if (strcmp(what, "unique_taken") == 0 &&
-	    (taken = (int)store_pg_num(res, 0, 3)) >= 0 &&
-	    (size_t)taken < s->nclaims) {
-		s->taken_field = s->claims[taken].field;
-		s->result = STORE_UNIQUE_TAKEN;
-	} else {
-		kore_log(LOG_ERR, "store: fw_submit said '%s'", what);
-		s->result = STORE_ERROR;
-	}
-}
 
 static enum store_result
 store_pg_prior(enum store_pg_stmt which, const char *form, const char *key,
@@ -707,8 +435,7 @@ store_pg_run(struct store_pg_conn *c, enum store_pg_stmt id,
 	return (res);
 }
 
-/* Prepares statement id on c as "s<id>" unless it is already. */
-static enum store_result
+enum store_result
 store_pg_prepare(struct store_pg_conn *c, enum store_pg_stmt id)
 {
 	enum store_result	 r;
@@ -1014,12 +741,7 @@ store_pg_exec(PGconn *conn, const char *sql, char *err,
 	return (0);
 }
 
-/*
- * Maps a failed statement (res, or NULL when it could not be sent) to a
- * result, logging it once here. A connection that broke is dropped, so
- * the next call opens a new one.
- */
-static enum store_result
+enum store_result
 store_pg_failure(struct store_pg_conn *c, const PGresult *res,
     const char *what)
 {

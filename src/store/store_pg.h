@@ -3,10 +3,12 @@
  * includes: the connection type, the statement ids and the helpers. It
  * is how libpq-fe.h reaches them, and only them: store_pg.c owns
  * connections, migrations, submissions and the backend's table;
- * store_pg_sql.c every SQL text; store_pg_jobs.c the queue of actions;
- * store_pg_users.c users, sessions and failed logins; store_pg_admin.c
- * the desk's list, changes, audit log and exports; store_pg_backup.c
- * formworkctl backup and restore (pg_dump, pg_restore).
+ * store_pg_sql.c every SQL text; store_pg_batch.c the writer's batch
+ * of submissions, store_pg_words.c their search text; store_pg_jobs.c
+ * the queue of actions; store_pg_users.c users, sessions and failed
+ * logins; store_pg_admin.c the desk's list, changes, audit log and
+ * exports; store_pg_backup.c formworkctl backup and restore (pg_dump,
+ * pg_restore).
  *
  * A connection belongs to one thread. The calls of store.h that take no
  * handle use the calling thread's own (store_pg_own), opened on first
@@ -23,6 +25,8 @@
 
 #include "store/store_backend.h"
 
+struct kore_buf;
+
 /*
  * Seconds a connection attempt may take, in the servers' connections and
  * the tools formworkctl runs: an unreachable database is a quick 503 or
@@ -31,7 +35,7 @@
 #define STORE_PG_CONNECT_S	"3"
 
 enum store_pg_stmt {
-	PG_SUBMIT, PG_COUNTS_ADD, PG_KEY_FIND, PG_REPEAT_FIND,
+	PG_SUBMIT, PG_SUBMIT_PLAIN, PG_COUNTS_ADD, PG_KEY_FIND, PG_REPEAT_FIND,
 	PG_UNIQUE_CHECK, PG_CLIENT_COUNT, PG_SUB_GET, PG_PING, PG_EPOCH, PG_EPOCH_BUMP,
 	PG_ANALYZE,
 	PG_JOB_CLAIM, PG_JOB_FINISH, PG_JOB_RELEASE, PG_JOB_STATUSES,
@@ -128,6 +132,25 @@ void			 store_pg_drop(struct store_pg_conn *);
 
 /* The calling thread's own connection (made on first use). */
 struct store_pg_conn	*store_pg_own(void);
+
+/* Prepares statement id on c as "s<id>" unless it is already. */
+enum store_result	 store_pg_prepare(struct store_pg_conn *,
+			    enum store_pg_stmt);
+
+/*
+ * Maps a failed statement (res, or NULL when it could not be sent) to a
+ * result, logging it once. A connection that broke is dropped, so the
+ * next call opens a new one.
+ */
+enum store_result	 store_pg_failure(struct store_pg_conn *,
+			    const PGresult *, const char *what);
+
+/*
+ * Appends the search text of a submission's values (data, a JSON
+ * object) to out, as the database would gather it: 0, or -1 for a
+ * shape of values left to the database (store_pg_words.c).
+ */
+int			 store_pg_words(const char *data, struct kore_buf *out);
 
 /* Appends a value: text (NULL: SQL NULL), or a number. */
 void			 store_pg_text(struct store_pg_params *, const char *);

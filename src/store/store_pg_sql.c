@@ -437,6 +437,79 @@ const char *const store_pg_migrations[] = {
 	"  AS j(a, k, t, m, d); END IF;"
 	"  result := 'ok';"
 	"  END $$;",
+
+	/*
+	 * 4: a batch's plain submissions (no repeat mark, no unique
+	 * values: most of them) in one statement, fw_submit_plain, which
+	 * PostgreSQL starts once per batch instead of once per row, with
+	 * their search text made by the writer (store_pg_words.c) rather
+	 * than by a query over the JSON per row. The search column is a
+	 * plain one now, filled by a trigger wherever no text came with
+	 * the row (fw_submit, formworkctl migrate, a shape of values the
+	 * writer leaves to the database): the same function as before, so
+	 * every row's vector is what the generated column made.
+	 */
+	"ALTER TABLE submissions ALTER COLUMN search DROP EXPRESSION;"
+	"CREATE FUNCTION fw_search_filled() RETURNS trigger"
+	"  LANGUAGE plpgsql AS $$ BEGIN"
+	"  new.search := fw_search_vector(new.data); RETURN new; END $$;"
+	"CREATE TRIGGER search_filled BEFORE INSERT ON submissions"
+	"  FOR EACH ROW WHEN (new.search IS NULL)"
+	"  EXECUTE FUNCTION fw_search_filled();"
+	"CREATE TRIGGER search_kept BEFORE UPDATE OF data ON submissions"
+	"  FOR EACH ROW WHEN (new.data IS DISTINCT FROM old.data)"
+	"  EXECUTE FUNCTION fw_search_filled();"
+	/*
+	 * The rows come in the writer's order (n), and the first of two
+	 * with one key is the one stored, as one fw_submit() after the
+	 * other would. Each row not stored is returned with the holder of
+	 * its key (NULL if none is left to be seen: not stored all the
+	 * same); the others were stored, with their jobs (p_job_of: the
+	 * row each job belongs to). A submission with jobs is written
+	 * 'pending' at once, so the jobs' trigger has nothing to change.
+	 */
+	"CREATE FUNCTION fw_submit_plain(p_ids text[], p_forms text[],"
+	"  p_keys text[], p_hashes text[], p_data text[], p_words text[],"
+	"  p_clients text[], p_spam integer[], p_created bigint[],"
+	"  p_subjects text[], p_reply_to text[], p_job_of integer[],"
+	"  p_actions integer[], p_kinds text[], p_targets text[],"
+	"  p_max integer[], p_delivery text[])"
+	"  RETURNS TABLE (o integer, prior_id text, prior_hash text)"
+	"  LANGUAGE plpgsql AS $$"
+	"  DECLARE stored text[];"
+	"  BEGIN"
+	"  WITH i AS (INSERT INTO submissions (id, form, submit_key,"
+	"  values_hash, data, client, spam, review, created_at, subject,"
+	"  reply_to, actions, search)"
+	"  SELECT u.id, u.form, u.key, u.hash, u.data, u.client, u.spam,"
+	"  CASE WHEN u.spam <> 0 THEN 'spam' ELSE 'new' END, u.created,"
+	"  u.subject, u.reply_to,"
+	"  CASE WHEN u.n::integer = ANY (p_job_of) THEN 'pending'"
+	"  ELSE 'none' END,"
+	"  to_tsvector('simple', fw_search_text(u.words))"
+	"  FROM unnest(p_ids, p_forms, p_keys, p_hashes, p_data, p_words,"
+	"  p_clients, p_spam, p_created, p_subjects, p_reply_to)"
+	"  WITH ORDINALITY AS u(id, form, key, hash, data, words, client,"
+	"  spam, created, subject, reply_to, n)"
+	"  ORDER BY u.n"
+	"  ON CONFLICT (form, submit_key) DO NOTHING RETURNING id)"
+	"  SELECT coalesce(array_agg(i.id), '{}') INTO stored FROM i;"
+	"  IF cardinality(p_job_of) > 0 THEN"
+	"  INSERT INTO jobs (submission_id, action, kind, target,"
+	"  max_attempts, run_at, delivery_id, created_at)"
+	"  SELECT p_ids[j.r], j.a, j.k, j.t, j.m, p_created[j.r], j.d,"
+	"  p_created[j.r]"
+	"  FROM unnest(p_job_of, p_actions, p_kinds, p_targets, p_max,"
+	"  p_delivery) AS j(r, a, k, t, m, d)"
+	"  WHERE p_ids[j.r] = ANY (stored); END IF;"
+	"  IF cardinality(stored) < cardinality(p_ids) THEN"
+	"  RETURN QUERY SELECT u.n::integer, s.id::text, s.values_hash"
+	"  FROM unnest(p_ids, p_forms, p_keys) WITH ORDINALITY"
+	"  AS u(id, form, key, n)"
+	"  LEFT JOIN submissions s ON s.form = u.form"
+	"  AND s.submit_key = u.key"
+	"  WHERE NOT (u.id = ANY (stored)); END IF;"
+	"  END $$;",
 };
 
 const int	store_pg_nmigrations = (int)(sizeof(store_pg_migrations) /
@@ -452,6 +525,9 @@ const char *const store_pg_sql[PG_MAX] = {
 	 * are gone again), on this connection's shard (migration 3).
 	 */
 	[PG_COUNTS_ADD] = "SELECT fw_counts_add($1)",
+	[PG_SUBMIT_PLAIN] = "SELECT o, prior_id, prior_hash FROM "
+	    "fw_submit_plain($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+	    "$12, $13, $14, $15, $16, $17)",
 	[PG_KEY_FIND] = "SELECT id, values_hash FROM submissions "
 	    "WHERE form = $1 AND submit_key = $2",
 	[PG_REPEAT_FIND] = "SELECT s.id, s.values_hash FROM "

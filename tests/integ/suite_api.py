@@ -813,6 +813,26 @@ class A09Typed(Base):
     def test_true_on_a_multiple_checkbox_is_422(self):
         self.invalid(["colours"], colours=True)
 
+    def test_search_vectors_are_the_databases_own(self):
+        """PostgreSQL: the search text the writer makes from the values
+        (store_pg_words.c) gives every row the vector the database's own
+        function makes from its JSON: the same words at the same places,
+        arrays, empty values and escapes included."""
+        if not srvmod.on_postgres():
+            self.skipTest("PostgreSQL only (FORMWORK_TEST_PG=1)")
+        m = uniq()
+        self.ok(colours=["red", "blue"],
+                note='Zo\u00eb "said" \\ back-slash, a\ttab; %s' % m)
+        self.ok(colours=[], note="")
+        rows = srvmod.cluster().rows(
+            self.srv.db, "SELECT count(*) AS n, "
+            "count(*) FILTER (WHERE search IS NULL) AS missing, "
+            "count(*) FILTER (WHERE search IS DISTINCT FROM "
+            "fw_search_vector(data)) AS differ FROM submissions")
+        self.assertGreaterEqual(rows[0]["n"], 2)
+        self.assertEqual((rows[0]["missing"], rows[0]["differ"]), (0, 0),
+                         rows)
+
 
 # ---- 8. rate limit ------------------------------------------------------------------
 
