@@ -62,6 +62,15 @@ static const char *store_sql[ST_MAX] = {
 	    "SELECT rowid, (SELECT group_concat(atom, ' ') FROM "
 	    "json_tree(data) WHERE atom IS NOT NULL) FROM submissions "
 	    "WHERE rowid > ?1",
+	/*
+	 * The batch's new rows (those a savepoint undid are gone), found by
+	 * their rowids: NOT INDEXED, or SQLite walks a whole index in
+	 * (form, ...) order to spare the GROUP BY a sort of a batch's rows.
+	 */
+	[ST_COUNTS_ADD] = "INSERT INTO review_counts (form, review, n) "
+	    "SELECT form, review, count(*) FROM submissions NOT INDEXED "
+	    "WHERE rowid > ?1 GROUP BY form, review "
+	    "ON CONFLICT (form, review) DO UPDATE SET n = n + excluded.n",
 	[ST_FTS_OPTIMIZE] = "INSERT INTO submissions_fts (submissions_fts) "
 	    "VALUES ('optimize')",
 	[ST_JOB_INSERT] = "INSERT INTO jobs (submission_id, action, kind, "
@@ -347,6 +356,16 @@ static const char *store_migrations[] = {
 	"  sent_at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX autoreplies_job ON autoreplies (job_id);",
+
+	/*
+	 * 6: the counts per review state of new submissions are added by
+	 * the writer once per batch (ST_COUNTS_ADD), instead of by a
+	 * trigger per row, which was a tenth of a row's cost under the
+	 * write lock and made SQLite keep a statement journal for every
+	 * INSERT (tests/bench/README.md, issue 18). Changes of review and
+	 * deletions are still counted by their triggers.
+	 */
+	"DROP TRIGGER counts_added;",
 };
 
 #define STORE_NMIGRATIONS \
@@ -617,13 +636,20 @@ store_sqlite_batch_commit(struct store_submission **subs, size_t n)
 		}
 	}
 
-	/* Indexed once for the batch, outside the rows' savepoints. */
+	/* Indexed and counted once, outside the rows' savepoints. */
 	if ((st = store_stmt(w, ST_FTS_INDEX)) == NULL) {
 		rc = SQLITE_ERROR;
 	} else {
 		sqlite3_bind_int64(st, 1, before);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
+	}
+	if (rc == SQLITE_DONE && (st = store_stmt(w, ST_COUNTS_ADD)) != NULL) {
+		sqlite3_bind_int64(st, 1, before);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_ERROR;
 	}
 	if (rc != SQLITE_DONE) {
 		fail = store_result_of(w, rc);
@@ -1001,13 +1027,13 @@ store_open(struct store_handle *db)
 	 * The writer's commits are made durable by store_batch_sync(), and
 	 * its log is checkpointed by another thread: its WAL hook takes
 	 * the place of SQLite's automatic checkpoint (itself a WAL hook).
-	 * Each of its INSERTs fires a trigger (counts_added), so SQLite
-	 * keeps a statement journal for it, the old copy of every page the
-	 * row changes (eight or so); by default that spills into a
-	 * temporary file once over 64 KB, two system calls a page. Kept in
-	 * memory it costs a copy, and no more than one statement's pages
-	 * at a time: the writer runs no query that sorts into temporary
-	 * tables, the other thing temp_store decides.
+	 * Its statements that fire triggers (a job's INSERT) or change
+	 * many rows (the batch's search index and counts) make SQLite keep
+	 * a statement journal, the old copy of every page they change; by
+	 * default that spills into a temporary file once over 64 KB, two
+	 * system calls a page. Kept in memory it costs a copy, and no more
+	 * than one statement's pages at a time: the writer's one sort (the
+	 * counts' GROUP BY) is over one batch's rows.
 	 */
 	if (db->wal_sync) {
 		if (sqlite3_exec(db->conn, "PRAGMA synchronous=NORMAL; "

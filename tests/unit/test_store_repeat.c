@@ -201,3 +201,41 @@ Test(store_repeat, subject_and_reply_to_are_kept_beside_the_values)
 	cr_assert_str_eq(rec.reply_to, "");
 	store_record_cleanup(&rec);
 }
+
+/*
+ * The counts per review state the desk shows are added once per batch
+ * (migration 6): what a batch undid (a repeat) or never wrote (a used
+ * key) is not counted, a spam one is counted as spam, and a later batch
+ * adds to them.
+ */
+Test(store_repeat, the_counts_hold_what_each_batch_stored)
+{
+	struct store_submission	s[4], t;
+	char			k[4][32], kt[32];
+	u_int64_t		counts[STORE_REVIEW_STATES];
+
+	rp_sub(&s[0], k[0], "digestA", T0);
+	rp_sub(&s[1], k[1], "digestA", T0 + 1);		/* its repeat */
+	rp_sub(&s[2], k[2], NULL, T0 + 2);
+	rp_sub(&s[3], k[3], NULL, T0 + 3);
+	s[3].spam = 1;
+	rp_insert(s, 4);
+	cr_assert_eq(s[1].result, STORE_KEY_USED);
+
+	rp_sub(&t, kt, NULL, T0 + 4);
+	t.key = s[2].key;					/* a used key */
+	rp_insert(&t, 1);
+	cr_assert_eq(t.result, STORE_KEY_USED);
+
+	cr_assert_eq(store_review_counts("contact", counts), STORE_OK);
+	cr_assert_eq(counts[0], 2, "new: %llu", (unsigned long long)counts[0]);
+	cr_assert_eq(counts[3], 1, "spam: %llu",
+	    (unsigned long long)counts[3]);
+
+	rp_sub(&t, kt, NULL, T0 + 5);
+	rp_insert(&t, 1);
+	cr_assert_eq(t.result, STORE_OK);
+	cr_assert_eq(store_review_counts(NULL, counts), STORE_OK);
+	cr_assert_eq(counts[0], 3, "new, all forms: %llu",
+	    (unsigned long long)counts[0]);
+}
