@@ -9,10 +9,12 @@
  * fw_submit_plain(), with the search text the writer made
  * (store_pg_words.c); then one fw_submit() call for each of the others,
  * which may have to undo what they wrote; then one statement adding
- * the batch's counts per review state. One statement for the plain
- * rows because PostgreSQL's cost per statement (its start, a search
- * query's) was a third of its cost per row (tests/bench/README.md,
- * "Issue 15").
+ * the batch's counts per review state. Plain rows go first whatever
+ * their place in the batch: that order could only decide which of two
+ * rows with one key is stored, and a worker never queues two of one key
+ * at once (commit_in_flight). One statement for the plain rows because
+ * PostgreSQL's cost per statement (its start, a search query's) was a
+ * third of its cost per row (tests/bench/README.md, "Issue 15").
  */
 
 #include <sys/types.h>

@@ -14,10 +14,11 @@
  *   - ids and keys compare byte by byte (COLLATE "C"), as SQLite's do,
  *     so "newest first, then by id" is the same order on both;
  *   - the search index is a tsvector of the submitted values (not the
- *     field names), kept by a generated column and searched through a
- *     GIN index; words are split at punctuation and white space and
- *     folded to lower case without accents, as SQLite's unicode61
- *     tokenizer with remove_diacritics does;
+ *     field names), in a column the writer fills (a generated one
+ *     before migration 4), searched through a GIN index; words are
+ *     split at punctuation and white space and folded to lower case
+ *     without accents, as SQLite's unicode61 tokenizer with
+ *     remove_diacritics does;
  *   - the counts per review state are kept in 64 shards per (form,
  *     review), each writer connection adding to its own, once per
  *     batch (PG_COUNTS_ADD, migration 3): one counter row would make

@@ -396,6 +396,14 @@ def check_migrate(ok, pg, rx):
     ok("migrate: 100,000 generated rows, with users, jobs and reviews",
        want["submissions"] >= 100020 and want["users"] >= 1 and
        want["jobs"] >= 20 and want["reviews"] >= 5, want)
+    vec = pg.rows(url, "SELECT count(*) FILTER (WHERE search IS NULL) AS "
+                  "missing, count(*) FILTER (WHERE search IS DISTINCT FROM "
+                  "fw_search_vector(data)) AS differ, count(*) FILTER "
+                  "(WHERE search @@ fw_search_query('migrated')) AS found "
+                  "FROM submissions")[0]
+    ok("migrate: every copied row has its search vector, and a search "
+       "finds the migrated ones", vec["missing"] == 0 and
+       vec["differ"] == 0 and vec["found"] >= 20, vec)
     r = ctl(lite, "migrate", "--to", url, env=env_ctl)
     ok("migrate: a non-empty target is refused", r.returncode == 1 and
        "empty" in r.stderr, r.stderr)
