@@ -41,7 +41,7 @@ HDR		= $(wildcard src/*/*.h)
 # installs its Node packages itself, and make bench its own tools.
 RUN_PKGS	= kore gcc libsodium-dev libsqlite3-dev libpq-dev \
 		  libcurl4-openssl-dev coreutils postgresql-client-15
-TEST_PKGS	= libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk \
+TEST_PKGS	= libcriterion-dev curl sqlite3 python3 python3-aiosmtpd wrk gdb \
 		  valgrind chromium openjdk-17-jre-headless clang \
 		  libclang-rt-14-dev cppcheck clang-tidy nginx systemd \
 		  postgresql-15

@@ -74,14 +74,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def terminate(proc, timeout=10):
+def terminate(proc, timeout=10, on_stuck=None):
     """Stops a process started here by its PID: SIGTERM, then SIGKILL,
     to its children too (a Kore worker that hangs in exit, as one can
-    under the preloaded AddressSanitizer, must not outlive the test)."""
+    under the preloaded AddressSanitizer, must not outlive the test).
+    on_stuck(), if given, runs before the SIGKILL."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        if on_stuck is not None:
+            on_stuck()
         left = children_of(proc.pid)
         proc.kill()
         proc.wait()
@@ -90,6 +93,38 @@ def terminate(proc, timeout=10):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def thread_stacks(pid):
+    """What every thread of pid and of its children is doing: the kernel's
+    wait channel and system call of each, then each process's stacks from
+    gdb (when installed). For a server that stops answering: the report
+    of a hang that a later run may never show again."""
+    out = []
+    for p in [pid] + children_of(pid):
+        out.append("== process %d" % p)
+        try:
+            tids = sorted(os.listdir("/proc/%d/task" % p), key=int)
+        except OSError:
+            continue
+        for tid in tids:
+            info = []
+            for what in ("comm", "wchan", "syscall"):
+                try:
+                    with open("/proc/%d/task/%s/%s" % (p, tid, what)) as f:
+                        info.append(f.read().strip().split(" ")[0])
+                except OSError:
+                    info.append("?")
+            out.append("  thread %s %s: waits in %s (system call %s)"
+                       % (tid, info[0], info[1], info[2]))
+        if shutil.which("gdb"):
+            r = subprocess.run(
+                ["gdb", "-p", str(p), "-batch", "-nx",
+                 "-ex", "thread apply all bt 12"],
+                capture_output=True, text=True, timeout=120)
+            out.extend("  " + l[:200] for l in r.stdout.splitlines()
+                       if l.startswith(("Thread", "#")))
+    return "\n".join(out)
 
 
 def children_of(pid):
@@ -317,7 +352,20 @@ class Server:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.stop_offset = len(self.read_log())
-        terminate(self.proc)
+        terminate(self.proc, on_stuck=lambda: self.save_stacks(
+            "did not stop within 10 s of SIGTERM"))
+
+    def save_stacks(self, why):
+        """Writes what every thread of the server is doing into its
+        directory (thread_stacks) and says where; returns the text."""
+        text = thread_stacks(self.proc.pid)
+        path = os.path.join(self.dir, "stacks-%d.txt" % time.time_ns())
+        with open(path, "w") as f:
+            f.write("%s: %s\n%s\n" % (self.name, why, text))
+        # Printed too: CI's output is all that is left of a run elsewhere.
+        print("      NOTE %s %s; its threads (also in %s):\n%s" % (
+            self.name, why, path, text), flush=True)
+        return text
 
     def stop(self):
         """Stops the server; returns the log lines that mean a failure."""
