@@ -82,17 +82,31 @@ static struct sock_filter filter_fetch[] = {
 	KORE_SYSCALL_ALLOW(sendmmsg),		/* DNS over UDP */
 };
 
-/* The writer thread of group commit is a Kore task (glibc pthreads). */
+/*
+ * The background threads are Kore tasks (glibc pthreads). A system call
+ * no filter allows kills only the thread that made it (Kore's policy is
+ * SECCOMP_RET_KILL, a thread's), silently: worker_thread.c watches for
+ * that. restart_syscall is how the kernel resumes a timed wait (poll,
+ * a futex, nanosleep) after the process was stopped and continued, by
+ * SIGSTOP, a cgroup freezer or a debugger's attach.
+ */
 static struct sock_filter filter_task[] = {
 	KORE_SYSCALL_DENY(clone3, ENOSYS),	/* glibc falls back to clone */
 	KORE_SYSCALL_ALLOW(rseq),		/* glibc: new threads */
+	KORE_SYSCALL_ALLOW(restart_syscall),
 };
 
 #if defined(__SANITIZE_ADDRESS__)
-/* Only in the AddressSanitizer build: its runtime asks for these. */
+/*
+ * Only in the AddressSanitizer build: its runtime asks for these. Its
+ * spin locks yield under contention: without sched_yield the thread
+ * that yielded was killed (the writer once, and every POST of that
+ * worker waited for ever).
+ */
 static struct sock_filter filter_sanitizer[] = {
 	KORE_SYSCALL_ALLOW(gettid),
 	KORE_SYSCALL_ALLOW(sched_getaffinity),
+	KORE_SYSCALL_ALLOW(sched_yield),
 };
 #endif
 

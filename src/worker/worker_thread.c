@@ -31,7 +31,14 @@ struct worker_thread_task {
 	struct worker_thread	*wt;
 };
 
+/* How often the event loop looks for threads that were killed. */
+#define WORKER_THREAD_WATCH_MS	1000
+
+/* Every kind of thread started in this worker, for the watch. */
+static struct worker_thread	*worker_threads_started;
+
 static int	worker_thread_main(struct kore_task *);
+static void	worker_thread_watch(void *, u_int64_t);
 
 /*
  * The tasks come from calloc(), not kore_calloc(), and are never freed:
@@ -58,8 +65,14 @@ worker_thread_start(struct worker_thread *wt, const char *name, u_int64_t n,
 	wt->run = run;
 	if ((wt->tasks = calloc(n, sizeof(*wt->tasks))) == NULL)
 		fatal("%s: %s threads: %s", __func__, name, errno_s);
+	wt->count = n;
 	wt->running = n;
 	wt->started = 1;
+	if (worker_threads_started == NULL)
+		(void)kore_timer_add(worker_thread_watch,
+		    WORKER_THREAD_WATCH_MS, NULL, 0);
+	wt->next_started = worker_threads_started;
+	worker_threads_started = wt;
 	/*
 	 * Each of these tasks holds its Kore task thread until the worker
 	 * ends. Kore starts a thread per task only while it has fewer than
@@ -130,6 +143,39 @@ worker_thread_notify_read(struct worker_thread *wt, struct kore_task *t)
 	}
 	(void)kore_task_channel_read(t, &msg, sizeof(msg));
 	return (1);
+}
+
+/*
+ * The event loop, once a second. Our threads never end of themselves
+ * (they park), so one that ended was killed: a system call the sandbox
+ * refuses (the kernel's audit log names it), or a fault of its own. What
+ * it held goes with it (the database's write lock, say, or a batch of
+ * submissions its requests wait for), and it cannot be started again
+ * in its place: the worker exits non-zero so that Kore starts a new one
+ * (worker_death_policy restart). Nothing the lost thread held had been
+ * acknowledged; those requests' connections close, for their clients to
+ * send again. (Not fatal(): its line would lack the worker's name.) pthread_tryjoin_np() only reads the thread's id while it
+ * runs (the kernel clears it when the thread ends): no system call.
+ */
+static void
+worker_thread_watch(void *arg, u_int64_t now)
+{
+	struct worker_thread	*wt;
+	u_int64_t		 i;
+
+	for (wt = worker_threads_started; wt != NULL; wt = wt->next_started) {
+		if (worker_thread_stopping(wt))
+			continue;
+		for (i = 0; i < wt->count; i++) {
+			if (pthread_tryjoin_np(wt->tasks[i].task.thread->tid,
+			    NULL) != 0)
+				continue;
+			kore_log(LOG_ERR, "a %s thread is gone (killed by the "
+			    "sandbox? the kernel's audit log names the system "
+			    "call): this worker restarts", wt->name);
+			exit(1);
+		}
+	}
 }
 
 /*

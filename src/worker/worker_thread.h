@@ -27,6 +27,11 @@
  *     not be lost (the writer commits what is queued); it must not call
  *     kore_task_* functions that end the task. The helper then counts it
  *     as ended and parks it.
+ *   - A thread that ends otherwise was killed: by the sandbox (Kore's
+ *     seccomp policy kills the thread that made a system call no filter
+ *     allows, and says nothing) or by a fault of its own. The event loop
+ *     looks once a second (worker_thread_watch in the .c) and then ends
+ *     the worker, so that Kore starts a new one.
  *   - A thread that hands results back to the event loop passes on_done to
  *     the start and uses the worker_thread_notify_* calls below: at most
  *     one message is unread at a time, and the loop takes every result
@@ -54,7 +59,9 @@ struct worker_thread {
 	const char			*name;	/* "writer", in log lines */
 	void				(*run)(struct kore_task *);
 	struct worker_thread_task	*tasks;
+	u_int64_t			 count;		/* threads started */
 	u_int64_t			 running;	/* not yet ended */
+	struct worker_thread		*next_started;	/* the watch's list */
 	int				 started;
 	int				 stopping;	/* atomic */
 	int				 notified;	/* a message unread */

@@ -8,8 +8,11 @@
 # least once. Then tests/integ/stop.py: SIGTERM under load answers every
 # request sent before it and loses nothing (a few seconds), and
 # tests/integ/operate.py: backup under load, restore, check, and a full
-# disk (503s, then 303s again once space is freed; about 45 s). Ends with
-# "N passed, N failed" summed over both (exit non-zero on failure).
+# disk (503s, then 303s again once space is freed; about 45 s), and
+# tests/integ/sandbox.py: a worker stopped and continued keeps its threads,
+# and one whose writer thread the sandbox kills is replaced (about 10 s).
+# Ends with "N passed, N failed" summed over all four (exit non-zero on
+# failure).
 set -u
 if [ $# -ne 1 ]; then
 	echo "usage: $0 SO_PATH" >&2
@@ -25,7 +28,7 @@ cd "$(dirname "$0")/../.." || exit 2
 passed=0
 failed=0
 status=0
-for t in crash.py stop.py operate.py; do
+for t in crash.py stop.py operate.py sandbox.py; do
 	out=$(mktemp)
 	/usr/bin/python3 -u "tests/integ/$t" --so "$so" 2>&1 | tee "$out"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1

@@ -170,10 +170,11 @@ def run_root():
     return root
 
 
-def make_conf(src, dst, port, so, rundir, tracing=False, workers=None):
+def make_conf(src, dst, port, so, rundir, tracing=False, workers=None,
+              restart=False):
     """Writes the per-run Kore configuration derived from conf/formwork.conf
     (with workers worker processes instead of the shipped number, if
-    given)."""
+    given; a worker that dies stops the whole server unless restart)."""
     with open(src) as f:
         text = f.read()
     subs = [
@@ -181,7 +182,8 @@ def make_conf(src, dst, port, so, rundir, tracing=False, workers=None):
         (r"(?m)^pidfile\s+.*$", "pidfile\t\t\t%s/kore.pid" % rundir),
         (r"(?m)^http_body_disk_path\s+.*$",
          "http_body_disk_path\t%s/body" % rundir),
-        (r"(?m)^worker_death_policy\s+.*$", "worker_death_policy\tterminate"),
+        (r"(?m)^worker_death_policy\s+.*$", "worker_death_policy\t%s"
+         % ("restart" if restart else "terminate")),
         (r"(?m)^seccomp_tracing\s+.*$",
          "seccomp_tracing\t\t%s" % ("yes" if tracing else "no")),
     ]
@@ -211,7 +213,7 @@ class Server:
     counter = 0
 
     def __init__(self, name="main", env=None, forms_dir=None, so=None,
-                 tracing=None, workers=None):
+                 tracing=None, workers=None, restart=False):
         Server.counter += 1
         self.name = "%02d-%s" % (Server.counter, name)
         self.extra_env = dict(env or {})
@@ -221,6 +223,7 @@ class Server:
             tracing = os.environ.get("FORMWORK_SECCOMP_TRACING") == "1"
         self.tracing = tracing
         self.workers = workers
+        self.restart = restart
         self.dir = os.path.join(run_root(), self.name)
         self.db = cluster().database() if on_postgres() else \
             os.path.join(self.dir, "formwork.db")
@@ -266,7 +269,7 @@ class Server:
         os.makedirs(os.path.join(self.dir, "body"), exist_ok=True)
         self.port = free_port()
         make_conf(base_conf(), self.conf, self.port, self.so, self.dir,
-                  self.tracing, self.workers)
+                  self.tracing, self.workers, self.restart)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             ["stdbuf", "-oL", "kore", "-fnrc", self.conf],
