@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 #include <kore/tasks.h>
@@ -154,8 +156,13 @@ worker_thread_notify_read(struct worker_thread *wt, struct kore_task *t)
  * in its place: the worker exits non-zero so that Kore starts a new one
  * (worker_death_policy restart). Nothing the lost thread held had been
  * acknowledged; those requests' connections close, for their clients to
- * send again. (Not fatal(): its line would lack the worker's name.) pthread_tryjoin_np() only reads the thread's id while it
- * runs (the kernel clears it when the thread ends): no system call.
+ * send again. The exit is _exit(): exit()'s handlers (OpenSSL's cleanup,
+ * libraries' destructors) would run under the other threads, a runner
+ * in a TLS call say. pthread_tryjoin_np() only reads the thread's id
+ * while it runs (the kernel clears it when the thread ends): no system
+ * call. What this cannot catch: a thread killed while holding a lock
+ * the event loop then waits for (a list's lock is held for a few list
+ * operations, without system calls, so the window is small).
  */
 static void
 worker_thread_watch(void *arg, u_int64_t now)
@@ -173,7 +180,8 @@ worker_thread_watch(void *arg, u_int64_t now)
 			kore_log(LOG_ERR, "a %s thread is gone (killed by the "
 			    "sandbox? the kernel's audit log names the system "
 			    "call): this worker restarts", wt->name);
-			exit(1);
+			(void)fflush(stdout);
+			_exit(1);
 		}
 	}
 }

@@ -30,8 +30,10 @@
  *   - A thread that ends otherwise was killed: by the sandbox (Kore's
  *     seccomp policy kills the thread that made a system call no filter
  *     allows, and says nothing) or by a fault of its own. The event loop
- *     looks once a second (worker_thread_watch in the .c) and then ends
- *     the worker, so that Kore starts a new one.
+ *     looks once a second (worker_thread_watch in the .c), until the
+ *     stop has begun, and then ends the worker, so that Kore starts a
+ *     new one. It cannot see a thread killed while holding a lock the
+ *     event loop then waits for: keep lock-held sections to list work.
  *   - A thread that hands results back to the event loop passes on_done to
  *     the start and uses the worker_thread_notify_* calls below: at most
  *     one message is unread at a time, and the loop takes every result

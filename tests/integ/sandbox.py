@@ -66,17 +66,22 @@ def threads_of(pid):
 
 
 def submit_within(srv, seconds):
-    """The id of a submission answered 303 within seconds (a connection
-    the old worker dropped is tried again), or None."""
-    deadline = time.monotonic() + seconds
+    """The id of a submission answered 303 within seconds of the call (a
+    connection the old worker dropped is tried again), or None."""
+    start = time.monotonic()
     last = None
-    while time.monotonic() < deadline:
+    while time.monotonic() - start < seconds:
         try:
-            return submit(srv.url, "contact", VALUES)
+            sid = submit(srv.url, "contact", VALUES)
         except (AssertionError, OSError) as e:
             last = e
             time.sleep(0.2)
-    print("      last attempt: %r" % last)
+            continue
+        took = time.monotonic() - start
+        if took <= seconds:
+            return sid
+        last = "answered only after %.1f s" % took
+    print("      last attempt: %r" % (last,))
     return None
 
 
@@ -137,7 +142,9 @@ def main():
         check("gdb is installed (make deps installs it)", False)
         return check.finish()
 
-    srv = Server("sandbox", workers=1, restart=True,
+    # No seccomp tracing: Kore's parent would trace the worker itself,
+    # and gdb could not attach.
+    srv = Server("sandbox", workers=1, restart=True, tracing=False,
                  env={"FORMWORK_MIN_FILL_MS": "0"})
     try:
         srv.start()
@@ -145,10 +152,12 @@ def main():
         kill_writer(srv)
     finally:
         problems = srv.stop()
-    # The lost thread's worker is "gone" by design here; anything else
-    # the log check knows (sanitizers, a sandbox violation) still counts.
-    problems = [p for p in problems if not re.search(
-        r"a writer thread is gone|\(hdlr: none\) gone", p)]
+    # The lost thread's worker is "gone" by design here, once: its line
+    # and Kore's. Anything else the log check knows still counts.
+    for expected in (r"a writer thread is gone", r"\(hdlr: none\) gone"):
+        hits = [p for p in problems if re.search(expected, p)]
+        if len(hits) == 1:
+            problems.remove(hits[0])
     check("log check: sandbox server (%s)" % srv.log, not problems,
           "\n".join(problems[:10]))
     return check.finish()

@@ -84,7 +84,10 @@ def terminate(proc, timeout=10, on_stuck=None):
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         if on_stuck is not None:
-            on_stuck()
+            try:
+                on_stuck()
+            except Exception as e:  # noqa: BLE001 (the kill must follow)
+                print("      NOTE the report before SIGKILL failed: %r" % e)
         left = children_of(proc.pid)
         proc.kill()
         proc.wait()
@@ -118,10 +121,14 @@ def thread_stacks(pid):
             out.append("  thread %s %s: waits in %s (system call %s)"
                        % (tid, info[0], info[1], info[2]))
         if shutil.which("gdb"):
-            r = subprocess.run(
-                ["gdb", "-p", str(p), "-batch", "-nx",
-                 "-ex", "thread apply all bt 12"],
-                capture_output=True, text=True, timeout=120)
+            try:
+                r = subprocess.run(
+                    ["gdb", "-p", str(p), "-batch", "-nx",
+                     "-ex", "thread apply all bt 12"],
+                    capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                out.append("  (gdb did not finish within 120 s)")
+                continue
             out.extend("  " + l[:200] for l in r.stdout.splitlines()
                        if l.startswith(("Thread", "#")))
     return "\n".join(out)

@@ -789,7 +789,8 @@ def submit_many(srv, slug, n, threads):
                     first = not hung
                     hung.append(i)
                 if first:
-                    srv.save_stacks("did not answer within 30 s")
+                    srv.save_stacks("left a request unanswered (its "
+                                    "client's time-out: 30 s)")
             except Exception as e:  # noqa: BLE001 (counted, reported)
                 st, sid = repr(e), None
             with lock:
