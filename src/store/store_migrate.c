@@ -30,7 +30,6 @@
 /* Flushed to PostgreSQL when a COPY's buffer grows past this. */
 #define STORE_MIGRATE_CHUNK	(256 * 1024)
 
-static int	store_migrate_search_kept(PGconn *, size_t, char *, size_t);
 static int	store_migrate_table(sqlite3 *, PGconn *, size_t, u_int64_t *,
 		    char *, size_t);
 static void	store_migrate_value(struct kore_buf *, const char *);
@@ -82,9 +81,16 @@ store_migrate(const char *from, const char *to,
 		if (store_pg_tables[i].made)
 			(void)snprintf(line, sizeof(line), "DELETE FROM %s",
 			    store_pg_tables[i].name);
-		if (store_pg_exec(c.conn, line, err, errlen) == -1 ||
-		    store_migrate_search_kept(c.conn, i, err, errlen) == -1 ||
-		    store_migrate_table(src, c.conn, i, &counts[i], err,
+		if (store_pg_exec(c.conn, line, err, errlen) == -1)
+			goto fail;
+		if (store_pg_tables[i].copy_trigger != NULL) {
+			(void)snprintf(line, sizeof(line), "ALTER TABLE %s "
+			    "ENABLE TRIGGER %s", store_pg_tables[i].name,
+			    store_pg_tables[i].copy_trigger);
+			if (store_pg_exec(c.conn, line, err, errlen) == -1)
+				goto fail;
+		}
+		if (store_migrate_table(src, c.conn, i, &counts[i], err,
 		    errlen) == -1)
 			goto fail;
 		(void)snprintf(line, sizeof(line), "ALTER TABLE %s ENABLE "
@@ -120,20 +126,6 @@ out:
 	store_pg_drop(&c);
 	sqlite3_close(src);
 	return (rc);
-}
-
-/*
- * The copy needs none of table i's triggers (the counts are made once,
- * after it) but the one that makes a submission's search vector from
- * its values (SQLite's search index is not copied): the others are off.
- */
-static int
-store_migrate_search_kept(PGconn *dst, size_t i, char *err, size_t errlen)
-{
-	if (strcmp(store_pg_tables[i].name, "submissions") != 0)
-		return (0);
-	return (store_pg_exec(dst, "ALTER TABLE submissions ENABLE TRIGGER "
-	    "search_filled", err, errlen));
 }
 
 /* Copies table i, row by row, through one COPY; *n rows. */

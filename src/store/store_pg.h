@@ -65,13 +65,15 @@ extern const int		store_pg_nmigrations;
  * allow, with the columns both schemas share (formworkctl migrate copies
  * them; migrate and restore count them). ided: an identity id; made:
  * the schema's own migrations give it its rows (one of state), so they
- * are no site's data.
+ * are no site's data; copy_trigger: the one trigger migrate's copy keeps
+ * on (the others are off: the counts are made once, after it), or NULL.
  */
 struct store_pg_table {
 	const char	*name;
 	const char	*columns;
 	int		 ided;
 	int		 made;
+	const char	*copy_trigger;
 };
 #define STORE_PG_NTABLES	14
 extern const struct store_pg_table	store_pg_tables[STORE_PG_NTABLES];

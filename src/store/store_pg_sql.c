@@ -688,27 +688,28 @@ const char *const store_pg_sql[PG_MAX] = {
 };
 
 const struct store_pg_table store_pg_tables[] = {
-	{ "users", "id, name, role, pwhash, created_at", 1, 0 },
+	{ "users", "id, name, role, pwhash, created_at", 1, 0, NULL },
 	{ "sessions", "token_hash, user_id, client, created_at, seen_at",
-	    0, 0 },
+	    0, 0, NULL },
 	{ "submissions", "id, form, submit_key, values_hash, data, client, "
 	    "spam, review, version, created_at, actions, subject, reply_to",
-	    0, 0 },
-	{ "unique_values", "form, field, value, submission_id", 0, 0 },
+	    0, 0, "search_filled" },	/* its search vector: SQLite has none */
+	{ "unique_values", "form, field, value, submission_id", 0, 0, NULL },
 	{ "submission_repeats", "form, digest, submission_id, created_at",
-	    0, 0 },
+	    0, 0, NULL },
 	{ "jobs", "id, submission_id, action, kind, target, state, attempts, "
 	    "max_attempts, run_at, lease_until, delivery_id, last_error, "
-	    "created_at, started_at, finished_at, alerted_at", 1, 0 },
+	    "created_at, started_at, finished_at, alerted_at", 1, 0, NULL },
 	{ "deliveries", "id, job_id, attempt, delivery_id, started_at, "
-	    "duration_ms, outcome, code, error, response", 1, 0 },
-	{ "autoreplies", "address, job_id, sent_at", 0, 0 },
-	{ "webhook_endpoints", "url, disabled_at, reason", 0, 0 },
+	    "duration_ms, outcome, code, error, response", 1, 0, NULL },
+	{ "autoreplies", "address, job_id, sent_at", 0, 0, NULL },
+	{ "webhook_endpoints", "url, disabled_at, reason", 0, 0, NULL },
 	{ "reviews", "id, submission_id, version, state_before, state, note, "
-	    "user_name, at", 1, 0 },
-	{ "audit", "id, at, user_name, action, subject, before, after", 1, 0 },
+	    "user_name, at", 1, 0, NULL },
+	{ "audit", "id, at, user_name, action, subject, before, after",
+	    1, 0, NULL },
 	{ "exports", "id, user_name, state, rows, error, created_at, "
-	    "finished_at", 0, 0 },
-	{ "login_failures", "subject, at", 0, 0 },
-	{ "alert_state", "id, next_at", 0, 1 },
+	    "finished_at", 0, 0, NULL },
+	{ "login_failures", "subject, at", 0, 0, NULL },
+	{ "alert_state", "id, next_at", 0, 1, NULL },
 };

@@ -367,7 +367,7 @@ class Server:
 
     def save_stacks(self, why):
         """Writes what every thread of the server is doing into its
-        directory (thread_stacks) and says where; returns the text."""
+        directory (thread_stacks) and prints it, with where."""
         text = thread_stacks(self.proc.pid)
         path = os.path.join(self.dir, "stacks-%d.txt" % time.time_ns())
         with open(path, "w") as f:
@@ -375,7 +375,6 @@ class Server:
         # Printed too: CI's output is all that is left of a run elsewhere.
         print("      NOTE %s %s; its threads (also in %s):\n%s" % (
             self.name, why, path, text), flush=True)
-        return text
 
     def stop(self):
         """Stops the server; returns the log lines that mean a failure."""

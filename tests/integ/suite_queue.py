@@ -772,13 +772,13 @@ def submit_many(srv, slug, n, threads):
     ids, errors = [], []
     lock = threading.Lock()
     counter = iter(range(n))
-    hung = []
+    hung = threading.Event()
 
     def work():
         sess = Session(srv.url)
         while True:
             with lock:
-                i = None if hung else next(counter, None)
+                i = None if hung.is_set() else next(counter, None)
             if i is None:
                 return
             try:
@@ -786,8 +786,8 @@ def submit_many(srv, slug, n, threads):
             except TimeoutError as e:
                 st, sid = repr(e), None
                 with lock:
-                    first = not hung
-                    hung.append(i)
+                    first = not hung.is_set()
+                    hung.set()
                 if first:
                     srv.save_stacks("left a request unanswered (its "
                                     "client's time-out: 30 s)")
