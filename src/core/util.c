@@ -22,6 +22,15 @@ util_now_ms(void)
 	return ((u_int64_t)ts.tv_sec * 1000 + (u_int64_t)ts.tv_nsec / 1000000);
 }
 
+u_int64_t
+util_mono_us(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((u_int64_t)ts.tv_sec * 1000000 + (u_int64_t)ts.tv_nsec / 1000);
+}
+
 int
 util_mkdirs(const char *path, int is_dir, char *err, size_t errlen)
 {

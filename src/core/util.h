@@ -16,6 +16,9 @@
  */
 u_int64_t	util_now_ms(void);
 
+/* Monotonic microseconds (time since boot): for durations only. */
+u_int64_t	util_mono_us(void);
+
 /*
  * Creates path's directories like mkdir -p: all of them when is_dir,
  * else all but the last component (a file's parent directories).

@@ -31,13 +31,18 @@
 #include <kore/http.h>
 #include <kore/tasks.h>
 
+#include "core/util.h"
 #include "worker/checkpoint.h"
+#include "worker/metrics.h"
 #include "worker/worker_thread.h"
 #include "web/commit.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
 #define COMMIT_BATCH_MAX	512
+
+/* Indexes of commit_item.at: the metrics' phases lie between them. */
+enum { AT_QUEUED, AT_TAKEN, AT_COMMITTED, AT_SYNCED };
 
 TAILQ_HEAD(commit_list, commit_item);
 
@@ -58,6 +63,7 @@ static int	commit_wait(struct worker_thread *, struct commit_list *);
 static void	commit_writer(struct kore_task *);
 static void	commit_syncer(struct kore_task *);
 static void	commit_on_done(struct kore_task *);
+static void	commit_measured(const struct commit_item *);
 
 void
 commit_init(void)
@@ -113,6 +119,7 @@ void
 commit_enqueue(struct commit_item *item, struct http_request *req)
 {
 	item->req = req;
+	item->at[AT_QUEUED] = util_mono_us();
 	item->sub.data = item->data;
 	http_request_sleep(req);
 	TAILQ_INSERT_TAIL(&commit_pending, item, plist);
@@ -171,18 +178,21 @@ commit_writer(struct kore_task *t)
 	struct commit_item	*batch[COMMIT_BATCH_MAX];
 	struct commit_item	*item;
 	enum store_result	 begun;
+	u_int64_t		 now;
 	size_t			 n, i;
 
 	while (commit_wait(&commit_thread, &commit_queued)) {
 		pthread_mutex_unlock(&commit_thread.lock);
 
 		begun = store_batch_begin();
+		now = util_mono_us();
 
 		pthread_mutex_lock(&commit_thread.lock);
 		n = 0;
 		while (n < COMMIT_BATCH_MAX &&
 		    (item = TAILQ_FIRST(&commit_queued)) != NULL) {
 			TAILQ_REMOVE(&commit_queued, item, list);
+			item->at[AT_TAKEN] = now;
 			batch[n] = item;
 			subs[n] = &item->sub;
 			n++;
@@ -191,11 +201,15 @@ commit_writer(struct kore_task *t)
 
 		if (begun == STORE_OK) {
 			store_batch_commit(subs, n);
+			metrics_commit_batch(n);
 			checkpoint_nudge();
 		} else {
 			for (i = 0; i < n; i++)
 				subs[i]->result = begun;
 		}
+		now = util_mono_us();
+		for (i = 0; i < n; i++)
+			batch[i]->at[AT_COMMITTED] = now;
 
 		pthread_mutex_lock(&commit_sync_thread.lock);
 		for (i = 0; i < n; i++)
@@ -222,6 +236,7 @@ commit_syncer(struct kore_task *t)
 	struct commit_list	 got;
 	struct commit_item	*item;
 	enum store_result	 synced;
+	u_int64_t		 now;
 	int			 jobs, notify;
 
 	h = store_handle_new();
@@ -231,8 +246,10 @@ commit_syncer(struct kore_task *t)
 		pthread_mutex_unlock(&commit_sync_thread.lock);
 
 		synced = store_batch_sync(h);
+		now = util_mono_us();
 		jobs = 0;
 		TAILQ_FOREACH(item, &got, list) {
+			item->at[AT_SYNCED] = now;
 			if (synced != STORE_OK)
 				item->sub.result = synced;
 			else if (item->sub.result == STORE_OK &&
@@ -272,10 +289,26 @@ commit_on_done(struct kore_task *t)
 	while ((item = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, item, list);
 		TAILQ_REMOVE(&commit_pending, item, plist);
+		commit_measured(item);
 		item->done = 1;
 		if (item->req != NULL)
 			http_request_wakeup(item->req);
 		else
 			commit_item_release(item);
 	}
+}
+
+/* Event loop: where item's time went, for /metrics. */
+static void
+commit_measured(const struct commit_item *item)
+{
+	u_int64_t	us[METRICS_COMMIT_PHASES], now;
+
+	now = util_mono_us();
+	us[METRICS_COMMIT_WAIT] = item->at[AT_TAKEN] - item->at[AT_QUEUED];
+	us[METRICS_COMMIT_WRITE] = item->at[AT_COMMITTED] -
+	    item->at[AT_TAKEN];
+	us[METRICS_COMMIT_SYNC] = item->at[AT_SYNCED] - item->at[AT_COMMITTED];
+	us[METRICS_COMMIT_ANSWER] = now - item->at[AT_SYNCED];
+	metrics_commit_done(us);
 }

@@ -38,6 +38,8 @@ struct commit_item {
 
 	struct http_request	*req;	/* NULL once the request is gone */
 	int			 done;
+	/* util_mono_us() when queued, taken into a batch, committed, synced */
+	u_int64_t		 at[4];
 	TAILQ_ENTRY(commit_item) list;		/* the threads' lists */
 	TAILQ_ENTRY(commit_item) plist;		/* in flight, event loop */
 };

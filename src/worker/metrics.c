@@ -43,12 +43,30 @@ static const u_int64_t metrics_buckets[] = {
 
 static const char *metrics_outcomes[] = { "done", "retry", "failed" };
 
+/* A durable write's latency, in microseconds: 1 ms to 2.5 s. */
+static const u_int64_t metrics_commit_buckets[] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000
+};
+#define METRICS_NCOMMIT_BUCKETS	(sizeof(metrics_commit_buckets) / \
+				    sizeof(metrics_commit_buckets[0]))
+
+static const char *metrics_commit_phases[METRICS_COMMIT_PHASES] = {
+	"wait", "write", "sync", "answer"
+};
+
 struct metrics_shm {
 	u_int64_t	requests[METRICS_NROUTES][METRICS_STATUS_MAX];
 	u_int64_t	attempts[3];
 	u_int64_t	latency_le[METRICS_NBUCKETS + 1];	/* + +Inf */
 	u_int64_t	latency_sum_ms;
 	u_int64_t	latency_count;
+	u_int64_t	commit_batches;
+	u_int64_t	commit_rows;		/* in those batches */
+	u_int64_t	commit_phase_us[METRICS_COMMIT_PHASES];
+	u_int64_t	commit_le[METRICS_NCOMMIT_BUCKETS + 1];	/* + +Inf */
+	u_int64_t	commit_sum_us;
+	u_int64_t	commit_count;
 };
 
 static struct metrics_shm	*shm = NULL;
@@ -111,9 +129,108 @@ metrics_job_latency(u_int64_t ms)
 }
 
 void
+metrics_commit_done(const u_int64_t us[METRICS_COMMIT_PHASES])
+{
+	u_int64_t	total;
+	size_t		i;
+
+	if (shm == NULL)
+		return;
+	total = 0;
+	for (i = 0; i < METRICS_COMMIT_PHASES; i++) {
+		__atomic_add_fetch(&shm->commit_phase_us[i], us[i],
+		    __ATOMIC_RELAXED);
+		total += us[i];
+	}
+	for (i = 0; i < METRICS_NCOMMIT_BUCKETS &&
+	    total > metrics_commit_buckets[i]; i++)
+		;
+	__atomic_add_fetch(&shm->commit_le[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shm->commit_sum_us, total, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shm->commit_count, 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_commit_batch(size_t n)
+{
+	if (shm == NULL)
+		return;
+	__atomic_add_fetch(&shm->commit_batches, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shm->commit_rows, n, __ATOMIC_RELAXED);
+}
+
+static u_int64_t
+metrics_load(const u_int64_t *v)
+{
+	return (__atomic_load_n(v, __ATOMIC_RELAXED));
+}
+
+/*
+ * A histogram's TYPE line and samples: le[] counts per bucket (the last
+ * is +Inf), bounds[] and *sum in units of 1 / per_second seconds.
+ */
+static void
+metrics_histogram(struct kore_buf *b, const char *name, const u_int64_t *le,
+    const u_int64_t *bounds, size_t nbounds, double per_second,
+    const u_int64_t *sum, const u_int64_t *count)
+{
+	u_int64_t	cum;
+	size_t		i;
+
+	kore_buf_appendf(b, "# TYPE %s histogram\n", name);
+	cum = 0;
+	for (i = 0; i < nbounds; i++) {
+		cum += metrics_load(&le[i]);
+		kore_buf_appendf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
+		    (double)bounds[i] / per_second, (unsigned long long)cum);
+	}
+	cum += metrics_load(&le[nbounds]);
+	kore_buf_appendf(b, "%s_bucket{le=\"+Inf\"} %llu\n"
+	    "%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)cum,
+	    name, (double)metrics_load(sum) / per_second, name,
+	    (unsigned long long)metrics_load(count));
+}
+
+static void
+metrics_commit_text(struct kore_buf *b)
+{
+	size_t		i;
+
+	kore_buf_appendf(b, "# HELP formwork_commit_batches_total Write "
+	    "transactions of submissions (group commits).\n"
+	    "# TYPE formwork_commit_batches_total counter\n"
+	    "formwork_commit_batches_total %llu\n"
+	    "# HELP formwork_commit_batched_total Submissions written in "
+	    "those transactions.\n"
+	    "# TYPE formwork_commit_batched_total counter\n"
+	    "formwork_commit_batched_total %llu\n",
+	    (unsigned long long)metrics_load(&shm->commit_batches),
+	    (unsigned long long)metrics_load(&shm->commit_rows));
+
+	kore_buf_appendf(b, "# HELP formwork_commit_phase_seconds_total "
+	    "Submissions' time from the hand-over to the writer to the "
+	    "answer, summed, by phase: wait (for a batch: the writer's "
+	    "previous one, the database's write lock), write (the batch's "
+	    "statements and commit), sync (until the log is on disk), "
+	    "answer (until the request is woken).\n"
+	    "# TYPE formwork_commit_phase_seconds_total counter\n");
+	for (i = 0; i < METRICS_COMMIT_PHASES; i++)
+		kore_buf_appendf(b, "formwork_commit_phase_seconds_total"
+		    "{phase=\"%s\"} %.6f\n", metrics_commit_phases[i],
+		    (double)metrics_load(&shm->commit_phase_us[i]) / 1e6);
+
+	kore_buf_appendf(b, "# HELP formwork_commit_seconds Time from a "
+	    "submission's hand-over to the writer to its request's wake-up, "
+	    "on disk (the four phases).\n");
+	metrics_histogram(b, "formwork_commit_seconds", shm->commit_le,
+	    metrics_commit_buckets, METRICS_NCOMMIT_BUCKETS, 1e6,
+	    &shm->commit_sum_us, &shm->commit_count);
+}
+
+void
 metrics_text(struct kore_buf *b)
 {
-	u_int64_t		 v, cum, depth[STORE_JOB_STATES];
+	u_int64_t		 v, depth[STORE_JOB_STATES];
 	size_t			 i, k;
 
 	kore_buf_appendf(b, "# HELP formwork_http_requests_total Requests "
@@ -150,24 +267,10 @@ metrics_text(struct kore_buf *b)
 		    __ATOMIC_RELAXED));
 
 	kore_buf_appendf(b, "# HELP formwork_job_latency_seconds Time from "
-	    "a submission to the end of its job.\n"
-	    "# TYPE formwork_job_latency_seconds histogram\n");
-	cum = 0;
-	for (i = 0; i <= METRICS_NBUCKETS; i++) {
-		cum += __atomic_load_n(&shm->latency_le[i], __ATOMIC_RELAXED);
-		if (i < METRICS_NBUCKETS)
-			kore_buf_appendf(b, "formwork_job_latency_seconds_"
-			    "bucket{le=\"%g\"} %llu\n",
-			    (double)metrics_buckets[i] / 1000.0,
-			    (unsigned long long)cum);
-		else
-			kore_buf_appendf(b, "formwork_job_latency_seconds_"
-			    "bucket{le=\"+Inf\"} %llu\n",
-			    (unsigned long long)cum);
-	}
-	kore_buf_appendf(b, "formwork_job_latency_seconds_sum %.3f\n"
-	    "formwork_job_latency_seconds_count %llu\n",
-	    (double)__atomic_load_n(&shm->latency_sum_ms, __ATOMIC_RELAXED) /
-	    1000.0, (unsigned long long)__atomic_load_n(&shm->latency_count,
-	    __ATOMIC_RELAXED));
+	    "a submission to the end of its job.\n");
+	metrics_histogram(b, "formwork_job_latency_seconds", shm->latency_le,
+	    metrics_buckets, METRICS_NBUCKETS, 1000.0, &shm->latency_sum_ms,
+	    &shm->latency_count);
+
+	metrics_commit_text(b);
 }

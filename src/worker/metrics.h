@@ -26,6 +26,23 @@ void	metrics_job_attempt(const char *outcome);
 void	metrics_job_latency(u_int64_t latency_ms);
 
 /*
+ * Where one submission's time went between its hand-over to the writer
+ * and its request's wake-up, in microseconds (web/commit.c measures):
+ */
+enum metrics_commit_phase {
+	METRICS_COMMIT_WAIT,	/* for a batch: the writer's last, the lock */
+	METRICS_COMMIT_WRITE,	/* its batch's statements and COMMIT */
+	METRICS_COMMIT_SYNC,	/* until the log is on disk */
+	METRICS_COMMIT_ANSWER,	/* until the event loop wakes the request */
+	METRICS_COMMIT_PHASES
+};
+
+void	metrics_commit_done(const u_int64_t us[METRICS_COMMIT_PHASES]);
+
+/* The writer committed a batch (one write transaction) of n. */
+void	metrics_commit_batch(size_t n);
+
+/*
  * Appends every figure to b in the Prometheus text format (0.0.4), the
  * queue's depth read from the store now.
  */

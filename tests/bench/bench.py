@@ -747,6 +747,9 @@ class Bench:
             "foreign_pct": med([r.get("foreign_pct") for r in
                                 app_runs + ref_runs]),
             "app_runs": [round(r[value_key]) for r in app_runs],
+            "commit": [dict(r["commit"], wrk_p50=r["p50_ms"],
+                            wrk_p99=r["p99_ms"])
+                       for r in app_runs if r.get("commit")],
             "ref_runs": [round(r[value_key]) for r in ref_runs],
             "detail": detail,
         }
@@ -902,6 +905,8 @@ class Bench:
             res = self.wrk(s.url + "/", conns, st.dur, "post.lua",
                            ["/f/contact", prefix])
             peak = max([proc_mem(p)[0] for p in self.pids(s)] or [0])
+            if kind == "app":
+                res["commit"] = commit_phases(s.port)
         finally:
             if kind == "app":
                 self.stop_app(s)
@@ -1944,6 +1949,46 @@ class Bench:
         out.insert(1, "|" + "|".join("-" * (w + 2) for w in wid) + "|")
         return "\n".join(out)
 
+    def commit_markdown(self):
+        """The POST rows' server-side breakdown, from the app's /metrics
+        (formwork_commit_*): each run's mean per stored submission."""
+        rows = [r for r in self.rows if r.get("commit") and
+                r["reference"] == "kore_sqlite_normal"]
+        if not rows:
+            return []
+        m = ["## Where a POST's time goes, server side (/metrics)\n",
+             "From the hand-over to the writer to the request's wake-up, "
+             "per stored submission, each run (`formwork_commit_*`): "
+             "wait (for a batch: the writer's previous one, the "
+             "database's write lock), write (the batch's statements and "
+             "COMMIT), sync (until the log is on disk), answer (until the "
+             "event loop wakes the request). What wrk measures beyond "
+             "that is reading and checking the request, the network and "
+             "wrk itself. p99 is a histogram bucket's bound.\n",
+             "| scenario | run | batches | rows per batch | wait ms | "
+             "write ms | sync ms | answer ms | total ms | server p99 <= ms "
+             "| wrk p50 / p99 ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            for i, c in enumerate(r["commit"]):
+                n = c["count"]
+                q = commit_quantile(c["le"], 0.99)
+                m.append("| %s | %d | %s | %.1f | %s | %s | %s | %s | %.2f "
+                         "| %s | %.2f / %.2f |" % (
+                             r["scenario"], i + 1,
+                             "{:,}".format(int(c.get("batches", 0))),
+                             c.get("batched", 0) / max(1, c.get("batches",
+                                                                 0)),
+                             *["%.2f" % (c.get(p, 0) * 1000 / n)
+                               for p in ("wait", "write", "sync",
+                                         "answer")],
+                             c["sum_s"] * 1000 / n,
+                             "%g" % (q * 1000) if q not in (None,
+                                                            float("inf"))
+                             else "> 2500", c["wrk_p50"], c["wrk_p99"]))
+        m.append("")
+        return m
+
     def markdown(self, info, table, tg):
         st = self.st
         m = []
@@ -2119,6 +2164,7 @@ class Bench:
                 m.append("The target is for 1,000,000 rows; this run had "
                          "%s (BENCH_ADMIN_ROWS).\n" % "{:,}".format(
                              a["rows"]))
+        m += self.commit_markdown()
         for name, text in getattr(self, "profiles", []):
             m.append("## Where the time goes: %s (perf, both workers, c%d)\n"
                      % (name, st.main_conns))
@@ -2306,6 +2352,44 @@ def job_stats(srv, after_id):
             "jobs_per_s": done / span if done else 0,
             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
             "max_ms": lat[-1] if lat else 0}
+
+
+def commit_phases(port):
+    """Where the app's stored submissions spent their time so far, from
+    its /metrics: {"count", "batches", "batched", "sum_s", phase: seconds,
+    "le": [(bound, cumulative count)]}, or None if unknown."""
+    try:
+        st, _, body = http_get(port, "/metrics")
+    except OSError:
+        return None
+    out = {"le": []}
+    for line in body.decode("utf-8", "replace").splitlines():
+        m = re.match(r'formwork_commit_(\w+?)(?:\{(\w+)="([^"]*)"\})? '
+                     r'(\S+)$', line)
+        if not m:
+            continue
+        name, label, value, v = m.group(1), m.group(2), m.group(3), \
+            float(m.group(4))
+        if name == "seconds_bucket":
+            out["le"].append((float(value.replace("Inf", "inf")), v))
+        elif name == "phase_seconds_total":
+            out[value] = v
+        elif name in ("seconds_count", "batches_total", "batched_total",
+                      "seconds_sum"):
+            out[{"seconds_count": "count", "batches_total": "batches",
+                 "batched_total": "batched",
+                 "seconds_sum": "sum_s"}[name]] = v
+    return out if out.get("count") else None
+
+
+def commit_quantile(le, q):
+    """The bucket bound below which a fraction q of the submissions
+    fell (a histogram's resolution: an upper bound)."""
+    total = le[-1][1] if le else 0
+    for bound, cum in le:
+        if total and cum >= q * total:
+            return bound
+    return None
 
 
 def metrics_requests(port):

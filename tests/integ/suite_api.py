@@ -1004,6 +1004,46 @@ class A11Metrics(Base):
             (R, (("route", "/metrics"), ("status", "200"))),
         })
 
+    def test_commit_phases_add_up_for_each_stored_submission(self):
+        """Each stored submission (a page's 303, the API's 201) is counted
+        once in the durable-write histogram, its four phases sum to its
+        time there, and a refused one (422) is not counted."""
+        H = "formwork_commit_seconds"
+        phases = ("wait", "write", "sync", "answer")
+        _, s1, types = self.scrape()
+        self.assertEqual(types.get(H), "histogram")
+        self.assertEqual(types.get("formwork_commit_phase_seconds_total"),
+                         "counter")
+        for _ in range(4):
+            harness.submit(self.base, "contact", contact_values())
+        for _ in range(3):
+            self.assertCreated(self.api_post("contact", contact_values()),
+                               201)
+        self.assertProblem(self.api_post("contact", {}), 422)
+        _, s2, _ = self.scrape()
+
+        def diff(name, **labels):
+            return sample(s2, name, **labels) - sample(s1, name, **labels)
+
+        self.assertEqual(diff(H + "_count"), 7)
+        self.assertEqual(diff(H + "_bucket", le="+Inf"), 7)
+        self.assertEqual(diff("formwork_commit_batched_total"), 7)
+        self.assertTrue(1 <= diff("formwork_commit_batches_total") <= 7)
+        spent = {p: diff("formwork_commit_phase_seconds_total", phase=p)
+                 for p in phases}
+        for p in phases:
+            self.assertGreaterEqual(spent[p], 0, p)
+        self.assertGreater(spent["write"], 0)
+        # The phases partition each submission's time: same microseconds.
+        self.assertAlmostEqual(sum(spent.values()), diff(H + "_sum"),
+                               delta=1e-5)
+        buckets = [(float(l["le"].replace("Inf", "inf")), v)
+                   for n, l, v in s2 if n == H + "_bucket"]
+        self.assertEqual([b for b, _ in buckets],
+                         sorted(b for b, _ in buckets))
+        counts = [v for _, v in buckets]
+        self.assertEqual(counts, sorted(counts), "not cumulative")
+
     def test_job_gauges_match_the_database(self):
         for _ in range(3):
             self.assertCreated(self.api_post("signup", signup_values(
