@@ -253,7 +253,8 @@ uninstall:
 # Unit tests link the pure sources and the SQLite store directly, plus
 # Kore's own buffer, memory, pool, utils and JSON code and a small stubs file.
 # (result_cache.c is the one web/ file with no Kore server in it.)
-UNIT_SRC	= $(CORE_SRC) $(STORE_SRC) src/web/result_cache.c
+UNIT_SRC	= $(CORE_SRC) $(STORE_SRC) src/web/result_cache.c \
+		  src/worker/metrics.c
 KORE_UNIT_SRC	= $(KORE_SRC)/buf.c $(KORE_SRC)/mem.c $(KORE_SRC)/pool.c \
 		  $(KORE_SRC)/utils.c $(KORE_SRC)/json.c src/ctl/kore_glue.c
 UNIT_TESTS	= $(wildcard tests/unit/test_*.c)

@@ -63,7 +63,8 @@ static int	commit_wait(struct worker_thread *, struct commit_list *);
 static void	commit_writer(struct kore_task *);
 static void	commit_syncer(struct kore_task *);
 static void	commit_on_done(struct kore_task *);
-static void	commit_measured(const struct commit_item *);
+static void	commit_measured(struct metrics_commit_tally *,
+		    const struct commit_item *);
 
 void
 commit_init(void)
@@ -274,8 +275,9 @@ commit_syncer(struct kore_task *t)
 static void
 commit_on_done(struct kore_task *t)
 {
-	struct commit_list	 done;
-	struct commit_item	*item;
+	struct metrics_commit_tally	 tally;
+	struct commit_list		 done;
+	struct commit_item		*item;
 
 	if (!worker_thread_notify_read(&commit_sync_thread, t))
 		return;
@@ -286,21 +288,24 @@ commit_on_done(struct kore_task *t)
 	worker_thread_notify_reset(&commit_sync_thread);
 	pthread_mutex_unlock(&commit_sync_thread.lock);
 
+	memset(&tally, 0, sizeof(tally));
 	while ((item = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, item, list);
 		TAILQ_REMOVE(&commit_pending, item, plist);
-		commit_measured(item);
+		commit_measured(&tally, item);
 		item->done = 1;
 		if (item->req != NULL)
 			http_request_wakeup(item->req);
 		else
 			commit_item_release(item);
 	}
+	metrics_commit_add(&tally);
 }
 
 /* Event loop: where item's time went, for /metrics. */
 static void
-commit_measured(const struct commit_item *item)
+commit_measured(struct metrics_commit_tally *tally,
+    const struct commit_item *item)
 {
 	u_int64_t	us[METRICS_COMMIT_PHASES], now;
 
@@ -310,5 +315,5 @@ commit_measured(const struct commit_item *item)
 	    item->at[AT_TAKEN];
 	us[METRICS_COMMIT_SYNC] = item->at[AT_SYNCED] - item->at[AT_COMMITTED];
 	us[METRICS_COMMIT_ANSWER] = now - item->at[AT_SYNCED];
-	metrics_commit_done(us);
+	metrics_commit_tally(tally, us);
 }

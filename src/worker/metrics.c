@@ -48,8 +48,9 @@ static const u_int64_t metrics_commit_buckets[] = {
 	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
 	1000000, 2500000
 };
-#define METRICS_NCOMMIT_BUCKETS	(sizeof(metrics_commit_buckets) / \
-				    sizeof(metrics_commit_buckets[0]))
+_Static_assert(sizeof(metrics_commit_buckets) /
+    sizeof(metrics_commit_buckets[0]) == METRICS_COMMIT_BUCKETS,
+    "METRICS_COMMIT_BUCKETS");
 
 static const char *metrics_commit_phases[METRICS_COMMIT_PHASES] = {
 	"wait", "write", "sync", "answer"
@@ -64,7 +65,7 @@ struct metrics_shm {
 	u_int64_t	commit_batches;
 	u_int64_t	commit_rows;		/* in those batches */
 	u_int64_t	commit_phase_us[METRICS_COMMIT_PHASES];
-	u_int64_t	commit_le[METRICS_NCOMMIT_BUCKETS + 1];	/* + +Inf */
+	u_int64_t	commit_le[METRICS_COMMIT_BUCKETS + 1];	/* + +Inf */
 	u_int64_t	commit_sum_us;
 	u_int64_t	commit_count;
 };
@@ -129,25 +130,42 @@ metrics_job_latency(u_int64_t ms)
 }
 
 void
-metrics_commit_done(const u_int64_t us[METRICS_COMMIT_PHASES])
+metrics_commit_tally(struct metrics_commit_tally *t,
+    const u_int64_t us[METRICS_COMMIT_PHASES])
 {
 	u_int64_t	total;
 	size_t		i;
 
-	if (shm == NULL)
-		return;
 	total = 0;
 	for (i = 0; i < METRICS_COMMIT_PHASES; i++) {
-		__atomic_add_fetch(&shm->commit_phase_us[i], us[i],
-		    __ATOMIC_RELAXED);
+		t->phase_us[i] += us[i];
 		total += us[i];
 	}
-	for (i = 0; i < METRICS_NCOMMIT_BUCKETS &&
+	for (i = 0; i < METRICS_COMMIT_BUCKETS &&
 	    total > metrics_commit_buckets[i]; i++)
 		;
-	__atomic_add_fetch(&shm->commit_le[i], 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&shm->commit_sum_us, total, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&shm->commit_count, 1, __ATOMIC_RELAXED);
+	t->le[i]++;
+	t->sum_us += total;
+	t->count++;
+}
+
+void
+metrics_commit_add(const struct metrics_commit_tally *t)
+{
+	size_t		i;
+
+	if (shm == NULL || t->count == 0)
+		return;
+	for (i = 0; i < METRICS_COMMIT_PHASES; i++)
+		__atomic_add_fetch(&shm->commit_phase_us[i], t->phase_us[i],
+		    __ATOMIC_RELAXED);
+	for (i = 0; i <= METRICS_COMMIT_BUCKETS; i++) {
+		if (t->le[i] > 0)
+			__atomic_add_fetch(&shm->commit_le[i], t->le[i],
+			    __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&shm->commit_sum_us, t->sum_us, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shm->commit_count, t->count, __ATOMIC_RELAXED);
 }
 
 void
@@ -223,7 +241,7 @@ metrics_commit_text(struct kore_buf *b)
 	    "submission's hand-over to the writer to its request's wake-up, "
 	    "on disk (the four phases).\n");
 	metrics_histogram(b, "formwork_commit_seconds", shm->commit_le,
-	    metrics_commit_buckets, METRICS_NCOMMIT_BUCKETS, 1e6,
+	    metrics_commit_buckets, METRICS_COMMIT_BUCKETS, 1e6,
 	    &shm->commit_sum_us, &shm->commit_count);
 }
 

@@ -37,7 +37,24 @@ enum metrics_commit_phase {
 	METRICS_COMMIT_PHASES
 };
 
-void	metrics_commit_done(const u_int64_t us[METRICS_COMMIT_PHASES]);
+#define METRICS_COMMIT_BUCKETS	11	/* 1 ms to 2.5 s, and +Inf */
+
+/*
+ * Submissions' times added up by one thread (no shared memory touched)
+ * and then added to the shared counters at once: the workers' event
+ * loops would otherwise contend for the counters' cache lines a few
+ * times per submission.
+ */
+struct metrics_commit_tally {
+	u_int64_t	phase_us[METRICS_COMMIT_PHASES];
+	u_int64_t	le[METRICS_COMMIT_BUCKETS + 1];
+	u_int64_t	sum_us;
+	u_int64_t	count;
+};
+
+void	metrics_commit_tally(struct metrics_commit_tally *,
+	    const u_int64_t us[METRICS_COMMIT_PHASES]);
+void	metrics_commit_add(const struct metrics_commit_tally *);
 
 /* The writer committed a batch (one write transaction) of n. */
 void	metrics_commit_batch(size_t n);
