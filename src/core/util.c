@@ -3,6 +3,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -20,6 +21,21 @@ util_now_ms(void)
 
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	return ((u_int64_t)ts.tv_sec * 1000 + (u_int64_t)ts.tv_nsec / 1000000);
+}
+
+void *
+util_shared_new(size_t len, const char *what, char *err, size_t errlen)
+{
+	void	*p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
+	if (p == MAP_FAILED) {
+		(void)snprintf(err, errlen, "%s: mmap: %s", what,
+		    strerror(errno));
+		return (NULL);
+	}
+	return (p);
 }
 
 u_int64_t

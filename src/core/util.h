@@ -16,6 +16,14 @@
  */
 u_int64_t	util_now_ms(void);
 
+/*
+ * len zeroed bytes of memory shared with the processes forked after
+ * (the parent's, for its workers); NULL with a sentence in err naming
+ * what on failure.
+ */
+void		*util_shared_new(size_t len, const char *what, char *err,
+		    size_t errlen);
+
 /* Monotonic microseconds (time since boot): for durations only. */
 u_int64_t	util_mono_us(void);
 

@@ -36,6 +36,7 @@
 #include "queue/actions.h"
 #include "web/assets.h"
 #include "web/captcha.h"
+#include "worker/accept_share.h"
 #include "worker/checkpoint.h"
 #include "web/commit.h"
 #include "web/drain.h"
@@ -150,7 +151,8 @@ kore_parent_configure(int argc, char **argv)
 		fail_exit("%s", err);
 	if (assets_load(config.assets_dir, err, sizeof(err)) == -1)
 		fail_exit("%s", err);
-	if (metrics_init(err, sizeof(err)) == -1)
+	if (metrics_init(err, sizeof(err)) == -1 ||
+	    accept_share_init(err, sizeof(err)) == -1)
 		fail_exit("%s", err);
 	if (actions_init(err, sizeof(err)) == -1)
 		fail_exit("%s", err);
@@ -190,6 +192,7 @@ kore_parent_configure(int argc, char **argv)
 void
 kore_worker_configure(void)
 {
+	accept_share_start();
 	store_worker_open();
 	checkpoint_init();
 	commit_init();
@@ -203,6 +206,7 @@ void
 kore_worker_teardown(void)
 {
 	/* Answer what was read, then end the threads: Kore unloads us next. */
+	accept_share_stop();
 	drain_run();
 	commit_stop();
 	offload_stop();

@@ -23,6 +23,7 @@
 
 #include "web/captcha.h"
 #include "core/forms.h"
+#include "worker/accept_share.h"
 #include "worker/metrics.h"
 #include "web/page.h"
 #include "core/tmpl.h"
@@ -178,6 +179,7 @@ page_respond(struct http_request *req, int status, const void *data,
 {
 	metrics_request(req, status);
 	http_response(req, status, data, len);
+	accept_share_answered(req->owner);
 }
 
 void

@@ -7,15 +7,14 @@
  */
 
 #include <sys/types.h>
-#include <sys/mman.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "core/util.h"
 #include "worker/metrics.h"
 #include "store/store.h"
 #include "store/store_vocab.h"
@@ -75,15 +74,8 @@ static struct metrics_shm	*shm = NULL;
 int
 metrics_init(char *err, size_t errlen)
 {
-	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shm == MAP_FAILED) {
-		shm = NULL;
-		(void)snprintf(err, errlen, "metrics: mmap: %s",
-		    strerror(errno));
-		return (-1);
-	}
-	return (0);
+	shm = util_shared_new(sizeof(*shm), "metrics", err, errlen);
+	return (shm == NULL ? -1 : 0);
 }
 
 void

@@ -20,6 +20,7 @@ any failure.
 Usage: /usr/bin/python3 tests/integ/suite.py [--so PATH] [-k PATTERN]
 """
 
+import http.client
 import json
 import multiprocessing
 import os
@@ -920,6 +921,75 @@ class T15Concurrency(Base):
         self.assertEqual(self.rows(form.key), 1)
         self.assertEqual(self.rows(), before + 1)
         self.assertAlive()
+
+
+class T16WorkerShare(Base):
+    """Connections opened one after another, as a proxy fills its
+    keep-alive pool, end up spread over the workers: Kore's accept lock
+    alone leaves them all with the worker that accepted the first."""
+
+    def test_connections_opened_one_by_one_spread_over_the_workers(self):
+        workers = srvmod.children_of(self.srv.proc.pid)
+        self.assertEqual(len(workers), 2, "the shipped conf has 2 workers")
+        # Twice: the second set comes after the first has gone (and
+        # must not be held to the first one's counts).
+        for _ in range(2):
+            conns = []
+            try:
+                for _ in range(32):
+                    conns.append(self.open_keepalive())
+                    time.sleep(0.005)
+                held = connections_per_worker(
+                    workers, self.srv.port,
+                    {c.sock.getsockname()[1] for c in conns})
+                self.assertEqual(sum(held.values()), 32, held)
+                # Even within the share's slack, not all on one worker.
+                self.assertGreaterEqual(min(held.values()), 10, held)
+                # And every one of them still answers.
+                for c in conns:
+                    c.request("GET", "/healthz")
+                    r = c.getresponse()
+                    r.read()
+                    self.assertEqual(r.status, 200)
+            finally:
+                for c in conns:
+                    c.close()
+            time.sleep(0.5)
+
+    def open_keepalive(self):
+        """A connection that has had one answer and stays open."""
+        c = http.client.HTTPConnection("127.0.0.1", self.srv.port,
+                                       timeout=10)
+        c.request("GET", "/")
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        return c
+
+
+def connections_per_worker(pids, port, client_ports):
+    """{pid: how many of the connections from client_ports to port its
+    sockets hold}, from /proc/PID/fd and /proc/net/tcp."""
+    by_inode = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            col = line.split()
+            local, remote, inode = col[1], col[2], col[9]
+            if (int(local.split(":")[1], 16) == port and
+                    int(remote.split(":")[1], 16) in client_ports):
+                by_inode["socket:[%s]" % inode] = True
+    held = {}
+    for pid in pids:
+        fds = "/proc/%d/fd" % pid
+        n = 0
+        for fd in os.listdir(fds):
+            try:
+                n += os.readlink(os.path.join(fds, fd)) in by_inode
+            except OSError:
+                pass
+        held[pid] = n
+    return held
 
 
 # ---- runner -----------------------------------------------------------------
