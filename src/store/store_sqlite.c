@@ -26,6 +26,7 @@
 
 #include <kore/kore.h>
 #include "store/store_sqlite.h"
+#include "store/store_sqlite_turn.h"
 
 #define STORE_BUSY_MS		5000
 #define STORE_BUSY_STEP_US	250
@@ -451,6 +452,7 @@ store_sqlite_configure(const char *path)
 {
 	kore_free(store_path);
 	store_path = kore_strdup(path);
+	store_sqlite_turn_init();
 }
 
 void
@@ -585,8 +587,11 @@ store_sqlite_batch_begin(void)
 {
 	int		rc;
 
-	if ((rc = store_exec(&store_writer, ST_BEGIN)) != SQLITE_DONE)
+	store_sqlite_turn_take();
+	if ((rc = store_exec(&store_writer, ST_BEGIN)) != SQLITE_DONE) {
+		store_sqlite_turn_give();
 		return (store_result_of(&store_writer, rc));
+	}
 	return (STORE_OK);
 }
 
@@ -661,9 +666,11 @@ store_sqlite_batch_commit(struct store_submission **subs, size_t n)
 		(void)store_exec(w, ST_ROLLBACK);
 		goto failed;
 	}
+	store_sqlite_turn_give();
 	return;
 
 failed:
+	store_sqlite_turn_give();
 	for (i = 0; i < n; i++)
 		subs[i]->result = fail;
 }
