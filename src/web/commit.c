@@ -64,7 +64,7 @@ static void	commit_writer(struct kore_task *);
 static void	commit_syncer(struct kore_task *);
 static void	commit_on_done(struct kore_task *);
 static void	commit_measured(struct metrics_commit_tally *,
-		    const struct commit_item *);
+		    const struct commit_item *, u_int64_t);
 
 void
 commit_init(void)
@@ -278,6 +278,7 @@ commit_on_done(struct kore_task *t)
 	struct metrics_commit_tally	 tally;
 	struct commit_list		 done;
 	struct commit_item		*item;
+	u_int64_t			 now;
 
 	if (!worker_thread_notify_read(&commit_sync_thread, t))
 		return;
@@ -289,10 +290,11 @@ commit_on_done(struct kore_task *t)
 	pthread_mutex_unlock(&commit_sync_thread.lock);
 
 	memset(&tally, 0, sizeof(tally));
+	now = util_mono_us();
 	while ((item = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, item, list);
 		TAILQ_REMOVE(&commit_pending, item, plist);
-		commit_measured(&tally, item);
+		commit_measured(&tally, item, now);
 		item->done = 1;
 		if (item->req != NULL)
 			http_request_wakeup(item->req);
@@ -302,14 +304,13 @@ commit_on_done(struct kore_task *t)
 	metrics_commit_add(&tally);
 }
 
-/* Event loop: where item's time went, for /metrics. */
+/* Event loop: where item's time went until now, for /metrics. */
 static void
 commit_measured(struct metrics_commit_tally *tally,
-    const struct commit_item *item)
+    const struct commit_item *item, u_int64_t now)
 {
-	u_int64_t	us[METRICS_COMMIT_PHASES], now;
+	u_int64_t	us[METRICS_COMMIT_PHASES];
 
-	now = util_mono_us();
 	us[METRICS_COMMIT_WAIT] = item->at[AT_TAKEN] - item->at[AT_QUEUED];
 	us[METRICS_COMMIT_WRITE] = item->at[AT_COMMITTED] -
 	    item->at[AT_TAKEN];

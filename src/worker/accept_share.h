@@ -10,9 +10,10 @@
  * Setting the threshold to 1 spreads them, but at a message to every
  * worker per accepted connection (27% fewer requests per second with a
  * connection per request, tests/bench/README.md). Instead each worker
- * publishes its number of open connections, and the worker holding the
- * lock gives it up (kore_worker_make_busy) once it holds more than its
- * share: a message per handover, not per connection.
+ * publishes its number of open connections, and one holding more than
+ * its share refuses the lock (it lowers its Kore connection limit to
+ * what it holds, accept_share.c says why): a message per handover, not
+ * per connection.
  */
 
 #ifndef FORMWORK_ACCEPT_SHARE_H
@@ -33,8 +34,8 @@ void	accept_share_start(void);
 
 /*
  * After each answer on c (and on the timer): publishes this worker's
- * count if it changed (and again when c closes) and, holding the accept
- * lock with more than its share, gives the lock up.
+ * count if it changed (and again when c closes) and, with more than its
+ * share, refuses the accept lock (for at most a second in one go).
  */
 void	accept_share_answered(struct connection *c);
 

@@ -248,8 +248,7 @@ metrics_text(struct kore_buf *b)
 	    "# TYPE formwork_http_requests_total counter\n");
 	for (i = 0; i < METRICS_NROUTES; i++) {
 		for (k = 0; k < METRICS_STATUS_MAX; k++) {
-			v = __atomic_load_n(&shm->requests[i][k],
-			    __ATOMIC_RELAXED);
+			v = metrics_load(&shm->requests[i][k]);
 			if (v == 0)
 				continue;
 			kore_buf_appendf(b, "formwork_http_requests_total"
@@ -273,8 +272,7 @@ metrics_text(struct kore_buf *b)
 	for (i = 0; i < 3; i++)
 		kore_buf_appendf(b, "formwork_job_attempts_total"
 		    "{outcome=\"%s\"} %llu\n", metrics_outcomes[i],
-		    (unsigned long long)__atomic_load_n(&shm->attempts[i],
-		    __ATOMIC_RELAXED));
+		    (unsigned long long)metrics_load(&shm->attempts[i]));
 
 	kore_buf_appendf(b, "# HELP formwork_job_latency_seconds Time from "
 	    "a submission to the end of its job.\n");
